@@ -1,0 +1,157 @@
+//! The TTL cache in front of every KPI and chart query.
+//!
+//! Keys carry the dataset version, so a newly published version can never be answered from an entry computed on
+//! an older one; entries expire after their dataset's TTL. Concurrent misses on one key run the query once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+
+use crate::query::ResultTable;
+
+/// Identifies one item's result for one filter set on one dataset version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    pub dataset: String,
+    pub version: u64,
+    /// [`crate::filters::FilterSet::canonical`].
+    pub filters: String,
+    /// What the item computes (group-by dimensions, measures, order, limit), so equal items share entries.
+    pub item: String,
+}
+
+#[derive(Clone)]
+pub struct CachedResult {
+    pub table: Arc<ResultTable>,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<CacheKey, CachedResult> for PerEntryTtl {
+    fn expire_after_create(&self, _key: &CacheKey, value: &CachedResult, _created_at: Instant) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// Whether a lookup was answered from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    Hit,
+    Miss,
+}
+
+/// Query results by [`CacheKey`], each living for its dataset's TTL.
+#[derive(Clone)]
+pub struct ResultCache {
+    inner: moka::future::Cache<CacheKey, CachedResult>,
+}
+
+impl ResultCache {
+    pub fn new(max_entries: u64) -> Self {
+        Self {
+            inner: moka::future::Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(PerEntryTtl)
+                .build(),
+        }
+    }
+
+    /// Returns the cached table for `key`, or runs `compute` (once, however many callers wait) and caches it.
+    pub async fn get_or_compute<F>(
+        &self,
+        key: CacheKey,
+        ttl: Duration,
+        compute: F,
+    ) -> crate::Result<(Arc<ResultTable>, Lookup)>
+    where
+        F: std::future::Future<Output = crate::Result<ResultTable>>,
+    {
+        let entry = self
+            .inner
+            .entry(key)
+            .or_try_insert_with(async move {
+                compute.await.map(|t| CachedResult {
+                    table: Arc::new(t),
+                    ttl,
+                })
+            })
+            .await
+            .map_err(|e: Arc<crate::Error>| match Arc::try_unwrap(e) {
+                Ok(e) => e,
+                Err(shared) => crate::Error::Query(datafusion::error::DataFusionError::External(
+                    shared.to_string().into(),
+                )),
+            })?;
+        let lookup = if entry.is_fresh() { Lookup::Miss } else { Lookup::Hit };
+        Ok((entry.into_value().table, lookup))
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.inner.entry_count()
+    }
+
+    pub fn clear(&self) {
+        self.inner.invalidate_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn key(version: u64) -> CacheKey {
+        CacheKey {
+            dataset: "d".into(),
+            version,
+            filters: "team=Web".into(),
+            item: "kpis".into(),
+        }
+    }
+
+    fn table(n: i64) -> ResultTable {
+        ResultTable {
+            columns: vec!["n".into()],
+            rows: vec![vec![serde_json::json!(n)]],
+        }
+    }
+
+    #[tokio::test]
+    async fn hits_misses_versions_and_ttl() {
+        let cache = ResultCache::new(100);
+        let runs = AtomicUsize::new(0);
+        let compute = |n| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(table(n)) }
+        };
+        let (t, l) = cache.get_or_compute(key(1), Duration::from_secs(60), compute(1)).await.unwrap();
+        assert_eq!((l, t.rows[0][0].as_i64()), (Lookup::Miss, Some(1)));
+        let (t, l) = cache.get_or_compute(key(1), Duration::from_secs(60), compute(2)).await.unwrap();
+        assert_eq!((l, t.rows[0][0].as_i64()), (Lookup::Hit, Some(1)));
+        // A new version is a new key: never answered from the old entry.
+        let (t, l) = cache.get_or_compute(key(2), Duration::from_secs(60), compute(3)).await.unwrap();
+        assert_eq!((l, t.rows[0][0].as_i64()), (Lookup::Miss, Some(3)));
+
+        let (_, l) = cache.get_or_compute(key(9), Duration::from_millis(50), compute(4)).await.unwrap();
+        assert_eq!(l, Lookup::Miss);
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        let (t, l) = cache.get_or_compute(key(9), Duration::from_millis(50), compute(5)).await.unwrap();
+        assert_eq!((l, t.rows[0][0].as_i64()), (Lookup::Miss, Some(5)));
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached() {
+        let cache = ResultCache::new(10);
+        let err = cache
+            .get_or_compute(key(1), Duration::from_secs(60), async {
+                Err(crate::Error::NotFound { kind: "dataset", id: "x".into() })
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not found"));
+        let (_, l) = cache.get_or_compute(key(1), Duration::from_secs(60), async { Ok(table(1)) }).await.unwrap();
+        assert_eq!(l, Lookup::Miss);
+    }
+}

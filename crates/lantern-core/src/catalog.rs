@@ -1,0 +1,388 @@
+//! The dataset catalog: versioned Parquet folders on the object store, each made visible by a manifest.
+//!
+//! ```text
+//! datasets/<id>/current.json          the commit point: which version readers use
+//! datasets/<id>/v<N>/manifest.json    that version's manifest (schema, rows, files)
+//! datasets/<id>/v<N>/part-*.parquet   immutable once published
+//! ```
+//!
+//! A [`VersionWriter`] writes a new version's files and publishes them by writing `current.json` last, so readers
+//! (which always start from `current.json`) never see a half-written version.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use futures::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::storage::Storage;
+
+/// Rows per Parquet row group: small enough for statistics to prune date ranges, large enough to compress well.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows per Parquet file before the writer starts the next one.
+const FILE_ROWS: u64 = 2_000_000;
+
+/// Dataset ids become folder names and cache keys: keep them plain.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// One column of a published version, for display and inspection.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub data_type: String,
+    pub nullable: bool,
+}
+
+/// One Parquet file of a version; `path` is relative to the store root.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataFile {
+    pub path: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// What `current.json` (and each version's `manifest.json`) holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub dataset: String,
+    pub version: u64,
+    pub rows: u64,
+    pub created_at: DateTime<Utc>,
+    pub schema: Vec<ColumnInfo>,
+    #[serde(default)]
+    pub partitions: Vec<String>,
+    pub files: Vec<DataFile>,
+}
+
+impl Manifest {
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// Reads and publishes dataset versions.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    storage: Storage,
+}
+
+fn dataset_dir(id: &str) -> ObjectPath {
+    ObjectPath::from(format!("datasets/{id}"))
+}
+
+fn current_path(id: &str) -> ObjectPath {
+    ObjectPath::from(format!("datasets/{id}/current.json"))
+}
+
+impl Catalog {
+    pub fn new(storage: Storage) -> Self {
+        Self { storage }
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The published version of `id`, or `None` when nothing was ever published.
+    pub async fn current(&self, id: &str) -> Result<Option<Manifest>> {
+        if !valid_id(id) {
+            return Ok(None);
+        }
+        let path = current_path(id);
+        match self.storage.store().get(&path).await {
+            Ok(got) => {
+                let bytes = got.bytes().await.map_err(|e| Error::storage(&path, e))?;
+                serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Json {
+                    path: path.to_string(),
+                    message: e.to_string(),
+                })
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::storage(&path, e)),
+        }
+    }
+
+    /// Every published dataset's current manifest, sorted by id.
+    pub async fn list(&self) -> Result<Vec<Manifest>> {
+        let root = ObjectPath::from("datasets");
+        let listing = self
+            .storage
+            .store()
+            .list_with_delimiter(Some(&root))
+            .await
+            .map_err(|e| Error::storage(&root, e))?;
+        let mut out = Vec::new();
+        for prefix in listing.common_prefixes {
+            if let Some(id) = prefix.filename()
+                && let Some(m) = self.current(id).await?
+            {
+                out.push(m);
+            }
+        }
+        out.sort_by(|a, b| a.dataset.cmp(&b.dataset));
+        Ok(out)
+    }
+
+    /// Version numbers that have a folder under the dataset, published or not, ascending.
+    pub async fn version_folders(&self, id: &str) -> Result<Vec<u64>> {
+        let dir = dataset_dir(id);
+        let listing = self
+            .storage
+            .store()
+            .list_with_delimiter(Some(&dir))
+            .await
+            .map_err(|e| Error::storage(&dir, e))?;
+        let mut versions: Vec<u64> = listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename()?.strip_prefix('v')?.parse().ok())
+            .collect();
+        versions.sort_unstable();
+        Ok(versions)
+    }
+
+    /// Starts writing a new version of `id` with `schema`. Nothing is visible until [`VersionWriter::publish`].
+    pub async fn begin(&self, id: &str, schema: SchemaRef) -> Result<VersionWriter> {
+        if !valid_id(id) {
+            return Err(Error::config(
+                "dataset id",
+                format!("`{id}`: use lowercase letters, digits, `_` and `-`"),
+            ));
+        }
+        let current = self.current(id).await?.map(|m| m.version).unwrap_or(0);
+        let highest_folder = self.version_folders(id).await?.last().copied().unwrap_or(0);
+        let version = current.max(highest_folder) + 1;
+        Ok(VersionWriter {
+            catalog: self.clone(),
+            dataset: id.to_string(),
+            version,
+            schema,
+            files: Vec::new(),
+            open: None,
+            rows: 0,
+        })
+    }
+
+    /// Writes `batches` as a new version of `id` and publishes it.
+    pub async fn publish_batches(&self, id: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Manifest> {
+        let mut writer = self.begin(id, schema).await?;
+        for batch in batches {
+            writer.write(&batch).await?;
+        }
+        writer.publish().await
+    }
+}
+
+struct OpenFile {
+    path: ObjectPath,
+    writer: AsyncArrowWriter<BufWriter>,
+    rows: u64,
+}
+
+/// Writes one new dataset version; see [`Catalog::begin`].
+pub struct VersionWriter {
+    catalog: Catalog,
+    dataset: String,
+    version: u64,
+    schema: SchemaRef,
+    files: Vec<DataFile>,
+    open: Option<OpenFile>,
+    rows: u64,
+}
+
+impl VersionWriter {
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn version_dir(&self) -> String {
+        format!("datasets/{}/v{}", self.dataset, self.version)
+    }
+
+    /// Appends a batch; starts a new file every `FILE_ROWS` rows.
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(Error::DatasetUnreadable {
+                dataset: self.dataset.clone(),
+                version: self.version,
+                message: "a batch does not match the dataset schema".into(),
+            });
+        }
+        if self.open.is_none() {
+            let path = ObjectPath::from(format!("{}/part-{:05}.parquet", self.version_dir(), self.files.len()));
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                .build();
+            let object = BufWriter::new(self.catalog.storage.store().clone(), path.clone());
+            let writer = AsyncArrowWriter::try_new(object, self.schema.clone(), Some(props))?;
+            self.open = Some(OpenFile { path, writer, rows: 0 });
+        }
+        let open = self.open.as_mut().expect("opened above");
+        open.writer.write(batch).await?;
+        open.rows += batch.num_rows() as u64;
+        self.rows += batch.num_rows() as u64;
+        if open.rows >= FILE_ROWS {
+            self.close_file().await?;
+        }
+        Ok(())
+    }
+
+    async fn close_file(&mut self) -> Result<()> {
+        if let Some(open) = self.open.take() {
+            open.writer.close().await?;
+            let meta = self
+                .catalog
+                .storage
+                .store()
+                .head(&open.path)
+                .await
+                .map_err(|e| Error::storage(&open.path, e))?;
+            self.files.push(DataFile {
+                path: open.path.to_string(),
+                rows: open.rows,
+                bytes: meta.size,
+            });
+        }
+        Ok(())
+    }
+
+    /// Closes the last file, writes the version's manifest, then `current.json` (the commit point).
+    pub async fn publish(mut self) -> Result<Manifest> {
+        self.close_file().await?;
+        let manifest = Manifest {
+            dataset: self.dataset.clone(),
+            version: self.version,
+            rows: self.rows,
+            created_at: Utc::now(),
+            schema: self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| ColumnInfo {
+                    name: f.name().clone(),
+                    data_type: f.data_type().to_string(),
+                    nullable: f.is_nullable(),
+                })
+                .collect(),
+            partitions: Vec::new(),
+            files: self.files.clone(),
+        };
+        let json = bytes::Bytes::from(serde_json::to_vec_pretty(&manifest).expect("manifest serializes"));
+        let storage = &self.catalog.storage;
+        storage
+            .put_bytes(&ObjectPath::from(format!("{}/manifest.json", self.version_dir())), json.clone())
+            .await?;
+        storage.put_bytes(&current_path(&self.dataset), json).await?;
+        Ok(manifest)
+    }
+}
+
+/// Deletes every object under the dataset (all versions and the manifest).
+pub async fn delete_dataset(catalog: &Catalog, id: &str) -> Result<usize> {
+    let dir = dataset_dir(id);
+    let store: Arc<dyn object_store::ObjectStore> = catalog.storage.store().clone();
+    let paths: Vec<ObjectPath> = store
+        .list(Some(&dir))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await
+        .map_err(|e| Error::storage(&dir, e))?;
+    // The manifest goes first so that no reader resolves a version whose files are being removed.
+    let current = current_path(id);
+    if paths.contains(&current) {
+        store.delete(&current).await.map_err(|e| Error::storage(&current, e))?;
+    }
+    for p in paths.iter().filter(|p| **p != current) {
+        store.delete(p).await.map_err(|e| Error::storage(p, e))?;
+    }
+    Ok(paths.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StorageConfig;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(schema: &SchemaRef, n: i64) -> RecordBatch {
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..n)),
+                Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("r{i}")))),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn publish_is_visible_only_after_commit_and_versions_increase() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(&StorageConfig {
+            url: dir.path().display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+        let catalog = Catalog::new(storage);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, false),
+        ]));
+        assert!(catalog.current("t").await.unwrap().is_none());
+
+        let m1 = catalog.publish_batches("t", schema.clone(), vec![batch(&schema, 10)]).await.unwrap();
+        assert_eq!((m1.version, m1.rows), (1, 10));
+
+        let mut w = catalog.begin("t", schema.clone()).await.unwrap();
+        w.write(&batch(&schema, 5)).await.unwrap();
+        // Not yet published: readers still see version 1.
+        assert_eq!(catalog.current("t").await.unwrap().unwrap().version, 1);
+        drop(w);
+        // A killed run leaves partial files behind in its version folder.
+        let leftover = ObjectPath::from("datasets/t/v2/part-00000.parquet");
+        catalog.storage().put_bytes(&leftover, bytes::Bytes::from_static(b"PAR1 partial")).await.unwrap();
+
+        // The abandoned folder v2 is skipped, never reused.
+        let m3 = catalog.publish_batches("t", schema.clone(), vec![batch(&schema, 7)]).await.unwrap();
+        assert_eq!(m3.version, 3);
+        let listed = catalog.list().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].rows, 7);
+        assert_eq!(listed[0].schema[1].name, "s");
+        assert!(m3.files[0].bytes > 0);
+
+        assert!(delete_dataset(&catalog, "t").await.unwrap() >= 2);
+        assert!(catalog.current("t").await.unwrap().is_none());
+    }
+
+    #[test]
+    fn ids_are_plain() {
+        assert!(valid_id("cursor_usage"));
+        assert!(!valid_id("../etc"));
+        assert!(!valid_id("Bad"));
+    }
+}

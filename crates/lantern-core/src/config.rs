@@ -1,0 +1,448 @@
+//! Lantern's configuration: an optional `lantern.yaml`, a `.env` file and `LANTERN_*` environment variables,
+//! in rising order of precedence. Every key has a default that gives the embedded setup: data in
+//! `./lantern-data` (a local object store), an in-memory cache and port 8050.
+//!
+//! ```
+//! use lantern_core::config::Config;
+//! let env = [("LANTERN_PORT".to_string(), "9000".to_string())];
+//! let config = Config::from_sources(None, env).unwrap();
+//! assert_eq!(config.server.port, 9000);
+//! assert_eq!(config.storage.url, "./lantern-data");
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use crate::error::{Error, Result};
+use crate::yaml_lines::LineIndex;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub cache: CacheConfig,
+    pub query: QueryConfig,
+    /// Folder of dashboard specs (`*.yaml`).
+    pub dashboards_dir: PathBuf,
+    /// Folder of dataset specs (`*.yaml`: metrics, cache TTL, later ETL sources).
+    pub datasets_dir: PathBuf,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            cache: CacheConfig::default(),
+            query: QueryConfig::default(),
+            dashboards_dir: PathBuf::from("dashboards"),
+            datasets_dir: PathBuf::from("datasets"),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Where the web server listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8050,
+        }
+    }
+}
+
+/// The object store that holds datasets. `url` is a local folder (default `./lantern-data`, or `file:///abs/path`)
+/// or `s3://bucket/prefix`. S3 credentials come from the usual AWS sources (`AWS_ACCESS_KEY_ID`, …) unless given here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub url: String,
+    /// S3 endpoint for S3-compatible servers such as MinIO (`http://127.0.0.1:9000`).
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// Path-style requests (`endpoint/bucket/key`), which MinIO and most S3-compatible servers need.
+    pub path_style: bool,
+    /// Allow plain HTTP endpoints; defaults to true when `endpoint` starts with `http://`.
+    pub allow_http: Option<bool>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            url: "./lantern-data".into(),
+            endpoint: None,
+            region: None,
+            path_style: false,
+            allow_http: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+        }
+    }
+}
+
+/// The query-result cache.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Default time to live of an entry; a dataset spec may override it.
+    pub ttl_secs: u64,
+    /// Upper bound on cached entries (each is one KPI group or chart result).
+    pub max_entries: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 300,
+            max_entries: 20_000,
+        }
+    }
+}
+
+/// The query engine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    /// DataFusion target partitions; 0 means one per CPU core.
+    pub target_partitions: usize,
+    /// Datasets with at most this many rows are held in memory as Arrow; larger ones are scanned from Parquet.
+    pub hot_rows_limit: u64,
+    /// How long a resolved `current.json` is trusted before it is read again (milliseconds).
+    pub manifest_refresh_ms: u64,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            target_partitions: 0,
+            hot_rows_limit: 20_000_000,
+            manifest_refresh_ms: 1000,
+        }
+    }
+}
+
+/// Users and sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub users: Vec<UserConfig>,
+    /// Password of the built-in `admin` user (only used when `users` is empty). Generated at start when unset.
+    pub admin_password: Option<String>,
+    /// Sessions end after this many seconds without a request.
+    pub session_ttl_secs: u64,
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            users: Vec::new(),
+            admin_password: None,
+            session_ttl_secs: 8 * 3600,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// A user allowed to log in; `password_hash` is an argon2 PHC string (`lantern users hash` prints one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub username: String,
+    pub password_hash: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `lantern_web=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Int,
+    Bool,
+}
+
+/// Environment variables and the config keys they set. `LANTERN_CONFIG` names the YAML file instead.
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("LANTERN_HOST", "server.host"),
+    ("LANTERN_PORT", "server.port"),
+    ("LANTERN_STORAGE_URL", "storage.url"),
+    ("LANTERN_S3_ENDPOINT", "storage.endpoint"),
+    ("LANTERN_S3_REGION", "storage.region"),
+    ("LANTERN_S3_PATH_STYLE", "storage.path_style"),
+    ("LANTERN_S3_ALLOW_HTTP", "storage.allow_http"),
+    ("LANTERN_S3_ACCESS_KEY_ID", "storage.access_key_id"),
+    ("LANTERN_S3_SECRET_ACCESS_KEY", "storage.secret_access_key"),
+    ("LANTERN_S3_SESSION_TOKEN", "storage.session_token"),
+    ("LANTERN_CACHE_TTL_SECS", "cache.ttl_secs"),
+    ("LANTERN_CACHE_MAX_ENTRIES", "cache.max_entries"),
+    ("LANTERN_QUERY_TARGET_PARTITIONS", "query.target_partitions"),
+    ("LANTERN_QUERY_HOT_ROWS_LIMIT", "query.hot_rows_limit"),
+    ("LANTERN_DASHBOARDS_DIR", "dashboards_dir"),
+    ("LANTERN_DATASETS_DIR", "datasets_dir"),
+    ("LANTERN_ADMIN_PASSWORD", "auth.admin_password"),
+    ("LANTERN_SESSION_TTL_SECS", "auth.session_ttl_secs"),
+    ("LANTERN_SECURE_COOKIES", "auth.secure_cookies"),
+    ("LANTERN_LOG_FORMAT", "log.format"),
+    ("LANTERN_LOG_LEVEL", "log.level"),
+];
+
+/// Environment variables that are read elsewhere and are not config keys.
+const ENV_OTHER: &[&str] = &["LANTERN_CONFIG"];
+
+fn kind_of(key: &str) -> Kind {
+    match key {
+        "server.port"
+        | "cache.ttl_secs"
+        | "cache.max_entries"
+        | "query.target_partitions"
+        | "query.hot_rows_limit"
+        | "auth.session_ttl_secs" => Kind::Int,
+        "storage.path_style" | "storage.allow_http" | "auth.secure_cookies" => Kind::Bool,
+        _ => Kind::Str,
+    }
+}
+
+impl Config {
+    /// Loads the configuration the way `lantern` does: `path` (or `$LANTERN_CONFIG`, or `./lantern.yaml` when it
+    /// exists), then `./.env`, then the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        if let Ok(iter) = dotenvy::from_filename_iter(".env") {
+            for item in iter {
+                let (k, v) = item.map_err(|e| Error::config(".env", e.to_string()))?;
+                env.insert(k, v);
+            }
+        }
+        env.extend(std::env::vars());
+        let path = path
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("LANTERN_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("lantern.yaml")).filter(|p| p.exists()));
+        Self::from_sources(path.as_deref(), env)
+    }
+
+    /// Builds the configuration from an optional YAML file and environment pairs (later pairs win).
+    pub fn from_sources(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self> {
+        let (mut value, lines) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| Error::Io {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                let value: Value = serde_yaml::from_str(&text).map_err(|e| {
+                    Error::config(p.display().to_string(), format!("not valid YAML: {e}"))
+                })?;
+                let value = if value.is_null() {
+                    Value::Mapping(Default::default())
+                } else {
+                    value
+                };
+                (value, Some((p.to_path_buf(), LineIndex::new(&text))))
+            }
+            None => (Value::Mapping(Default::default()), None),
+        };
+        if !value.is_mapping() {
+            return Err(Error::config("(root)", "the config file must be a YAML mapping"));
+        }
+
+        let mut from_env: BTreeMap<String, String> = BTreeMap::new();
+        for (name, raw) in env {
+            if !name.starts_with("LANTERN_") || ENV_OTHER.contains(&name.as_str()) {
+                continue;
+            }
+            let Some((_, key)) = ENV_KEYS.iter().find(|(n, _)| *n == name) else {
+                let known: Vec<&str> = ENV_KEYS.iter().map(|(n, _)| *n).collect();
+                return Err(Error::config(
+                    name,
+                    format!("unknown environment variable; known: {}", known.join(", ")),
+                ));
+            };
+            let scalar = match kind_of(key) {
+                Kind::Str => Value::String(raw.clone()),
+                Kind::Int => raw.trim().parse::<u64>().map(Value::from).map_err(|_| {
+                    Error::config(*key, format!("{name}={raw:?} is not a whole number"))
+                })?,
+                Kind::Bool => parse_bool(&raw).map(Value::Bool).ok_or_else(|| {
+                    Error::config(*key, format!("{name}={raw:?} is not true/false"))
+                })?,
+            };
+            set_path(&mut value, key, scalar);
+            from_env.insert(key.to_string(), name);
+        }
+
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            let origin = match (from_env.get(&key), &lines) {
+                (Some(var), _) => format!(" (from {var})"),
+                (None, Some((file, idx))) => format!(" ({}:{})", file.display(), idx.line(&key)),
+                (None, None) => String::new(),
+            };
+            Error::config(key, format!("{}{origin}", e.inner()))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.storage.url.trim().is_empty() {
+            return Err(Error::config("storage.url", "must not be empty"));
+        }
+        if self.cache.ttl_secs == 0 {
+            return Err(Error::config("cache.ttl_secs", "must be at least 1 second"));
+        }
+        if self.auth.session_ttl_secs == 0 {
+            return Err(Error::config("auth.session_ttl_secs", "must be at least 1"));
+        }
+        for (i, user) in self.auth.users.iter().enumerate() {
+            if user.username.trim().is_empty() {
+                return Err(Error::config(format!("auth.users[{i}].username"), "must not be empty"));
+            }
+            if !user.password_hash.starts_with("$argon2") {
+                return Err(Error::config(
+                    format!("auth.users[{i}].password_hash"),
+                    "must be an argon2 hash as printed by `lantern users hash`",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn set_path(root: &mut Value, dotted: &str, leaf: Value) {
+    let mut node = root;
+    let parts: Vec<&str> = dotted.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let map = match node {
+            Value::Mapping(m) => m,
+            other => {
+                *other = Value::Mapping(Default::default());
+                let Value::Mapping(m) = other else { unreachable!() };
+                m
+            }
+        };
+        let key = Value::String(part.to_string());
+        if i + 1 == parts.len() {
+            map.insert(key, leaf);
+            return;
+        }
+        node = map.entry(key).or_insert_with(|| Value::Mapping(Default::default()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!(c.server.port, 8050);
+        assert_eq!(c.storage.url, "./lantern-data");
+        assert_eq!(c.cache.ttl_secs, 300);
+        assert_eq!(c.log.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn env_wins_over_file() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "server:\n  port: 9100\nstorage:\n  url: s3://bucket/x\n  path_style: true").unwrap();
+        let c = Config::from_sources(Some(f.path()), env(&[("LANTERN_PORT", "9200")])).unwrap();
+        assert_eq!(c.server.port, 9200);
+        assert_eq!(c.storage.url, "s3://bucket/x");
+        assert!(c.storage.path_style);
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_line() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "server:\n  host: x\n  port: lots").unwrap();
+        let err = Config::from_sources(Some(f.path()), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("server.port"), "{err}");
+        assert!(err.contains(":3)"), "{err}");
+
+        let err = Config::from_sources(None, env(&[("LANTERN_PORT", "eighty")])).unwrap_err();
+        assert!(err.to_string().contains("server.port"), "{err}");
+        assert!(err.to_string().contains("LANTERN_PORT"), "{err}");
+
+        let err = Config::from_sources(None, env(&[("LANTERN_PROT", "1")])).unwrap_err();
+        assert!(err.to_string().contains("LANTERN_PROT"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "cache:\n  ttl: 5").unwrap();
+        let err = Config::from_sources(Some(f.path()), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("cache") && err.contains("ttl"), "{err}");
+    }
+
+    #[test]
+    fn user_hashes_must_be_argon2() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "auth:\n  users:\n    - username: ann\n      password_hash: plain").unwrap();
+        let err = Config::from_sources(Some(f.path()), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("auth.users[0].password_hash"), "{err}");
+    }
+}

@@ -1,0 +1,251 @@
+//! Deterministic synthetic demo datasets, shaped like the seed system's two dashboards and like
+//! `../shared/bench/gen_data.py` (same columns, same distributions; a different random generator):
+//!
+//! - `cursor_usage`: one row per user per day of an AI coding assistant.
+//! - `apac_dot`: APAC order lines with due and delivery dates.
+//!
+//! Both are published through the ordinary catalog path, so a demo dataset is a dataset like any other.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Gamma, Normal, Poisson};
+
+use crate::catalog::{Catalog, Manifest};
+use crate::error::Result;
+
+/// Rows generated and written per batch.
+const BATCH_ROWS: usize = 64 * 1024;
+
+pub const TEAMS: [&str; 12] = [
+    "Platform", "Payments", "Search", "Mobile", "Web", "Data", "ML", "Infra", "Security", "Growth", "Ads", "Support",
+];
+pub const MODELS: [&str; 8] = [
+    "claude-sonnet", "gpt-5", "gemini-2.5-pro", "cursor-small", "o3", "claude-opus", "gpt-4.1", "auto",
+];
+const CLIENT_VERSIONS: [&str; 4] = ["1.4.2", "1.5.0", "1.5.1", "1.6.0"];
+pub const COUNTRIES: [&str; 12] = [
+    "Japan", "Korea", "China", "Taiwan", "Hong Kong", "Singapore", "Malaysia", "Thailand", "Vietnam", "Indonesia",
+    "Philippines", "Australia",
+];
+const SEGMENTS: [&str; 4] = ["Enterprise", "Mid-Market", "SMB", "Public Sector"];
+const USERS: usize = 500;
+
+/// The demo datasets, by id.
+pub const DATASETS: [&str; 2] = ["cursor_usage", "apac_dot"];
+
+fn epoch_days(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+fn start_day() -> i32 {
+    epoch_days(NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid"))
+}
+
+pub fn cursor_usage_schema() -> SchemaRef {
+    let int = |n: &str| Field::new(n, DataType::Int64, false);
+    Arc::new(Schema::new(vec![
+        Field::new("date", DataType::Date32, false),
+        Field::new("user_email", DataType::Utf8, false),
+        Field::new("team", DataType::Utf8, false),
+        Field::new("is_active", DataType::Boolean, false),
+        int("chat_requests"),
+        int("composer_requests"),
+        int("agent_requests"),
+        int("tabs_shown"),
+        int("tabs_accepted"),
+        int("lines_added"),
+        int("lines_accepted"),
+        Field::new("most_used_model", DataType::Utf8, false),
+        Field::new("client_version", DataType::Utf8, false),
+        Field::new("cost_usd", DataType::Float64, false),
+    ]))
+}
+
+pub fn apac_dot_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("order_id", DataType::Utf8, false),
+        Field::new("country", DataType::Utf8, false),
+        Field::new("sub_region", DataType::Utf8, false),
+        Field::new("product_line", DataType::Utf8, false),
+        Field::new("customer_segment", DataType::Utf8, false),
+        Field::new("due_date", DataType::Date32, false),
+        Field::new("delivered_date", DataType::Date32, true),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("on_time", DataType::Boolean, true),
+        Field::new("quantity", DataType::Int64, false),
+        Field::new("amount", DataType::Float64, false),
+    ]))
+}
+
+fn poisson(rng: &mut ChaCha8Rng, d: &Poisson<f64>) -> i64 {
+    d.sample(rng) as i64
+}
+
+/// One batch of `cursor_usage` rows.
+fn cursor_usage_batch(rng: &mut ChaCha8Rng, n: usize) -> RecordBatch {
+    let (p6, p3, p9) = (Poisson::new(6.0).unwrap(), Poisson::new(3.0).unwrap(), Poisson::new(9.0).unwrap());
+    let (p80, p120) = (Poisson::new(80.0).unwrap(), Poisson::new(120.0).unwrap());
+    let gamma: Gamma<f64> = Gamma::new(2.0, 1.5).unwrap();
+    let start = start_day();
+    let mut date = Vec::with_capacity(n);
+    let mut email = Vec::with_capacity(n);
+    let mut team = Vec::with_capacity(n);
+    let mut active = Vec::with_capacity(n);
+    let (mut chat, mut comp, mut agent) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut shown, mut acc, mut added, mut lacc) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut model, mut client, mut cost) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        let u = rng.random_range(0..USERS);
+        date.push(start + rng.random_range(0..365));
+        email.push(format!("user{u:04}@example.com"));
+        team.push(TEAMS[u % TEAMS.len()]);
+        active.push(rng.random::<f64>() < 0.85);
+        chat.push(poisson(rng, &p6));
+        comp.push(poisson(rng, &p3));
+        agent.push(poisson(rng, &p9));
+        let s = poisson(rng, &p80);
+        shown.push(s);
+        acc.push((s as f64 * rng.random_range(0.1..0.6)) as i64);
+        let a = poisson(rng, &p120);
+        added.push(a);
+        lacc.push((a as f64 * rng.random_range(0.2..0.9)) as i64);
+        model.push(MODELS[rng.random_range(0..MODELS.len())]);
+        client.push(CLIENT_VERSIONS[rng.random_range(0..CLIENT_VERSIONS.len())]);
+        cost.push((gamma.sample(rng) * 10_000.0).round() / 10_000.0);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Date32Array::from(date)),
+        Arc::new(StringArray::from(email)),
+        Arc::new(StringArray::from(team)),
+        Arc::new(BooleanArray::from(active)),
+        Arc::new(Int64Array::from(chat)),
+        Arc::new(Int64Array::from(comp)),
+        Arc::new(Int64Array::from(agent)),
+        Arc::new(Int64Array::from(shown)),
+        Arc::new(Int64Array::from(acc)),
+        Arc::new(Int64Array::from(added)),
+        Arc::new(Int64Array::from(lacc)),
+        Arc::new(StringArray::from(model)),
+        Arc::new(StringArray::from(client)),
+        Arc::new(Float64Array::from(cost)),
+    ];
+    RecordBatch::try_new(cursor_usage_schema(), cols).expect("columns match the schema")
+}
+
+/// One batch of `apac_dot` rows, numbering orders from `first_order`.
+fn apac_dot_batch(rng: &mut ChaCha8Rng, first_order: usize, n: usize) -> RecordBatch {
+    let delay: Normal<f64> = Normal::new(-1.0, 4.0).unwrap();
+    let start = start_day();
+    let mut order = Vec::with_capacity(n);
+    let (mut country, mut region, mut line, mut seg) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut due, mut delivered, mut status, mut on_time) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut qty, mut amount) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        order.push(format!("SO-{:09}", first_order + i));
+        let c = rng.random_range(0..COUNTRIES.len());
+        country.push(COUNTRIES[c]);
+        region.push(match c {
+            0..=4 => "North Asia",
+            5..=10 => "South East Asia",
+            _ => "Oceania",
+        });
+        line.push(["PL-A", "PL-B", "PL-C", "PL-D", "PL-E", "PL-F", "PL-G", "PL-H", "PL-I", "PL-J"][rng.random_range(0..10)]);
+        seg.push(SEGMENTS[rng.random_range(0..SEGMENTS.len())]);
+        let d = start + rng.random_range(0..365);
+        due.push(d);
+        let roll: f64 = rng.random();
+        let late = delay.sample(rng).round() as i32;
+        if roll < 0.80 {
+            status.push("Delivered");
+            delivered.push(Some(d + late));
+            on_time.push(Some(late <= 0));
+        } else {
+            status.push(if roll < 0.95 { "Open" } else { "Cancelled" });
+            delivered.push(None);
+            on_time.push(None);
+        }
+        qty.push(rng.random_range(1..500i64));
+        amount.push((rng.random_range(10.0..50_000.0f64) * 100.0).round() / 100.0);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(order)),
+        Arc::new(StringArray::from(country)),
+        Arc::new(StringArray::from(region)),
+        Arc::new(StringArray::from(line)),
+        Arc::new(StringArray::from(seg)),
+        Arc::new(Date32Array::from(due)),
+        Arc::new(Date32Array::from(delivered)),
+        Arc::new(StringArray::from(status)),
+        Arc::new(BooleanArray::from(on_time)),
+        Arc::new(Int64Array::from(qty)),
+        Arc::new(Float64Array::from(amount)),
+    ];
+    RecordBatch::try_new(apac_dot_schema(), cols).expect("columns match the schema")
+}
+
+/// Writes `rows` rows of demo dataset `id` as a new published version. `progress` is told each batch's rows.
+pub async fn publish(catalog: &Catalog, id: &str, rows: usize, progress: &(dyn Fn(u64) + Sync)) -> Result<Manifest> {
+    let (schema, seed) = match id {
+        "cursor_usage" => (cursor_usage_schema(), 7),
+        "apac_dot" => (apac_dot_schema(), 11),
+        other => {
+            return Err(crate::Error::NotFound {
+                kind: "demo dataset",
+                id: other.to_string(),
+            });
+        }
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut writer = catalog.begin(id, schema).await?;
+    let mut done = 0;
+    while done < rows {
+        let n = BATCH_ROWS.min(rows - done);
+        let batch = match id {
+            "cursor_usage" => cursor_usage_batch(&mut rng, n),
+            _ => apac_dot_batch(&mut rng, done, n),
+        };
+        writer.write(&batch).await?;
+        done += n;
+        progress(n as u64);
+    }
+    writer.publish().await
+}
+
+/// Publishes every demo dataset that has no published version yet; returns the manifests written.
+pub async fn ensure(catalog: &Catalog, rows: usize, progress: &(dyn Fn(&str, u64) + Sync)) -> Result<Vec<Manifest>> {
+    let mut written = Vec::new();
+    for id in DATASETS {
+        if catalog.current(id).await?.is_none() {
+            written.push(publish(catalog, id, rows, &|n| progress(id, n)).await?);
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic_and_shaped() {
+        let a = cursor_usage_batch(&mut ChaCha8Rng::seed_from_u64(7), 1000);
+        let b = cursor_usage_batch(&mut ChaCha8Rng::seed_from_u64(7), 1000);
+        assert_eq!(a, b);
+        assert_eq!(a.num_columns(), 14);
+        let d = apac_dot_batch(&mut ChaCha8Rng::seed_from_u64(11), 0, 1000);
+        let delivered = d.column(6).null_count();
+        let on_time = d.column(8).null_count();
+        // Open and cancelled orders (about a fifth) have neither a delivery date nor an on-time flag.
+        assert_eq!(delivered, on_time);
+        assert!((100..300).contains(&delivered), "{delivered}");
+    }
+}

@@ -1,0 +1,90 @@
+//! The one error type of `lantern-core`. Every variant says what was wrong and where.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout `lantern-core`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration value is missing or invalid; `key` is the dotted config key (`server.port`).
+    #[error("invalid configuration `{key}`: {message}")]
+    Config { key: String, message: String },
+
+    /// A YAML spec file (dashboard or dataset) is invalid; `field` is the dotted path inside the file.
+    #[error("{}:{line}: `{field}`: {message}", file.display())]
+    Spec {
+        file: PathBuf,
+        line: usize,
+        field: String,
+        message: String,
+    },
+
+    /// A filter parameter could not be parsed or does not apply to the dataset.
+    #[error("bad filter `{field}`: {message}")]
+    Filter { field: String, message: String },
+
+    /// A dataset, dashboard or version does not exist.
+    #[error("{kind} `{id}` not found")]
+    NotFound { kind: &'static str, id: String },
+
+    /// A dataset exists but its stored files could not be read (for example a corrupt Parquet file).
+    #[error("dataset `{dataset}` version {version} cannot be read: {message}")]
+    DatasetUnreadable {
+        dataset: String,
+        version: u64,
+        message: String,
+    },
+
+    /// The object store failed.
+    #[error("storage error at `{path}`: {source}")]
+    Storage {
+        path: String,
+        #[source]
+        source: object_store::Error,
+    },
+
+    /// DataFusion failed while planning or running a query.
+    #[error("query error: {0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+
+    /// Writing or reading Parquet failed.
+    #[error("parquet error: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+
+    /// A manifest or other JSON document could not be parsed.
+    #[error("invalid JSON in `{path}`: {message}")]
+    Json { path: String, message: String },
+
+    /// A local file could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn storage(path: impl ToString, source: object_store::Error) -> Self {
+        Error::Storage {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn filter(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Filter {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Filters from the URL, typed and checked against a dashboard's filters and the dataset schema, then turned into
+//! DataFusion [`Expr`]s (never SQL strings).
+//!
+//! Grammar (shareable URLs): `col=value` repeated for a multi-select; `col=a..b` for a date or numeric range, either
+//! side may be empty. A plain HTML form may also send a range as `col.from=a&col.to=b`.
+//!
+//! ```
+//! # use lantern_core::filters::{Condition, FilterValue};
+//! let c = Condition::Range { lo: Some(FilterValue::Int(1)), hi: None };
+//! assert_eq!(c.canonical(), "1..");
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::logical_expr::{col, lit, Expr};
+use datafusion::scalar::ScalarValue;
+
+use crate::dashboard::{DashboardSpec, FilterKind};
+use crate::error::{Error, Result};
+use crate::semantic::SemanticModel;
+
+/// A typed filter value.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+pub enum FilterValue {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Date(NaiveDate),
+}
+
+impl FilterValue {
+    fn parse(raw: &str, data_type: &DataType) -> std::result::Result<Self, String> {
+        let raw = raw.trim();
+        match data_type {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(FilterValue::Str(raw.to_string())),
+            DataType::Boolean => match raw.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(FilterValue::Bool(true)),
+                "false" | "0" | "no" => Ok(FilterValue::Bool(false)),
+                _ => Err(format!("`{raw}` is not true or false")),
+            },
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map(FilterValue::Date)
+                .map_err(|_| format!("`{raw}` is not a date (YYYY-MM-DD)")),
+            t if t.is_integer() => raw
+                .parse::<i64>()
+                .map(FilterValue::Int)
+                .map_err(|_| format!("`{raw}` is not a whole number")),
+            t if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => raw
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(FilterValue::Float)
+                .ok_or_else(|| format!("`{raw}` is not a number")),
+            other => Err(format!("columns of type {other} cannot be filtered")),
+        }
+    }
+
+    /// The DataFusion literal for this value, typed like the column it is compared with.
+    fn to_literal(&self, data_type: &DataType) -> Expr {
+        match (self, data_type) {
+            (FilterValue::Date(d), DataType::Timestamp(unit, tz)) => {
+                let micros = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+                let v = ScalarValue::TimestampMicrosecond(Some(micros), tz.clone());
+                let e = lit(v);
+                if *unit == TimeUnit::Microsecond {
+                    e
+                } else {
+                    datafusion::logical_expr::cast(e, data_type.clone())
+                }
+            }
+            (FilterValue::Date(d), _) => {
+                let days = (*d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+                lit(ScalarValue::Date32(Some(days)))
+            }
+            (FilterValue::Str(s), _) => lit(s.clone()),
+            (FilterValue::Int(i), _) => lit(*i),
+            (FilterValue::Float(f), _) => lit(*f),
+            (FilterValue::Bool(b), _) => lit(*b),
+        }
+    }
+
+    /// The value as it appears in URLs.
+    pub fn canonical(&self) -> String {
+        match self {
+            FilterValue::Str(s) => s.clone(),
+            FilterValue::Int(i) => i.to_string(),
+            FilterValue::Float(f) => f.to_string(),
+            FilterValue::Bool(b) => b.to_string(),
+            FilterValue::Date(d) => d.to_string(),
+        }
+    }
+}
+
+/// One dimension's condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// Any of these values (sorted, without duplicates).
+    In(Vec<FilterValue>),
+    /// Inclusive bounds; `None` is open.
+    Range { lo: Option<FilterValue>, hi: Option<FilterValue> },
+}
+
+impl Condition {
+    /// A stable text form, used in cache keys and URLs.
+    pub fn canonical(&self) -> String {
+        match self {
+            Condition::In(vs) => vs.iter().map(FilterValue::canonical).collect::<Vec<_>>().join("\u{1f}"),
+            Condition::Range { lo, hi } => format!(
+                "{}..{}",
+                lo.as_ref().map(FilterValue::canonical).unwrap_or_default(),
+                hi.as_ref().map(FilterValue::canonical).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// The filters of one request: dimension name → condition, for dimensions with a condition only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilterSet {
+    conditions: BTreeMap<String, (String, DataType, Condition)>,
+}
+
+impl FilterSet {
+    /// Parses URL query pairs against the dashboard's filters and the dataset model.
+    ///
+    /// Every parameter must name one of the dashboard's filters; values must parse as the column's type.
+    pub fn parse(pairs: &[(String, String)], dashboard: &DashboardSpec, model: &SemanticModel) -> Result<Self> {
+        let mut raw: BTreeMap<&str, (Vec<&str>, Option<&str>, Option<&str>)> = BTreeMap::new();
+        for (key, value) in pairs {
+            let (name, part) = match key.rsplit_once('.') {
+                Some((n, p @ ("from" | "to"))) => (n, Some(p)),
+                _ => (key.as_str(), None),
+            };
+            let Some(spec) = dashboard.spec.filters.iter().find(|f| f.dimension == name) else {
+                let known: Vec<&str> = dashboard.spec.filters.iter().map(|f| f.dimension.as_str()).collect();
+                return Err(Error::filter(
+                    key.clone(),
+                    format!(
+                        "this dashboard has no filter `{name}`; its filters are: {}",
+                        if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                    ),
+                ));
+            };
+            let entry = raw.entry(spec.dimension.as_str()).or_default();
+            match part {
+                Some("from") => entry.1 = Some(value),
+                Some(_) => entry.2 = Some(value),
+                None => entry.0.push(value),
+            }
+        }
+
+        let mut conditions = BTreeMap::new();
+        for (name, (values, from, to)) in raw {
+            let spec = dashboard.spec.filters.iter().find(|f| f.dimension == name).expect("matched above");
+            let dim = model
+                .dimensions
+                .get(name)
+                .ok_or_else(|| Error::filter(name, "the dataset has no such dimension"))?;
+            let parse = |v: &str| FilterValue::parse(v, &dim.data_type).map_err(|m| Error::filter(name, m));
+            let condition = match spec.kind {
+                FilterKind::MultiSelect => {
+                    if from.is_some() || to.is_some() {
+                        return Err(Error::filter(name, "a multi-select filter takes `name=value`, not a range"));
+                    }
+                    let mut vs = values
+                        .iter()
+                        .filter(|v| !v.trim().is_empty())
+                        .map(|v| parse(v))
+                        .collect::<Result<Vec<_>>>()?;
+                    vs.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+                    vs.dedup();
+                    if vs.is_empty() {
+                        continue;
+                    }
+                    Condition::In(vs)
+                }
+                FilterKind::DateRange | FilterKind::NumericRange => {
+                    if values.len() > 1 {
+                        return Err(Error::filter(name, "a range filter takes one `from..to` value"));
+                    }
+                    let (lo, hi) = match values.first() {
+                        Some(v) => v.split_once("..").ok_or_else(|| {
+                            Error::filter(name, format!("`{v}` is not a range; write `from..to` (either side may be empty)"))
+                        })?,
+                        None => (from.unwrap_or(""), to.unwrap_or("")),
+                    };
+                    let bound = |s: &str| if s.trim().is_empty() { Ok(None) } else { parse(s).map(Some) };
+                    let (lo, hi) = (bound(lo)?, bound(hi)?);
+                    if let (Some(l), Some(h)) = (&lo, &hi)
+                        && l > h
+                    {
+                        return Err(Error::filter(name, "the range starts after it ends"));
+                    }
+                    if lo.is_none() && hi.is_none() {
+                        continue;
+                    }
+                    Condition::Range { lo, hi }
+                }
+            };
+            conditions.insert(name.to_string(), (dim.column.clone(), dim.data_type.clone(), condition));
+        }
+        Ok(Self { conditions })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conditions.is_empty()
+    }
+
+    /// The condition on `dimension`, if any.
+    pub fn get(&self, dimension: &str) -> Option<&Condition> {
+        self.conditions.get(dimension).map(|(_, _, c)| c)
+    }
+
+    /// Dimension names that carry a condition.
+    pub fn dimensions(&self) -> impl Iterator<Item = &str> {
+        self.conditions.keys().map(String::as_str)
+    }
+
+    /// A stable key: the same filters in any URL order give the same key.
+    pub fn canonical(&self) -> String {
+        self.conditions
+            .iter()
+            .map(|(k, (_, _, c))| format!("{k}={}", c.canonical()))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Query pairs that reproduce this filter set (for links and the form's state).
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (k, (_, _, c)) in &self.conditions {
+            match c {
+                Condition::In(vs) => out.extend(vs.iter().map(|v| (k.clone(), v.canonical()))),
+                Condition::Range { .. } => out.push((k.clone(), c.canonical())),
+            }
+        }
+        out
+    }
+
+    /// The conjunction of all conditions as one DataFusion predicate, or `None` when there are none.
+    pub fn to_expr(&self) -> Option<Expr> {
+        self.conditions
+            .values()
+            .map(|(column, data_type, c)| {
+                let column = col(datafusion::common::Column::new_unqualified(column));
+                match c {
+                    Condition::In(vs) => {
+                        column.in_list(vs.iter().map(|v| v.to_literal(data_type)).collect(), false)
+                    }
+                    Condition::Range { lo, hi } => {
+                        let lo = lo.as_ref().map(|v| column.clone().gt_eq(v.to_literal(data_type)));
+                        let hi = hi.as_ref().map(|v| match (v, data_type) {
+                            // A date bound on a timestamp column covers the whole day.
+                            (FilterValue::Date(d), DataType::Timestamp(..)) => {
+                                let next = FilterValue::Date(d.succ_opt().unwrap_or(*d));
+                                column.clone().lt(next.to_literal(data_type))
+                            }
+                            _ => column.clone().lt_eq(v.to_literal(data_type)),
+                        });
+                        match (lo, hi) {
+                            (Some(l), Some(h)) => l.and(h),
+                            (Some(e), None) | (None, Some(e)) => e,
+                            (None, None) => lit(true),
+                        }
+                    }
+                }
+            })
+            .reduce(Expr::and)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::semantic::DatasetSpec;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn fixture() -> (DashboardSpec, SemanticModel) {
+        let ds = DatasetSpec::parse(
+            Path::new("ds.yaml"),
+            "id: ds\nmetrics:\n  dimensions:\n    team:\n    date:\n    cost:\n  measures:\n    n: {expr: count(*)}\n",
+        )
+        .unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("team", DataType::Utf8, false),
+            Field::new("date", DataType::Date32, false),
+            Field::new("cost", DataType::Float64, false),
+        ]));
+        let model = SemanticModel::compile(&ds, schema).unwrap();
+        let d = DashboardSpec::parse(
+            Path::new("d.yaml"),
+            "id: d\ntitle: D\ndataset: ds\nfilters:\n  - {dimension: team, type: multi_select}\n  - {dimension: date, type: date_range}\n  - {dimension: cost, type: numeric_range}\n",
+        )
+        .unwrap();
+        (d, model)
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn parses_and_normalizes() {
+        let (d, m) = fixture();
+        let a = FilterSet::parse(&pairs(&[("team", "Web"), ("date", "2025-01-01..2025-03-31"), ("team", "ML")]), &d, &m).unwrap();
+        let b = FilterSet::parse(&pairs(&[("team", "ML"), ("team", "Web"), ("team", "ML"), ("date.from", "2025-01-01"), ("date.to", "2025-03-31")]), &d, &m).unwrap();
+        assert_eq!(a.canonical(), b.canonical());
+        assert_eq!(a.get("team"), Some(&Condition::In(vec![FilterValue::Str("ML".into()), FilterValue::Str("Web".into())])));
+        let e = a.to_expr().unwrap().to_string();
+        assert!(e.contains("team IN"), "{e}");
+        assert!(e.contains(">="), "{e}");
+        // Empty values and open ranges add nothing.
+        let empty = FilterSet::parse(&pairs(&[("team", ""), ("date", ".."), ("cost", "1.5..")]), &d, &m).unwrap();
+        assert_eq!(empty.canonical(), "cost=1.5..");
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let (d, m) = fixture();
+        let cases = [
+            (("region", "x"), "region"),
+            (("date", "2025-13-01..2025-12-01"), "date"),
+            (("date", "yesterday"), "date"),
+            (("cost", "cheap..5"), "cost"),
+            (("cost", "9..1"), "cost"),
+        ];
+        for ((k, v), field) in cases {
+            match FilterSet::parse(&pairs(&[(k, v)]), &d, &m) {
+                Err(Error::Filter { field: f, message }) => {
+                    assert_eq!(f, field, "{k}={v}: {message}");
+                    assert!(!message.is_empty());
+                }
+                other => panic!("{k}={v} gave {other:?}"),
+            }
+        }
+    }
+}

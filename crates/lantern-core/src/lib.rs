@@ -1,0 +1,18 @@
+//! Lantern's core: configuration, storage, the dataset catalog, the semantic layer (dimensions and measures),
+//! dashboard specifications, filters, the query engine and its cache.
+//!
+//! Nothing here knows about HTTP. Data flows one way: storage → catalog → query → (web) charts → pages.
+
+pub mod cache;
+pub mod catalog;
+pub mod config;
+pub mod dashboard;
+pub mod demo;
+pub mod error;
+pub mod filters;
+pub mod query;
+pub mod semantic;
+pub mod storage;
+mod yaml_lines;
+
+pub use error::{Error, Result};

@@ -1,0 +1,54 @@
+//! Static assets served from the binary itself (no CDN: the portal works offline): the theme's CSS, the small
+//! client script and Plotly.js, which the `plotly` crate embeds.
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+const APP_CSS: &str = include_str!("../assets/app.css");
+const APP_JS: &str = include_str!("../assets/app.js");
+
+/// Plotly.js as the `plotly` crate embeds it (inside a `<script>` element, next to MathJax).
+static PLOTLY_JS: LazyLock<String> = LazyLock::new(|| {
+    let html = plotly::Plot::offline_js_sources();
+    let start = html.find('>').map(|i| i + 1).unwrap_or(0);
+    let end = html[start..].find("</script>").map(|i| start + i).unwrap_or(html.len());
+    html[start..end].to_string()
+});
+
+/// The Plotly.js source (for tests and `lantern` tooling).
+pub fn plotly_js() -> &'static str {
+    &PLOTLY_JS
+}
+
+pub async fn serve(Path(name): Path<String>) -> Response {
+    let (body, mime): (&'static str, &str) = match name.as_str() {
+        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "plotly.min.js" => (plotly_js(), "text/javascript; charset=utf-8"),
+        _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            // URLs carry the release version (`?v=`), so browsers may keep assets for a day.
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plotly_is_the_library_itself() {
+        let js = super::plotly_js();
+        assert!(js.len() > 1_000_000, "{}", js.len());
+        assert!(js.trim_start().starts_with("/**"), "{}", &js[..40]);
+        assert!(js.contains("plotly.js v"));
+        assert!(!js.contains("</script>"));
+    }
+}

@@ -1,0 +1,122 @@
+//! One error type for every handler, with one stable JSON shape:
+//! `{"error": {"code": "bad_filter", "field": "team", "message": "…"}}`.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use lantern_core::Error as CoreError;
+
+/// An error answered to a client, as JSON (API routes) or as a page.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: &'a AppError,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} `{id}` not found"))
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first: POST /login")
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// A short title for error pages.
+    pub fn title(&self) -> &'static str {
+        match self.status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::BAD_REQUEST => "Invalid request",
+            StatusCode::SERVICE_UNAVAILABLE => "Data unavailable",
+            StatusCode::UNAUTHORIZED => "Please sign in",
+            _ => "Something went wrong",
+        }
+    }
+
+    /// This error as an HTML page instead of JSON.
+    pub fn page(self) -> PageError {
+        PageError(self)
+    }
+}
+
+impl From<CoreError> for AppError {
+    fn from(e: CoreError) -> Self {
+        match &e {
+            CoreError::Filter { field, message } => Self {
+                status: StatusCode::BAD_REQUEST,
+                code: "bad_filter",
+                message: message.clone(),
+                field: Some(field.clone()),
+            },
+            CoreError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            CoreError::DatasetUnreadable { .. } => {
+                tracing::error!(error = %e, "dataset unreadable");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "dataset_unreadable", e.to_string())
+            }
+            CoreError::Spec { field, .. } => Self {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "invalid_spec",
+                message: e.to_string(),
+                field: Some(field.clone()),
+            },
+            _ => {
+                tracing::error!(error = %e, "request failed");
+                Self::internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.status, Json(Envelope { error: &self })).into_response()
+    }
+}
+
+/// An [`AppError`] rendered as an HTML page.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let body = crate::templates::render(
+            "error.html",
+            minijinja::context! { title => e.title(), message => &e.message },
+        );
+        match body {
+            Ok(html) => (e.status, Html(html)).into_response(),
+            Err(_) => (e.status, e.message).into_response(),
+        }
+    }
+}
+
+impl From<CoreError> for PageError {
+    fn from(e: CoreError) -> Self {
+        PageError(e.into())
+    }
+}

@@ -1,0 +1,21 @@
+//! Lantern's web layer: the axum server, login and sessions, pages, components, Plotly charts and the theme.
+//!
+//! Requests flow one way: filters from the URL → `lantern_core::query` (cached) → pure chart builders in
+//! [`charts`] → JSON for the API or server-rendered HTML pages.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod charts;
+pub mod components;
+pub mod error;
+pub mod format;
+pub mod pages;
+pub mod server;
+pub mod state;
+pub mod templates;
+pub mod theme;
+
+pub use error::AppError;
+pub use server::{router, serve};
+pub use state::{AppState, StartError};

@@ -1,0 +1,106 @@
+//! The one shared application state: configuration, the query engine, dashboards and users.
+
+use std::sync::Arc;
+
+use lantern_core::catalog::Catalog;
+use lantern_core::config::Config;
+use lantern_core::dashboard::DashboardSpec;
+use lantern_core::query::QueryEngine;
+use lantern_core::semantic::DatasetSpec;
+use lantern_core::storage::Storage;
+use lantern_core::Error as CoreError;
+
+use crate::auth::Users;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("auth: {0}")]
+    Auth(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+struct Inner {
+    config: Config,
+    engine: QueryEngine,
+    dashboards: Vec<Arc<DashboardSpec>>,
+    users: Users,
+}
+
+/// Cheap to clone; every handler gets one.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    /// Opens the configured storage, loads and checks every dataset and dashboard spec, and warms the datasets.
+    pub async fn build(config: Config, users: Users) -> Result<Self, StartError> {
+        let storage = Storage::open(&config.storage)?;
+        Self::build_with_storage(config, users, storage).await
+    }
+
+    /// Like [`AppState::build`] over an already opened store.
+    pub async fn build_with_storage(config: Config, users: Users, storage: Storage) -> Result<Self, StartError> {
+        let datasets = DatasetSpec::load_dir(&config.datasets_dir)?;
+        let dashboards = DashboardSpec::load_dir(&config.dashboards_dir)?;
+        for d in &dashboards {
+            d.check_against(&datasets)?;
+        }
+        let engine = QueryEngine::new(Catalog::new(storage), datasets, &config.query, &config.cache);
+
+        // Load every dataset a dashboard uses now: schema errors stop the start, missing or unreadable data
+        // only disables the dashboards that need it.
+        let mut used: Vec<&str> = dashboards.iter().map(|d| d.spec.dataset.as_str()).collect();
+        used.sort_unstable();
+        used.dedup();
+        for id in used {
+            match engine.version(id).await {
+                Ok(v) => {
+                    for d in dashboards.iter().filter(|d| d.spec.dataset == id) {
+                        d.check_types(&v.model)?;
+                    }
+                }
+                Err(CoreError::NotFound { .. }) => {
+                    tracing::warn!(dataset = id, "no published version yet; its dashboards show no data")
+                }
+                Err(e @ CoreError::DatasetUnreadable { .. }) => {
+                    tracing::error!(dataset = id, error = %e, "dataset unreadable; its dashboards answer errors")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Self(Arc::new(Inner {
+            config,
+            engine,
+            dashboards: dashboards.into_iter().map(Arc::new).collect(),
+            users,
+        })))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub fn engine(&self) -> &QueryEngine {
+        &self.0.engine
+    }
+
+    pub fn users(&self) -> &Users {
+        &self.0.users
+    }
+
+    /// Dashboards in file-name order.
+    pub fn dashboards(&self) -> &[Arc<DashboardSpec>] {
+        &self.0.dashboards
+    }
+
+    pub fn dashboard(&self, id: &str) -> Option<&Arc<DashboardSpec>> {
+        self.0.dashboards.iter().find(|d| d.id() == id)
+    }
+}

@@ -1,0 +1,223 @@
+//! The dashboard data API, checked against values computed here from the Parquet files themselves.
+
+use std::collections::{BTreeMap, HashSet};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{Date32Type, Int64Type};
+use datafusion::arrow::record_batch::RecordBatch;
+use lantern_core::catalog::Catalog;
+use serde_json::Value;
+
+use crate::support::{read_dataset, TestApp};
+
+/// One cursor_usage row, only the columns the dashboard uses.
+struct Usage {
+    day: i32,
+    email: String,
+    team: String,
+    active: bool,
+    requests: i64,
+    shown: i64,
+    accepted: i64,
+    model: String,
+}
+
+fn usage_rows(batches: &[RecordBatch]) -> Vec<Usage> {
+    let mut out = Vec::new();
+    for b in batches {
+        let col = |name: &str| b.column(b.schema().index_of(name).unwrap()).clone();
+        let (date, email, team, active) = (col("date"), col("user_email"), col("team"), col("is_active"));
+        let (chat, comp, agent) = (col("chat_requests"), col("composer_requests"), col("agent_requests"));
+        let (shown, acc, model) = (col("tabs_shown"), col("tabs_accepted"), col("most_used_model"));
+        for i in 0..b.num_rows() {
+            let int = |a: &dyn Array| a.as_primitive::<Int64Type>().value(i);
+            out.push(Usage {
+                day: date.as_primitive::<Date32Type>().value(i),
+                email: email.as_string::<i32>().value(i).to_string(),
+                team: team.as_string::<i32>().value(i).to_string(),
+                active: active.as_boolean().value(i),
+                requests: int(chat.as_ref()) + int(comp.as_ref()) + int(agent.as_ref()),
+                shown: int(shown.as_ref()),
+                accepted: int(acc.as_ref()),
+                model: model.as_string::<i32>().value(i).to_string(),
+            });
+        }
+    }
+    out
+}
+
+fn day(s: &str) -> i32 {
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
+}
+
+struct Expected {
+    active_users: usize,
+    total_requests: i64,
+    rate: f64,
+    by_team: BTreeMap<String, i64>,
+    by_model: BTreeMap<String, i64>,
+    days: usize,
+}
+
+fn expected(rows: &[Usage], teams: &[&str], from: Option<&str>, to: Option<&str>) -> Expected {
+    let (lo, hi) = (from.map(day).unwrap_or(i32::MIN), to.map(day).unwrap_or(i32::MAX));
+    let kept: Vec<&Usage> = rows
+        .iter()
+        .filter(|r| teams.is_empty() || teams.contains(&r.team.as_str()))
+        .filter(|r| r.day >= lo && r.day <= hi)
+        .collect();
+    let mut by_team = BTreeMap::new();
+    let mut by_model = BTreeMap::new();
+    for r in &kept {
+        *by_team.entry(r.team.clone()).or_insert(0) += r.requests;
+        *by_model.entry(r.model.clone()).or_insert(0) += 1;
+    }
+    let shown: i64 = kept.iter().map(|r| r.shown).sum();
+    Expected {
+        active_users: kept.iter().filter(|r| r.active).map(|r| &r.email).collect::<HashSet<_>>().len(),
+        total_requests: kept.iter().map(|r| r.requests).sum(),
+        rate: kept.iter().map(|r| r.accepted).sum::<i64>() as f64 / shown as f64,
+        by_team,
+        by_model,
+        days: kept.iter().map(|r| r.day).collect::<HashSet<_>>().len(),
+    }
+}
+
+fn kpi<'a>(body: &'a Value, measure: &str) -> &'a Value {
+    body["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["measure"] == measure)
+        .unwrap_or_else(|| panic!("no KPI {measure} in {body}"))
+}
+
+fn chart<'a>(body: &'a Value, id: &str) -> &'a Value {
+    let c = body["charts"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap();
+    &c["figure"]["data"][0]
+}
+
+fn check(body: &Value, want: &Expected) {
+    assert_eq!(kpi(body, "active_users")["value"].as_u64().unwrap() as usize, want.active_users, "{body}");
+    assert_eq!(kpi(body, "total_requests")["value"].as_i64().unwrap(), want.total_requests);
+    let rate = kpi(body, "tab_acceptance_rate")["value"].as_f64().unwrap();
+    assert!((rate - want.rate).abs() < 1e-12, "{rate} vs {}", want.rate);
+    assert_eq!(kpi(body, "tab_acceptance_rate")["text"], format!("{:.1}%", want.rate * 100.0));
+
+    let bar = chart(body, "requests-by-team");
+    let got: BTreeMap<String, i64> = bar["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(bar["y"].as_array().unwrap())
+        .map(|(x, y)| (x.as_str().unwrap().to_string(), y.as_i64().unwrap()))
+        .collect();
+    assert_eq!(got, want.by_team);
+    let ys: Vec<i64> = bar["y"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert!(ys.windows(2).all(|w| w[0] >= w[1]), "bars sorted descending: {ys:?}");
+
+    let pie = chart(body, "model-share");
+    let got: BTreeMap<String, i64> = pie["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(pie["values"].as_array().unwrap())
+        .map(|(x, y)| (x.as_str().unwrap().to_string(), y.as_i64().unwrap()))
+        .collect();
+    assert_eq!(got, want.by_model);
+
+    let line = chart(body, "daily-requests");
+    assert_eq!(line["x"].as_array().unwrap().len(), want.days);
+    let sum: i64 = line["y"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!(sum, want.total_requests);
+}
+
+#[tokio::test]
+async fn kpis_and_charts_match_the_parquet_data() {
+    let app = TestApp::start().await;
+    app.login().await;
+    let rows = usage_rows(&read_dataset(&app.storage, "cursor_usage", 1).await);
+    assert_eq!(rows.len(), crate::support::DEMO_ROWS);
+
+    let (status, body) = app.get_json("/api/dashboards/cursor-usage/data").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 1);
+    check(&body, &expected(&rows, &[], None, None));
+
+    let q = "/api/dashboards/cursor-usage/data?team=Web&team=ML&date=2025-02-01..2025-04-30";
+    let (status, body) = app.get_json(q).await;
+    assert_eq!(status, 200, "{body}");
+    let want = expected(&rows, &["Web", "ML"], Some("2025-02-01"), Some("2025-04-30"));
+    check(&body, &want);
+    assert_eq!(body["cache"]["misses"], 4);
+
+    // The same filters in another order and in the plain-form spelling hit the cache.
+    let q2 = "/api/dashboards/cursor-usage/data?date.from=2025-02-01&date.to=2025-04-30&team=ML&team=Web";
+    let (_, again) = app.get_json(q2).await;
+    check(&again, &want);
+    assert_eq!(again["cache"]["hits"], 4, "{}", again["cache"]);
+    assert_eq!(again["cache"]["misses"], 0);
+
+    // Open-ended ranges.
+    let (_, body) = app.get_json("/api/dashboards/cursor-usage/data?date=2025-11-15..").await;
+    check(&body, &expected(&rows, &[], Some("2025-11-15"), None));
+}
+
+#[tokio::test]
+async fn a_new_version_is_never_served_from_old_cache_entries() {
+    let app = TestApp::start_configured(|c| c.query.manifest_refresh_ms = 1).await;
+    app.login().await;
+    let q = "/api/dashboards/cursor-usage/data?team=Search";
+    let (_, v1) = app.get_json(q).await;
+    assert_eq!(v1["version"], 1);
+
+    // Publish a smaller version 2 through the catalog, as the ETL would.
+    let catalog = Catalog::new(app.storage.clone());
+    lantern_core::demo::publish(&catalog, "cursor_usage", 3_000, &|_| {}).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+    let (status, v2) = app.get_json(q).await;
+    assert_eq!(status, 200, "{v2}");
+    assert_eq!(v2["version"], 2);
+    assert_eq!(v2["cache"]["hits"], 0, "a new version must miss the cache");
+    let rows = usage_rows(&read_dataset(&app.storage, "cursor_usage", 2).await);
+    assert_eq!(rows.len(), 3_000);
+    check(&v2, &expected(&rows, &["Search"], None, None));
+    assert_ne!(kpi(&v1, "total_requests")["value"], kpi(&v2, "total_requests")["value"]);
+}
+
+#[tokio::test]
+async fn pages_render_with_data_and_filter_state() {
+    let app = TestApp::start().await;
+    app.login().await;
+    let home = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(html.contains(r#"href="/d/cursor-usage""#) && html.contains(r#"href="/d/apac-dot""#));
+    assert!(html.contains("20,000 rows"), "{html}");
+
+    let page = app.client.get(app.url("/d/cursor-usage?team=Web")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<option value="Web" selected>"#), "the URL's filter is selected");
+    assert!(html.contains(r#"<option value="ML">"#));
+    assert!(html.contains(r#"id="chart-daily-requests""#));
+    assert!(html.contains(r#"id="initial-data""#));
+    assert!(html.contains("/static/plotly.min.js"));
+
+    let (_, data) = app.get_json("/api/dashboards/cursor-usage/data?team=Web").await;
+    let text = kpi(&data, "total_requests")["text"].as_str().unwrap().to_string();
+    assert!(html.contains(&format!(r#"id="kpi-total_requests">{text}<"#)), "KPI {text} rendered");
+
+    let apac = app.client.get(app.url("/d/apac-dot?country=Japan&due_date=2025-03-01..")).send().await.unwrap();
+    assert_eq!(apac.status(), 200);
+    let html = apac.text().await.unwrap();
+    assert!(html.contains(r#"value="2025-03-01""#), "range inputs keep their value");
+
+    let js = app.client.get(app.url("/static/plotly.min.js")).send().await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.bytes().await.unwrap().len() > 1_000_000);
+    let (status, health) = app.get_json("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+}

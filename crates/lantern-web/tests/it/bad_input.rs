@@ -1,0 +1,78 @@
+//! Bad input gets a clear error naming what was wrong, and the server keeps serving.
+
+use object_store::path::Path as ObjectPath;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn malformed_filters_answer_400_naming_the_field() {
+    let app = TestApp::start().await;
+    app.login().await;
+    let cases = [
+        ("region=APAC", "region"),
+        ("date=2025-02-30..2025-03-01", "date"),
+        ("date=last-week", "date"),
+        ("date=2025-05-01..2025-01-01", "date"),
+        ("team=Web&team.from=A", "team"),
+    ];
+    for (q, field) in cases {
+        let (status, body) = app.get_json(&format!("/api/dashboards/cursor-usage/data?{q}")).await;
+        assert_eq!(status, 400, "{q}: {body}");
+        assert_eq!(body["error"]["code"], "bad_filter", "{q}");
+        assert_eq!(body["error"]["field"], field, "{q}: {body}");
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // The page answers 400 too, with the message on the page.
+    let res = app.client.get(app.url("/d/cursor-usage?date=last-week")).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Filter &#96;date&#96;") || html.contains("Filter `date`"), "{html}");
+    assert!(html.contains("is not a range"), "{html}");
+}
+
+#[tokio::test]
+async fn unknown_dashboards_answer_404() {
+    let app = TestApp::start().await;
+    app.login().await;
+    let (status, body) = app.get_json("/api/dashboards/nope/data").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    let res = app.client.get(app.url("/d/nope")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("dashboard `nope` not found"));
+    assert_eq!(app.client.get(app.url("/no/such/page")).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn a_corrupt_parquet_file_fails_its_dashboard_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("data").display().to_string();
+    let config = crate::support::base_config(&url);
+    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
+    crate::support::publish_demo(&storage).await;
+    // Damage the published file of one dataset.
+    let file = ObjectPath::from("datasets/apac_dot/v1/part-00000.parquet");
+    let bytes = storage.get_bytes(&file).await.unwrap();
+    let mut broken = bytes.to_vec();
+    let mid = broken.len() / 2;
+    broken.truncate(mid);
+    storage.put_bytes(&file, broken.into()).await.unwrap();
+
+    let app = TestApp::start_with(config, storage, Some(dir)).await;
+    app.login().await;
+    let (status, body) = app.get_json("/api/dashboards/apac-dot/data").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "dataset_unreadable");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("datasets/apac_dot/v1/part-00000.parquet"), "{message}");
+
+    let page = app.client.get(app.url("/d/apac-dot")).send().await.unwrap();
+    assert_eq!(page.status(), 503);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Data unavailable") && html.contains("class=\"sidebar\""), "{html}");
+
+    // The other dashboard is unaffected.
+    let (status, body) = app.get_json("/api/dashboards/cursor-usage/data?team=Web").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["kpis"][0]["value"].as_u64().unwrap() > 0);
+}

@@ -1,0 +1,149 @@
+//! Starts Lantern on 127.0.0.1:0 over freshly published demo data, and reads that data back independently.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use datafusion::arrow::record_batch::RecordBatch;
+use futures::TryStreamExt;
+use lantern_core::catalog::Catalog;
+use lantern_core::config::Config;
+use lantern_core::storage::Storage;
+use lantern_web::auth::Users;
+use lantern_web::AppState;
+use object_store::path::Path as ObjectPath;
+use object_store::ObjectStoreExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const DEMO_ROWS: usize = 20_000;
+
+/// The repository root (shipped `datasets/` and `dashboards/` live there).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub storage: Storage,
+    pub client: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn base_config(data_url: &str) -> Config {
+    let mut config = Config::default();
+    config.storage.url = data_url.to_string();
+    config.datasets_dir = repo_root().join("datasets");
+    config.dashboards_dir = repo_root().join("dashboards");
+    config.auth.admin_password = Some(PASSWORD.to_string());
+    config
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    /// Local-folder storage with both demo datasets published.
+    pub async fn start() -> Self {
+        Self::start_configured(|_| {}).await
+    }
+
+    /// Like [`TestApp::start`], with config changes.
+    pub async fn start_configured(change: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("data").display().to_string();
+        let mut config = base_config(&url);
+        change(&mut config);
+        let storage = Storage::open(&config.storage).unwrap();
+        publish_demo(&storage).await;
+        Self::start_with(config, storage, Some(dir)).await
+    }
+
+    pub async fn start_with(config: Config, storage: Storage, dir: Option<tempfile::TempDir>) -> Self {
+        let (users, _) = Users::from_config(&config.auth).unwrap();
+        let state = AppState::build_with_storage(config, users, storage.clone()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(lantern_web::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            storage,
+            client: client(),
+            _dir: dir,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn login(&self) {
+        let res = self
+            .client
+            .post(self.url("/login"))
+            .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "login failed: {}", res.text().await.unwrap_or_default());
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        let body = res.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+}
+
+pub async fn publish_demo(storage: &Storage) {
+    let catalog = Catalog::new(storage.clone());
+    for id in lantern_core::demo::DATASETS {
+        lantern_core::demo::publish(&catalog, id, DEMO_ROWS, &|_| {}).await.unwrap();
+    }
+}
+
+/// Every Parquet file of version `version` of `id`, read straight from the store (not through Lantern's reader).
+pub async fn read_dataset(storage: &Storage, id: &str, version: u64) -> Vec<RecordBatch> {
+    let store: Arc<dyn object_store::ObjectStore> = storage.store().clone();
+    let prefix = ObjectPath::from(format!("datasets/{id}/v{version}"));
+    let mut files: Vec<ObjectPath> = store
+        .list(Some(&prefix))
+        .map_ok(|m| m.location)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.as_ref().ends_with(".parquet"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no parquet files for {id}");
+    let mut out = Vec::new();
+    for f in files {
+        let bytes: Bytes = store.get(&f).await.unwrap().bytes().await.unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
+        for batch in reader {
+            out.push(batch.unwrap());
+        }
+    }
+    out
+}
