@@ -30,7 +30,12 @@ pub struct CachedResult {
 struct PerEntryTtl;
 
 impl Expiry<CacheKey, CachedResult> for PerEntryTtl {
-    fn expire_after_create(&self, _key: &CacheKey, value: &CachedResult, _created_at: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &CacheKey,
+        value: &CachedResult,
+        _created_at: Instant,
+    ) -> Option<Duration> {
         Some(value.ttl)
     }
 }
@@ -84,7 +89,11 @@ impl ResultCache {
                     shared.to_string().into(),
                 )),
             })?;
-        let lookup = if entry.is_fresh() { Lookup::Miss } else { Lookup::Hit };
+        let lookup = if entry.is_fresh() {
+            Lookup::Miss
+        } else {
+            Lookup::Hit
+        };
         Ok((entry.into_value().table, lookup))
     }
 
@@ -126,18 +135,33 @@ mod tests {
             runs.fetch_add(1, Ordering::SeqCst);
             async move { Ok(table(n)) }
         };
-        let (t, l) = cache.get_or_compute(key(1), Duration::from_secs(60), compute(1)).await.unwrap();
+        let (t, l) = cache
+            .get_or_compute(key(1), Duration::from_secs(60), compute(1))
+            .await
+            .unwrap();
         assert_eq!((l, t.rows[0][0].as_i64()), (Lookup::Miss, Some(1)));
-        let (t, l) = cache.get_or_compute(key(1), Duration::from_secs(60), compute(2)).await.unwrap();
+        let (t, l) = cache
+            .get_or_compute(key(1), Duration::from_secs(60), compute(2))
+            .await
+            .unwrap();
         assert_eq!((l, t.rows[0][0].as_i64()), (Lookup::Hit, Some(1)));
         // A new version is a new key: never answered from the old entry.
-        let (t, l) = cache.get_or_compute(key(2), Duration::from_secs(60), compute(3)).await.unwrap();
+        let (t, l) = cache
+            .get_or_compute(key(2), Duration::from_secs(60), compute(3))
+            .await
+            .unwrap();
         assert_eq!((l, t.rows[0][0].as_i64()), (Lookup::Miss, Some(3)));
 
-        let (_, l) = cache.get_or_compute(key(9), Duration::from_millis(50), compute(4)).await.unwrap();
+        let (_, l) = cache
+            .get_or_compute(key(9), Duration::from_millis(50), compute(4))
+            .await
+            .unwrap();
         assert_eq!(l, Lookup::Miss);
         tokio::time::sleep(Duration::from_millis(120)).await;
-        let (t, l) = cache.get_or_compute(key(9), Duration::from_millis(50), compute(5)).await.unwrap();
+        let (t, l) = cache
+            .get_or_compute(key(9), Duration::from_millis(50), compute(5))
+            .await
+            .unwrap();
         assert_eq!((l, t.rows[0][0].as_i64()), (Lookup::Miss, Some(5)));
     }
 
@@ -146,12 +170,18 @@ mod tests {
         let cache = ResultCache::new(10);
         let err = cache
             .get_or_compute(key(1), Duration::from_secs(60), async {
-                Err(crate::Error::NotFound { kind: "dataset", id: "x".into() })
+                Err(crate::Error::NotFound {
+                    kind: "dataset",
+                    id: "x".into(),
+                })
             })
             .await
             .unwrap_err();
         assert!(err.to_string().contains("not found"));
-        let (_, l) = cache.get_or_compute(key(1), Duration::from_secs(60), async { Ok(table(1)) }).await.unwrap();
+        let (_, l) = cache
+            .get_or_compute(key(1), Duration::from_secs(60), async { Ok(table(1)) })
+            .await
+            .unwrap();
         assert_eq!(l, Lookup::Miss);
     }
 }

@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use futures::TryStreamExt;
-use object_store::path::Path as ObjectPath;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
+use object_store::path::Path as ObjectPath;
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -107,10 +107,12 @@ impl Catalog {
         match self.storage.store().get(&path).await {
             Ok(got) => {
                 let bytes = got.bytes().await.map_err(|e| Error::storage(&path, e))?;
-                serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Json {
-                    path: path.to_string(),
-                    message: e.to_string(),
-                })
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| Error::Json {
+                        path: path.to_string(),
+                        message: e.to_string(),
+                    })
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(Error::storage(&path, e)),
@@ -179,7 +181,12 @@ impl Catalog {
     }
 
     /// Writes `batches` as a new version of `id` and publishes it.
-    pub async fn publish_batches(&self, id: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Manifest> {
+    pub async fn publish_batches(
+        &self,
+        id: &str,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> Result<Manifest> {
         let mut writer = self.begin(id, schema).await?;
         for batch in batches {
             writer.write(&batch).await?;
@@ -231,14 +238,22 @@ impl VersionWriter {
             });
         }
         if self.open.is_none() {
-            let path = ObjectPath::from(format!("{}/part-{:05}.parquet", self.version_dir(), self.files.len()));
+            let path = ObjectPath::from(format!(
+                "{}/part-{:05}.parquet",
+                self.version_dir(),
+                self.files.len()
+            ));
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
                 .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                 .build();
             let object = BufWriter::new(self.catalog.storage.store().clone(), path.clone());
             let writer = AsyncArrowWriter::try_new(object, self.schema.clone(), Some(props))?;
-            self.open = Some(OpenFile { path, writer, rows: 0 });
+            self.open = Some(OpenFile {
+                path,
+                writer,
+                rows: 0,
+            });
         }
         let open = self.open.as_mut().expect("opened above");
         open.writer.write(batch).await?;
@@ -290,12 +305,18 @@ impl VersionWriter {
             partitions: Vec::new(),
             files: self.files.clone(),
         };
-        let json = bytes::Bytes::from(serde_json::to_vec_pretty(&manifest).expect("manifest serializes"));
+        let json =
+            bytes::Bytes::from(serde_json::to_vec_pretty(&manifest).expect("manifest serializes"));
         let storage = &self.catalog.storage;
         storage
-            .put_bytes(&ObjectPath::from(format!("{}/manifest.json", self.version_dir())), json.clone())
+            .put_bytes(
+                &ObjectPath::from(format!("{}/manifest.json", self.version_dir())),
+                json.clone(),
+            )
             .await?;
-        storage.put_bytes(&current_path(&self.dataset), json).await?;
+        storage
+            .put_bytes(&current_path(&self.dataset), json)
+            .await?;
         Ok(manifest)
     }
 }
@@ -313,7 +334,10 @@ pub async fn delete_dataset(catalog: &Catalog, id: &str) -> Result<usize> {
     // The manifest goes first so that no reader resolves a version whose files are being removed.
     let current = current_path(id);
     if paths.contains(&current) {
-        store.delete(&current).await.map_err(|e| Error::storage(&current, e))?;
+        store
+            .delete(&current)
+            .await
+            .map_err(|e| Error::storage(&current, e))?;
     }
     for p in paths.iter().filter(|p| **p != current) {
         store.delete(p).await.map_err(|e| Error::storage(p, e))?;
@@ -333,7 +357,9 @@ mod tests {
             schema.clone(),
             vec![
                 Arc::new(Int64Array::from_iter_values(0..n)),
-                Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("r{i}")))),
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("r{i}")),
+                )),
             ],
         )
         .unwrap()
@@ -354,7 +380,10 @@ mod tests {
         ]));
         assert!(catalog.current("t").await.unwrap().is_none());
 
-        let m1 = catalog.publish_batches("t", schema.clone(), vec![batch(&schema, 10)]).await.unwrap();
+        let m1 = catalog
+            .publish_batches("t", schema.clone(), vec![batch(&schema, 10)])
+            .await
+            .unwrap();
         assert_eq!((m1.version, m1.rows), (1, 10));
 
         let mut w = catalog.begin("t", schema.clone()).await.unwrap();
@@ -364,10 +393,17 @@ mod tests {
         drop(w);
         // A killed run leaves partial files behind in its version folder.
         let leftover = ObjectPath::from("datasets/t/v2/part-00000.parquet");
-        catalog.storage().put_bytes(&leftover, bytes::Bytes::from_static(b"PAR1 partial")).await.unwrap();
+        catalog
+            .storage()
+            .put_bytes(&leftover, bytes::Bytes::from_static(b"PAR1 partial"))
+            .await
+            .unwrap();
 
         // The abandoned folder v2 is skipped, never reused.
-        let m3 = catalog.publish_batches("t", schema.clone(), vec![batch(&schema, 7)]).await.unwrap();
+        let m3 = catalog
+            .publish_batches("t", schema.clone(), vec![batch(&schema, 7)])
+            .await
+            .unwrap();
         assert_eq!(m3.version, 3);
         let listed = catalog.list().await.unwrap();
         assert_eq!(listed.len(), 1);

@@ -291,7 +291,10 @@ impl Config {
             None => (Value::Mapping(Default::default()), None),
         };
         if !value.is_mapping() {
-            return Err(Error::config("(root)", "the config file must be a YAML mapping"));
+            return Err(Error::config(
+                "(root)",
+                "the config file must be a YAML mapping",
+            ));
         }
 
         let mut from_env: BTreeMap<String, String> = BTreeMap::new();
@@ -344,7 +347,10 @@ impl Config {
         }
         for (i, user) in self.auth.users.iter().enumerate() {
             if user.username.trim().is_empty() {
-                return Err(Error::config(format!("auth.users[{i}].username"), "must not be empty"));
+                return Err(Error::config(
+                    format!("auth.users[{i}].username"),
+                    "must not be empty",
+                ));
             }
             if !user.password_hash.starts_with("$argon2") {
                 return Err(Error::config(
@@ -373,7 +379,9 @@ fn set_path(root: &mut Value, dotted: &str, leaf: Value) {
             Value::Mapping(m) => m,
             other => {
                 *other = Value::Mapping(Default::default());
-                let Value::Mapping(m) = other else { unreachable!() };
+                let Value::Mapping(m) = other else {
+                    unreachable!()
+                };
                 m
             }
         };
@@ -382,7 +390,9 @@ fn set_path(root: &mut Value, dotted: &str, leaf: Value) {
             map.insert(key, leaf);
             return;
         }
-        node = map.entry(key).or_insert_with(|| Value::Mapping(Default::default()));
+        node = map
+            .entry(key)
+            .or_insert_with(|| Value::Mapping(Default::default()));
     }
 }
 
@@ -392,7 +402,10 @@ mod tests {
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -407,7 +420,11 @@ mod tests {
     #[test]
     fn env_wins_over_file() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        writeln!(f, "server:\n  port: 9100\nstorage:\n  url: s3://bucket/x\n  path_style: true").unwrap();
+        writeln!(
+            f,
+            "server:\n  port: 9100\nstorage:\n  url: s3://bucket/x\n  path_style: true"
+        )
+        .unwrap();
         let c = Config::from_sources(Some(f.path()), env(&[("LANTERN_PORT", "9200")])).unwrap();
         assert_eq!(c.server.port, 9200);
         assert_eq!(c.storage.url, "s3://bucket/x");
@@ -418,7 +435,9 @@ mod tests {
     fn bad_values_name_the_key_and_line() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "server:\n  host: x\n  port: lots").unwrap();
-        let err = Config::from_sources(Some(f.path()), env(&[])).unwrap_err().to_string();
+        let err = Config::from_sources(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("server.port"), "{err}");
         assert!(err.contains(":3)"), "{err}");
 
@@ -434,15 +453,23 @@ mod tests {
     fn unknown_keys_are_rejected() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "cache:\n  ttl: 5").unwrap();
-        let err = Config::from_sources(Some(f.path()), env(&[])).unwrap_err().to_string();
+        let err = Config::from_sources(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cache") && err.contains("ttl"), "{err}");
     }
 
     #[test]
     fn user_hashes_must_be_argon2() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        writeln!(f, "auth:\n  users:\n    - username: ann\n      password_hash: plain").unwrap();
-        let err = Config::from_sources(Some(f.path()), env(&[])).unwrap_err().to_string();
+        writeln!(
+            f,
+            "auth:\n  users:\n    - username: ann\n      password_hash: plain"
+        )
+        .unwrap();
+        let err = Config::from_sources(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("auth.users[0].password_hash"), "{err}");
     }
 }

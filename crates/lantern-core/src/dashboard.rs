@@ -195,7 +195,9 @@ pub struct DashboardSpec {
 }
 
 /// Icons the web layer can draw; a spec naming another is rejected at start.
-pub const ICONS: &[&str] = &["chart", "cursor", "globe", "truck", "users", "table", "clock", "money"];
+pub const ICONS: &[&str] = &[
+    "chart", "cursor", "globe", "truck", "users", "table", "clock", "money",
+];
 
 impl DashboardSpec {
     /// Parses a dashboard spec; errors name the file, line and field.
@@ -204,7 +206,11 @@ impl DashboardSpec {
         let de = serde_yaml::Deserializer::from_str(text);
         let spec: DashboardSpecFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
-            let line = e.inner().location().map(|l| l.line()).unwrap_or_else(|| lines.line(&field));
+            let line = e
+                .inner()
+                .location()
+                .map(|l| l.line())
+                .unwrap_or_else(|| lines.line(&field));
             Error::Spec {
                 file: file.to_path_buf(),
                 line,
@@ -230,7 +236,10 @@ impl DashboardSpec {
         let mut seen = HashSet::new();
         for d in &specs {
             if !seen.insert(d.spec.id.clone()) {
-                return Err(d.error("id", format!("another dashboard already has id `{}`", d.spec.id)));
+                return Err(d.error(
+                    "id",
+                    format!("another dashboard already has id `{}`", d.spec.id),
+                ));
             }
         }
         Ok(specs)
@@ -258,20 +267,29 @@ impl DashboardSpec {
         if let Some(icon) = &s.icon
             && !ICONS.contains(&icon.as_str())
         {
-            return Err(self.error("icon", format!("unknown icon `{icon}`; choose one of {}", ICONS.join(", "))));
+            return Err(self.error(
+                "icon",
+                format!("unknown icon `{icon}`; choose one of {}", ICONS.join(", ")),
+            ));
         }
         let mut ids = HashSet::new();
         for (i, c) in s.charts.iter().enumerate() {
             let at = |f: &str| format!("charts[{i}].{f}");
             if !crate::catalog::valid_id(&c.id) || c.id == "kpis" {
-                return Err(self.error(&at("id"), "use lowercase letters, digits, `_` and `-` (not `kpis`)"));
+                return Err(self.error(
+                    &at("id"),
+                    "use lowercase letters, digits, `_` and `-` (not `kpis`)",
+                ));
             }
             if !ids.insert(&c.id) {
                 return Err(self.error(&at("id"), format!("duplicate chart id `{}`", c.id)));
             }
             let xs = c.x.to_vec();
             if xs.is_empty() || c.y.to_vec().is_empty() {
-                return Err(self.error(&at(if xs.is_empty() { "x" } else { "y" }), "must name at least one"));
+                return Err(self.error(
+                    &at(if xs.is_empty() { "x" } else { "y" }),
+                    "must name at least one",
+                ));
             }
             if c.kind != ChartKind::Table && xs.len() != 1 {
                 return Err(self.error(&at("x"), "only tables take several x dimensions"));
@@ -295,7 +313,11 @@ impl DashboardSpec {
                 format!(
                     "no dataset spec with id `{}` (known: {}); add one to the datasets folder",
                     self.spec.dataset,
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             ));
         };
@@ -344,7 +366,10 @@ impl DashboardSpec {
         for (i, f) in s.filters.iter().enumerate() {
             dim(&f.dimension, format!("filters[{i}].dimension"))?;
             if !filtered.insert(&f.dimension) {
-                return Err(self.error(&format!("filters[{i}].dimension"), "this dimension already has a filter"));
+                return Err(self.error(
+                    &format!("filters[{i}].dimension"),
+                    "this dimension already has a filter",
+                ));
             }
         }
         for (i, k) in s.kpis.iter().enumerate() {
@@ -380,16 +405,23 @@ impl DashboardSpec {
     pub fn check_types(&self, model: &SemanticModel) -> Result<()> {
         use datafusion::arrow::datatypes::DataType as T;
         for (i, f) in self.spec.filters.iter().enumerate() {
-            let Some(d) = model.dimensions.get(&f.dimension) else { continue };
+            let Some(d) = model.dimensions.get(&f.dimension) else {
+                continue;
+            };
             let ok = match f.kind {
                 FilterKind::MultiSelect => true,
-                FilterKind::DateRange => matches!(d.data_type, T::Date32 | T::Date64 | T::Timestamp(..)),
+                FilterKind::DateRange => {
+                    matches!(d.data_type, T::Date32 | T::Date64 | T::Timestamp(..))
+                }
                 FilterKind::NumericRange => d.data_type.is_numeric(),
             };
             if !ok {
                 return Err(self.error(
                     &format!("filters[{i}].type"),
-                    format!("column `{}` is {}, which a {:?} filter cannot use", d.column, d.data_type, f.kind),
+                    format!(
+                        "column `{}` is {}, which a {:?} filter cannot use",
+                        d.column, d.data_type, f.kind
+                    ),
                 ));
             }
         }
@@ -451,7 +483,10 @@ mod tests {
         let err = parse("id: d\ntitle: D\ndataset: ds\ncharts:\n  - id: a\n    type: radar\n    x: team\n    y: total\n")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("dashboards/d.yaml:6: `charts[0].type`"), "{err}");
+        assert!(
+            err.starts_with("dashboards/d.yaml:6: `charts[0].type`"),
+            "{err}"
+        );
         assert!(err.contains("radar"), "{err}");
     }
 
@@ -460,20 +495,33 @@ mod tests {
         let ds = DatasetSpec::parse(Path::new("datasets/ds.yaml"), DATASET).unwrap();
         let d = parse("id: d\ntitle: D\ndataset: ds\ncharts:\n  - id: a\n    type: bar\n    x: team\n    y: revenue\n").unwrap();
         let err = d.check_names(&ds).unwrap_err().to_string();
-        assert!(err.starts_with("dashboards/d.yaml:8: `charts[0].y`"), "{err}");
+        assert!(
+            err.starts_with("dashboards/d.yaml:8: `charts[0].y`"),
+            "{err}"
+        );
         assert!(err.contains("unknown measure `revenue`"), "{err}");
 
         let d = parse("id: d\ntitle: D\ndataset: ds\nfilters:\n  - dimension: region\n    type: multi_select\n").unwrap();
         let err = d.check_names(&ds).unwrap_err().to_string();
-        assert!(err.starts_with("dashboards/d.yaml:5: `filters[0].dimension`"), "{err}");
+        assert!(
+            err.starts_with("dashboards/d.yaml:5: `filters[0].dimension`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn shape_rules() {
-        assert!(parse("id: d\ntitle: D\ndataset: ds\nicon: rocket\n").unwrap_err().to_string().contains("icon"));
-        let err = parse("id: d\ntitle: D\ndataset: ds\ncharts:\n  - {id: a, type: line, x: [a, b], y: t}\n")
-            .unwrap_err()
-            .to_string();
+        assert!(
+            parse("id: d\ntitle: D\ndataset: ds\nicon: rocket\n")
+                .unwrap_err()
+                .to_string()
+                .contains("icon")
+        );
+        let err = parse(
+            "id: d\ntitle: D\ndataset: ds\ncharts:\n  - {id: a, type: line, x: [a, b], y: t}\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("charts[0].x"), "{err}");
         let err = parse("id: d\ntitle: D\ndataset: ds\ncharts:\n  - {id: a, type: bar, x: a, y: t}\n  - {id: a, type: bar, x: a, y: t}\n")
             .unwrap_err()

@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use rand::{Rng, SeedableRng};
@@ -23,15 +25,33 @@ use crate::error::Result;
 const BATCH_ROWS: usize = 64 * 1024;
 
 pub const TEAMS: [&str; 12] = [
-    "Platform", "Payments", "Search", "Mobile", "Web", "Data", "ML", "Infra", "Security", "Growth", "Ads", "Support",
+    "Platform", "Payments", "Search", "Mobile", "Web", "Data", "ML", "Infra", "Security", "Growth",
+    "Ads", "Support",
 ];
 pub const MODELS: [&str; 8] = [
-    "claude-sonnet", "gpt-5", "gemini-2.5-pro", "cursor-small", "o3", "claude-opus", "gpt-4.1", "auto",
+    "claude-sonnet",
+    "gpt-5",
+    "gemini-2.5-pro",
+    "cursor-small",
+    "o3",
+    "claude-opus",
+    "gpt-4.1",
+    "auto",
 ];
 const CLIENT_VERSIONS: [&str; 4] = ["1.4.2", "1.5.0", "1.5.1", "1.6.0"];
 pub const COUNTRIES: [&str; 12] = [
-    "Japan", "Korea", "China", "Taiwan", "Hong Kong", "Singapore", "Malaysia", "Thailand", "Vietnam", "Indonesia",
-    "Philippines", "Australia",
+    "Japan",
+    "Korea",
+    "China",
+    "Taiwan",
+    "Hong Kong",
+    "Singapore",
+    "Malaysia",
+    "Thailand",
+    "Vietnam",
+    "Indonesia",
+    "Philippines",
+    "Australia",
 ];
 const SEGMENTS: [&str; 4] = ["Enterprise", "Mid-Market", "SMB", "Public Sector"];
 const USERS: usize = 500;
@@ -89,7 +109,11 @@ fn poisson(rng: &mut ChaCha8Rng, d: &Poisson<f64>) -> i64 {
 
 /// One batch of `cursor_usage` rows.
 fn cursor_usage_batch(rng: &mut ChaCha8Rng, n: usize) -> RecordBatch {
-    let (p6, p3, p9) = (Poisson::new(6.0).unwrap(), Poisson::new(3.0).unwrap(), Poisson::new(9.0).unwrap());
+    let (p6, p3, p9) = (
+        Poisson::new(6.0).unwrap(),
+        Poisson::new(3.0).unwrap(),
+        Poisson::new(9.0).unwrap(),
+    );
     let (p80, p120) = (Poisson::new(80.0).unwrap(), Poisson::new(120.0).unwrap());
     let gamma: Gamma<f64> = Gamma::new(2.0, 1.5).unwrap();
     let start = start_day();
@@ -97,10 +121,22 @@ fn cursor_usage_batch(rng: &mut ChaCha8Rng, n: usize) -> RecordBatch {
     let mut email = Vec::with_capacity(n);
     let mut team = Vec::with_capacity(n);
     let mut active = Vec::with_capacity(n);
-    let (mut chat, mut comp, mut agent) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut shown, mut acc, mut added, mut lacc) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut model, mut client, mut cost) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut chat, mut comp, mut agent) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut shown, mut acc, mut added, mut lacc) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut model, mut client, mut cost) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for _ in 0..n {
         let u = rng.random_range(0..USERS);
         date.push(start + rng.random_range(0..365));
@@ -144,10 +180,18 @@ fn apac_dot_batch(rng: &mut ChaCha8Rng, first_order: usize, n: usize) -> RecordB
     let delay: Normal<f64> = Normal::new(-1.0, 4.0).unwrap();
     let start = start_day();
     let mut order = Vec::with_capacity(n);
-    let (mut country, mut region, mut line, mut seg) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut due, mut delivered, mut status, mut on_time) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut country, mut region, mut line, mut seg) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut due, mut delivered, mut status, mut on_time) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     let (mut qty, mut amount) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
         order.push(format!("SO-{:09}", first_order + i));
@@ -158,7 +202,11 @@ fn apac_dot_batch(rng: &mut ChaCha8Rng, first_order: usize, n: usize) -> RecordB
             5..=10 => "South East Asia",
             _ => "Oceania",
         });
-        line.push(["PL-A", "PL-B", "PL-C", "PL-D", "PL-E", "PL-F", "PL-G", "PL-H", "PL-I", "PL-J"][rng.random_range(0..10)]);
+        line.push(
+            [
+                "PL-A", "PL-B", "PL-C", "PL-D", "PL-E", "PL-F", "PL-G", "PL-H", "PL-I", "PL-J",
+            ][rng.random_range(0..10)],
+        );
         seg.push(SEGMENTS[rng.random_range(0..SEGMENTS.len())]);
         let d = start + rng.random_range(0..365);
         due.push(d);
@@ -193,7 +241,12 @@ fn apac_dot_batch(rng: &mut ChaCha8Rng, first_order: usize, n: usize) -> RecordB
 }
 
 /// Writes `rows` rows of demo dataset `id` as a new published version. `progress` is told each batch's rows.
-pub async fn publish(catalog: &Catalog, id: &str, rows: usize, progress: &(dyn Fn(u64) + Sync)) -> Result<Manifest> {
+pub async fn publish(
+    catalog: &Catalog,
+    id: &str,
+    rows: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Manifest> {
     let (schema, seed) = match id {
         "cursor_usage" => (cursor_usage_schema(), 7),
         "apac_dot" => (apac_dot_schema(), 11),
@@ -221,7 +274,11 @@ pub async fn publish(catalog: &Catalog, id: &str, rows: usize, progress: &(dyn F
 }
 
 /// Publishes every demo dataset that has no published version yet; returns the manifests written.
-pub async fn ensure(catalog: &Catalog, rows: usize, progress: &(dyn Fn(&str, u64) + Sync)) -> Result<Vec<Manifest>> {
+pub async fn ensure(
+    catalog: &Catalog,
+    rows: usize,
+    progress: &(dyn Fn(&str, u64) + Sync),
+) -> Result<Vec<Manifest>> {
     let mut written = Vec::new();
     for id in DATASETS {
         if catalog.current(id).await?.is_none() {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::logical_expr::{col, lit, Expr};
+use datafusion::logical_expr::{Expr, col, lit};
 use datafusion::scalar::ScalarValue;
 
 use crate::dashboard::{DashboardSpec, FilterKind};
@@ -35,25 +35,32 @@ impl FilterValue {
     fn parse(raw: &str, data_type: &DataType) -> std::result::Result<Self, String> {
         let raw = raw.trim();
         match data_type {
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(FilterValue::Str(raw.to_string())),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                Ok(FilterValue::Str(raw.to_string()))
+            }
             DataType::Boolean => match raw.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => Ok(FilterValue::Bool(true)),
                 "false" | "0" | "no" => Ok(FilterValue::Bool(false)),
                 _ => Err(format!("`{raw}` is not true or false")),
             },
-            DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .map(FilterValue::Date)
-                .map_err(|_| format!("`{raw}` is not a date (YYYY-MM-DD)")),
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => {
+                NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .map(FilterValue::Date)
+                    .map_err(|_| format!("`{raw}` is not a date (YYYY-MM-DD)"))
+            }
             t if t.is_integer() => raw
                 .parse::<i64>()
                 .map(FilterValue::Int)
                 .map_err(|_| format!("`{raw}` is not a whole number")),
-            t if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => raw
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite())
-                .map(FilterValue::Float)
-                .ok_or_else(|| format!("`{raw}` is not a number")),
+            t if t.is_floating()
+                || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+            {
+                raw.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(FilterValue::Float)
+                    .ok_or_else(|| format!("`{raw}` is not a number"))
+            }
             other => Err(format!("columns of type {other} cannot be filtered")),
         }
     }
@@ -62,7 +69,11 @@ impl FilterValue {
     fn to_literal(&self, data_type: &DataType) -> Expr {
         match (self, data_type) {
             (FilterValue::Date(d), DataType::Timestamp(unit, tz)) => {
-                let micros = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+                let micros = d
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc()
+                    .timestamp_micros();
                 let v = ScalarValue::TimestampMicrosecond(Some(micros), tz.clone());
                 let e = lit(v);
                 if *unit == TimeUnit::Microsecond {
@@ -72,7 +83,8 @@ impl FilterValue {
                 }
             }
             (FilterValue::Date(d), _) => {
-                let days = (*d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+                let days =
+                    (*d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
                 lit(ScalarValue::Date32(Some(days)))
             }
             (FilterValue::Str(s), _) => lit(s.clone()),
@@ -94,20 +106,30 @@ impl FilterValue {
     }
 }
 
+/// A filter's raw URL values: repeated `name=` values, then `name.from` and `name.to`.
+type RawParams<'a> = (Vec<&'a str>, Option<&'a str>, Option<&'a str>);
+
 /// One dimension's condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     /// Any of these values (sorted, without duplicates).
     In(Vec<FilterValue>),
     /// Inclusive bounds; `None` is open.
-    Range { lo: Option<FilterValue>, hi: Option<FilterValue> },
+    Range {
+        lo: Option<FilterValue>,
+        hi: Option<FilterValue>,
+    },
 }
 
 impl Condition {
     /// A stable text form, used in cache keys and URLs.
     pub fn canonical(&self) -> String {
         match self {
-            Condition::In(vs) => vs.iter().map(FilterValue::canonical).collect::<Vec<_>>().join("\u{1f}"),
+            Condition::In(vs) => vs
+                .iter()
+                .map(FilterValue::canonical)
+                .collect::<Vec<_>>()
+                .join("\u{1f}"),
             Condition::Range { lo, hi } => format!(
                 "{}..{}",
                 lo.as_ref().map(FilterValue::canonical).unwrap_or_default(),
@@ -127,20 +149,33 @@ impl FilterSet {
     /// Parses URL query pairs against the dashboard's filters and the dataset model.
     ///
     /// Every parameter must name one of the dashboard's filters; values must parse as the column's type.
-    pub fn parse(pairs: &[(String, String)], dashboard: &DashboardSpec, model: &SemanticModel) -> Result<Self> {
-        let mut raw: BTreeMap<&str, (Vec<&str>, Option<&str>, Option<&str>)> = BTreeMap::new();
+    pub fn parse(
+        pairs: &[(String, String)],
+        dashboard: &DashboardSpec,
+        model: &SemanticModel,
+    ) -> Result<Self> {
+        let mut raw: BTreeMap<&str, RawParams> = BTreeMap::new();
         for (key, value) in pairs {
             let (name, part) = match key.rsplit_once('.') {
                 Some((n, p @ ("from" | "to"))) => (n, Some(p)),
                 _ => (key.as_str(), None),
             };
             let Some(spec) = dashboard.spec.filters.iter().find(|f| f.dimension == name) else {
-                let known: Vec<&str> = dashboard.spec.filters.iter().map(|f| f.dimension.as_str()).collect();
+                let known: Vec<&str> = dashboard
+                    .spec
+                    .filters
+                    .iter()
+                    .map(|f| f.dimension.as_str())
+                    .collect();
                 return Err(Error::filter(
                     key.clone(),
                     format!(
                         "this dashboard has no filter `{name}`; its filters are: {}",
-                        if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ));
             };
@@ -154,16 +189,25 @@ impl FilterSet {
 
         let mut conditions = BTreeMap::new();
         for (name, (values, from, to)) in raw {
-            let spec = dashboard.spec.filters.iter().find(|f| f.dimension == name).expect("matched above");
+            let spec = dashboard
+                .spec
+                .filters
+                .iter()
+                .find(|f| f.dimension == name)
+                .expect("matched above");
             let dim = model
                 .dimensions
                 .get(name)
                 .ok_or_else(|| Error::filter(name, "the dataset has no such dimension"))?;
-            let parse = |v: &str| FilterValue::parse(v, &dim.data_type).map_err(|m| Error::filter(name, m));
+            let parse =
+                |v: &str| FilterValue::parse(v, &dim.data_type).map_err(|m| Error::filter(name, m));
             let condition = match spec.kind {
                 FilterKind::MultiSelect => {
                     if from.is_some() || to.is_some() {
-                        return Err(Error::filter(name, "a multi-select filter takes `name=value`, not a range"));
+                        return Err(Error::filter(
+                            name,
+                            "a multi-select filter takes `name=value`, not a range",
+                        ));
                     }
                     let mut vs = values
                         .iter()
@@ -179,7 +223,10 @@ impl FilterSet {
                 }
                 FilterKind::DateRange | FilterKind::NumericRange => {
                     if values.len() > 1 {
-                        return Err(Error::filter(name, "a range filter takes one `from..to` value"));
+                        return Err(Error::filter(
+                            name,
+                            "a range filter takes one `from..to` value",
+                        ));
                     }
                     let (lo, hi) = match values.first() {
                         Some(v) => v.split_once("..").ok_or_else(|| {
@@ -187,7 +234,13 @@ impl FilterSet {
                         })?,
                         None => (from.unwrap_or(""), to.unwrap_or("")),
                     };
-                    let bound = |s: &str| if s.trim().is_empty() { Ok(None) } else { parse(s).map(Some) };
+                    let bound = |s: &str| {
+                        if s.trim().is_empty() {
+                            Ok(None)
+                        } else {
+                            parse(s).map(Some)
+                        }
+                    };
                     let (lo, hi) = (bound(lo)?, bound(hi)?);
                     if let (Some(l), Some(h)) = (&lo, &hi)
                         && l > h
@@ -200,7 +253,10 @@ impl FilterSet {
                     Condition::Range { lo, hi }
                 }
             };
-            conditions.insert(name.to_string(), (dim.column.clone(), dim.data_type.clone(), condition));
+            conditions.insert(
+                name.to_string(),
+                (dim.column.clone(), dim.data_type.clone(), condition),
+            );
         }
         Ok(Self { conditions })
     }
@@ -251,7 +307,9 @@ impl FilterSet {
                         column.in_list(vs.iter().map(|v| v.to_literal(data_type)).collect(), false)
                     }
                     Condition::Range { lo, hi } => {
-                        let lo = lo.as_ref().map(|v| column.clone().gt_eq(v.to_literal(data_type)));
+                        let lo = lo
+                            .as_ref()
+                            .map(|v| column.clone().gt_eq(v.to_literal(data_type)));
                         let hi = hi.as_ref().map(|v| match (v, data_type) {
                             // A date bound on a timestamp column covers the whole day.
                             (FilterValue::Date(d), DataType::Timestamp(..)) => {
@@ -301,21 +359,54 @@ mod tests {
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn parses_and_normalizes() {
         let (d, m) = fixture();
-        let a = FilterSet::parse(&pairs(&[("team", "Web"), ("date", "2025-01-01..2025-03-31"), ("team", "ML")]), &d, &m).unwrap();
-        let b = FilterSet::parse(&pairs(&[("team", "ML"), ("team", "Web"), ("team", "ML"), ("date.from", "2025-01-01"), ("date.to", "2025-03-31")]), &d, &m).unwrap();
+        let a = FilterSet::parse(
+            &pairs(&[
+                ("team", "Web"),
+                ("date", "2025-01-01..2025-03-31"),
+                ("team", "ML"),
+            ]),
+            &d,
+            &m,
+        )
+        .unwrap();
+        let b = FilterSet::parse(
+            &pairs(&[
+                ("team", "ML"),
+                ("team", "Web"),
+                ("team", "ML"),
+                ("date.from", "2025-01-01"),
+                ("date.to", "2025-03-31"),
+            ]),
+            &d,
+            &m,
+        )
+        .unwrap();
         assert_eq!(a.canonical(), b.canonical());
-        assert_eq!(a.get("team"), Some(&Condition::In(vec![FilterValue::Str("ML".into()), FilterValue::Str("Web".into())])));
+        assert_eq!(
+            a.get("team"),
+            Some(&Condition::In(vec![
+                FilterValue::Str("ML".into()),
+                FilterValue::Str("Web".into())
+            ]))
+        );
         let e = a.to_expr().unwrap().to_string();
         assert!(e.contains("team IN"), "{e}");
         assert!(e.contains(">="), "{e}");
         // Empty values and open ranges add nothing.
-        let empty = FilterSet::parse(&pairs(&[("team", ""), ("date", ".."), ("cost", "1.5..")]), &d, &m).unwrap();
+        let empty = FilterSet::parse(
+            &pairs(&[("team", ""), ("date", ".."), ("cost", "1.5..")]),
+            &d,
+            &m,
+        )
+        .unwrap();
         assert_eq!(empty.canonical(), "cost=1.5..");
     }
 

@@ -14,12 +14,15 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Column;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::execution::config::SessionConfig;
-use datafusion::logical_expr::{col, Expr, SortExpr};
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::logical_expr::{Expr, SortExpr, col};
+use datafusion::prelude::SessionContext;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
@@ -30,7 +33,7 @@ use crate::dashboard::{ChartSpec, DashboardSpec, SortOrder};
 use crate::error::{Error, Result};
 use crate::filters::FilterSet;
 use crate::semantic::{DatasetSpec, SemanticModel};
-use crate::storage::{Storage, STORE_URL};
+use crate::storage::{STORE_URL, Storage};
 
 /// A small query result, row-major, with JSON cells (dates as `YYYY-MM-DD`, numbers as numbers).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -49,8 +52,11 @@ impl ResultTable {
         let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
         let mut rows = Vec::new();
         for batch in batches {
-            let cols: Vec<Vec<serde_json::Value>> =
-                batch.columns().iter().map(array_to_json).collect::<Result<_>>()?;
+            let cols: Vec<Vec<serde_json::Value>> = batch
+                .columns()
+                .iter()
+                .map(array_to_json)
+                .collect::<Result<_>>()?;
             for r in 0..batch.num_rows() {
                 rows.push(cols.iter().map(|c| c[r].clone()).collect());
             }
@@ -66,15 +72,33 @@ fn array_to_json(array: &ArrayRef) -> Result<Vec<serde_json::Value>> {
     let out = match array.data_type() {
         DataType::Boolean => {
             let a = array.as_boolean();
-            (0..n).map(|i| if nulls(i) { Value::Null } else { Value::Bool(a.value(i)) }).collect()
+            (0..n)
+                .map(|i| {
+                    if nulls(i) {
+                        Value::Null
+                    } else {
+                        Value::Bool(a.value(i))
+                    }
+                })
+                .collect()
         }
         t if t.is_integer() => {
             let cast = datafusion::arrow::compute::cast(array, &DataType::Int64)
                 .map_err(|e| Error::Query(e.into()))?;
             let a = cast.as_primitive::<Int64Type>();
-            (0..n).map(|i| if nulls(i) { Value::Null } else { Value::from(a.value(i)) }).collect()
+            (0..n)
+                .map(|i| {
+                    if nulls(i) {
+                        Value::Null
+                    } else {
+                        Value::from(a.value(i))
+                    }
+                })
+                .collect()
         }
-        t if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => {
+        t if t.is_floating()
+            || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+        {
             let cast = datafusion::arrow::compute::cast(array, &DataType::Float64)
                 .map_err(|e| Error::Query(e.into()))?;
             let a = cast.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
@@ -83,16 +107,25 @@ fn array_to_json(array: &ArrayRef) -> Result<Vec<serde_json::Value>> {
                     if nulls(i) {
                         Value::Null
                     } else {
-                        serde_json::Number::from_f64(a.value(i)).map(Value::Number).unwrap_or(Value::Null)
+                        serde_json::Number::from_f64(a.value(i))
+                            .map(Value::Number)
+                            .unwrap_or(Value::Null)
                     }
                 })
                 .collect()
         }
         _ => {
             let options = FormatOptions::default();
-            let f = ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| Error::Query(e.into()))?;
+            let f = ArrayFormatter::try_new(array.as_ref(), &options)
+                .map_err(|e| Error::Query(e.into()))?;
             (0..n)
-                .map(|i| if nulls(i) { Value::Null } else { Value::String(f.value(i).to_string()) })
+                .map(|i| {
+                    if nulls(i) {
+                        Value::Null
+                    } else {
+                        Value::String(f.value(i).to_string())
+                    }
+                })
                 .collect()
         }
     };
@@ -136,9 +169,16 @@ pub struct QueryEngine {
 
 impl QueryEngine {
     /// Creates the engine over `catalog` for the datasets described by `specs`.
-    pub fn new(catalog: Catalog, specs: Vec<DatasetSpec>, query: &QueryConfig, cache: &CacheConfig) -> Self {
+    pub fn new(
+        catalog: Catalog,
+        specs: Vec<DatasetSpec>,
+        query: &QueryConfig,
+        cache: &CacheConfig,
+    ) -> Self {
         let partitions = if query.target_partitions == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
         } else {
             query.target_partitions
         };
@@ -193,9 +233,15 @@ impl QueryEngine {
         let id = dataset.to_string();
         let found = self
             .manifests
-            .try_get_with(id.clone(), async move { catalog.current(&id).await.map(|m| m.map(Arc::new)) })
+            .try_get_with(id.clone(), async move {
+                catalog.current(&id).await.map(|m| m.map(Arc::new))
+            })
             .await
-            .map_err(|e| Error::Query(datafusion::error::DataFusionError::External(e.to_string().into())))?;
+            .map_err(|e| {
+                Error::Query(datafusion::error::DataFusionError::External(
+                    e.to_string().into(),
+                ))
+            })?;
         found.ok_or_else(|| Error::NotFound {
             kind: "dataset",
             id: dataset.to_string(),
@@ -256,24 +302,29 @@ impl QueryEngine {
             let mut partitions: Vec<Vec<RecordBatch>> = Vec::new();
             let mut schema: Option<SchemaRef> = None;
             for file in &manifest.files {
-                let url = Storage::url_of(&file.path.as_str().into());
-                let df = self
-                    .ctx
-                    .read_parquet(url.as_str(), ParquetReadOptions::default())
-                    .await
-                    .map_err(|e| unreadable(&file.path, &e.strip_backtrace()))?;
-                let file_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+                let path = object_store::path::Path::from(file.path.as_str());
+                let bytes = self.catalog.storage().get_bytes(&path).await?;
+                // Decoding is CPU work: keep it off the async workers.
+                let (file_schema, batches) = tokio::task::spawn_blocking(move || {
+                    let reader =
+                        ParquetRecordBatchReaderBuilder::try_new(bytes)?.with_batch_size(64 * 1024);
+                    let schema = reader.schema().clone();
+                    let batches = reader.build()?.collect::<Result<Vec<RecordBatch>, _>>()?;
+                    Ok::<_, parquet::errors::ParquetError>((schema, batches))
+                })
+                .await
+                .map_err(|e| unreadable(&file.path, &e))?
+                .map_err(|e| unreadable(&file.path, &e))?;
                 if let Some(s) = &schema
                     && s.fields() != file_schema.fields()
                 {
-                    return Err(unreadable(&file.path, &"its columns differ from the version's first file"));
+                    return Err(unreadable(
+                        &file.path,
+                        &"its columns differ from the version's first file",
+                    ));
                 }
                 schema.get_or_insert(file_schema);
-                let parts = df
-                    .collect_partitioned()
-                    .await
-                    .map_err(|e| unreadable(&file.path, &e.strip_backtrace()))?;
-                partitions.extend(parts.into_iter().filter(|p| !p.is_empty()));
+                partitions.push(batches);
             }
             let schema = schema.expect("at least one file");
             let partitions = rebalance(partitions, self.ctx.copied_config().target_partitions());
@@ -285,7 +336,8 @@ impl QueryEngine {
                 .iter()
                 .map(|f| ListingTableUrl::parse(Storage::url_of(&f.path.as_str().into()).as_str()))
                 .collect::<datafusion::error::Result<Vec<_>>>()?;
-            let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet");
             let config = ListingTableConfig::new_with_multi_paths(urls)
                 .with_listing_options(options)
                 .infer_schema(&self.ctx.state())
@@ -304,9 +356,17 @@ impl QueryEngine {
     }
 
     /// Answers every KPI and chart of `dashboard` for the URL filter `pairs`.
-    pub async fn dashboard(&self, dashboard: &DashboardSpec, pairs: &[(String, String)]) -> Result<DashboardResult> {
+    pub async fn dashboard(
+        &self,
+        dashboard: &DashboardSpec,
+        pairs: &[(String, String)],
+    ) -> Result<DashboardResult> {
         let version = self.version(&dashboard.spec.dataset).await?;
-        dashboard.check_names(self.specs.get(&dashboard.spec.dataset).expect("loaded above"))?;
+        dashboard.check_names(
+            self.specs
+                .get(&dashboard.spec.dataset)
+                .expect("loaded above"),
+        )?;
         dashboard.check_types(&version.model)?;
         let filters = FilterSet::parse(pairs, dashboard, &version.model)?;
         let predicate = filters.to_expr();
@@ -318,7 +378,12 @@ impl QueryEngine {
             item,
         };
 
-        let kpi_measures: Vec<String> = dashboard.spec.kpis.iter().map(|k| k.measure().to_string()).collect();
+        let kpi_measures: Vec<String> = dashboard
+            .spec
+            .kpis
+            .iter()
+            .map(|k| k.measure().to_string())
+            .collect();
         let kpis = async {
             let plan = ItemPlan {
                 group_by: vec![],
@@ -327,7 +392,11 @@ impl QueryEngine {
                 limit: None,
             };
             self.cache
-                .get_or_compute(key(plan.signature()), ttl, self.run(&version, predicate.clone(), plan.clone()))
+                .get_or_compute(
+                    key(plan.signature()),
+                    ttl,
+                    self.run(&version, predicate.clone(), plan.clone()),
+                )
                 .await
         };
         let charts = futures::future::try_join_all(dashboard.spec.charts.iter().map(|c| {
@@ -336,7 +405,10 @@ impl QueryEngine {
             let version = &version;
             let k = key(plan.signature());
             async move {
-                let (t, l) = self.cache.get_or_compute(k, ttl, self.run(version, predicate, plan)).await?;
+                let (t, l) = self
+                    .cache
+                    .get_or_compute(k, ttl, self.run(version, predicate, plan))
+                    .await?;
                 Ok::<_, Error>((c.id.clone(), t, l))
             }
         }));
@@ -359,7 +431,12 @@ impl QueryEngine {
         })
     }
 
-    async fn run(&self, version: &LoadedVersion, predicate: Option<Expr>, plan: ItemPlan) -> Result<ResultTable> {
+    async fn run(
+        &self,
+        version: &LoadedVersion,
+        predicate: Option<Expr>,
+        plan: ItemPlan,
+    ) -> Result<ResultTable> {
         let model = &version.model;
         let mut df = self.ctx.read_table(version.table.clone())?;
         if let Some(p) = predicate {
@@ -390,7 +467,11 @@ impl QueryEngine {
                 .iter()
                 .take(1)
                 .map(|m| col(Column::new_unqualified(m)).sort(plan.sort == SortOrder::Y, false))
-                .chain(plan.group_by.iter().map(|d| col(Column::new_unqualified(d)).sort(true, false)))
+                .chain(
+                    plan.group_by
+                        .iter()
+                        .map(|d| col(Column::new_unqualified(d)).sort(true, false)),
+                )
                 .collect(),
         };
         if !sort.is_empty() {
@@ -405,12 +486,21 @@ impl QueryEngine {
     }
 
     /// Distinct values of a dimension (for filter controls), sorted, at most `limit`.
-    pub async fn distinct_values(&self, dataset: &str, dimension: &str, limit: usize) -> Result<Vec<serde_json::Value>> {
+    pub async fn distinct_values(
+        &self,
+        dataset: &str,
+        dimension: &str,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Value>> {
         let version = self.version(dataset).await?;
-        let dim = version.model.dimensions.get(dimension).ok_or_else(|| Error::NotFound {
-            kind: "dimension",
-            id: dimension.to_string(),
-        })?;
+        let dim = version
+            .model
+            .dimensions
+            .get(dimension)
+            .ok_or_else(|| Error::NotFound {
+                kind: "dimension",
+                id: dimension.to_string(),
+            })?;
         let key = CacheKey {
             dataset: dataset.to_string(),
             version: version.manifest.version,

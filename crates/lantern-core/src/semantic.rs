@@ -21,13 +21,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::DFSchema;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::datasource::MemTable;
 use datafusion::functions::expr_fn::nullif;
 use datafusion::logical_expr::utils::find_aggregate_exprs;
-use datafusion::logical_expr::{cast, BinaryExpr, Expr, Operator};
-use datafusion::prelude::{lit, SessionContext};
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator, cast};
+use datafusion::prelude::{SessionContext, lit};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
@@ -114,7 +114,11 @@ impl DatasetSpec {
         let de = serde_yaml::Deserializer::from_str(text);
         let spec: DatasetSpecFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
-            let line = e.inner().location().map(|l| l.line()).unwrap_or_else(|| lines.line(&field));
+            let line = e
+                .inner()
+                .location()
+                .map(|l| l.line())
+                .unwrap_or_else(|| lines.line(&field));
             Error::Spec {
                 file: file.to_path_buf(),
                 line,
@@ -222,13 +226,16 @@ impl SemanticModel {
         let mut measures = IndexMap::new();
         for (name, m) in &spec.spec.metrics.measures {
             let field = format!("metrics.measures.{name}.expr");
-            let parsed = ctx
-                .parse_sql_expr(&m.expr, &df_schema)
-                .map_err(|e| spec.error(&field, format!("`{}`: {}", m.expr, e.strip_backtrace())))?;
+            let parsed = ctx.parse_sql_expr(&m.expr, &df_schema).map_err(|e| {
+                spec.error(&field, format!("`{}`: {}", m.expr, e.strip_backtrace()))
+            })?;
             if find_aggregate_exprs([&parsed]).is_empty() {
                 return Err(spec.error(
                     &field,
-                    format!("`{}` is not an aggregate (use sum, count, avg, min, max, …)", m.expr),
+                    format!(
+                        "`{}` is not an aggregate (use sum, count, avg, min, max, …)",
+                        m.expr
+                    ),
                 ));
             }
             if let Some(bare) = columns_outside_aggregates(&parsed)? {
@@ -242,7 +249,9 @@ impl SemanticModel {
             probe
                 .clone()
                 .aggregate(vec![], vec![expr.clone().alias(name)])
-                .map_err(|e| spec.error(&field, format!("`{}`: {}", m.expr, e.strip_backtrace())))?;
+                .map_err(|e| {
+                    spec.error(&field, format!("`{}`: {}", m.expr, e.strip_backtrace()))
+                })?;
             measures.insert(
                 name.clone(),
                 Measure {
@@ -289,16 +298,25 @@ fn columns_outside_aggregates(expr: &Expr) -> Result<Option<String>> {
     let stripped = expr
         .clone()
         .transform_down(|e| match e {
-            Expr::AggregateFunction(_) => Ok(Transformed::new(lit(0i64), true, TreeNodeRecursion::Jump)),
+            Expr::AggregateFunction(_) => {
+                Ok(Transformed::new(lit(0i64), true, TreeNodeRecursion::Jump))
+            }
             other => Ok(Transformed::no(other)),
         })?
         .data;
-    Ok(stripped.column_refs().into_iter().next().map(|c| c.name.clone()))
+    Ok(stripped
+        .column_refs()
+        .into_iter()
+        .next()
+        .map(|c| c.name.clone()))
 }
 
 fn unknown_column(column: &str, schema: &SchemaRef) -> String {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    format!("unknown column `{column}`; the dataset has: {}", names.join(", "))
+    format!(
+        "unknown column `{column}`; the dataset has: {}",
+        names.join(", ")
+    )
 }
 
 /// `tab_acceptance_rate` → `Tab acceptance rate`.
@@ -347,28 +365,42 @@ mod tests {
     #[test]
     fn unknown_column_names_file_line_and_field() {
         let s = spec("id: x\nmetrics:\n  dimensions:\n    team:\n    region: {}\n").unwrap();
-        let err = SemanticModel::compile(&s, schema()).unwrap_err().to_string();
-        assert!(err.starts_with("datasets/x.yaml:5: `metrics.dimensions.region`"), "{err}");
+        let err = SemanticModel::compile(&s, schema())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("datasets/x.yaml:5: `metrics.dimensions.region`"),
+            "{err}"
+        );
         assert!(err.contains("unknown column `region`"), "{err}");
     }
 
     #[test]
     fn bad_measures_are_rejected() {
         let s = spec("id: x\nmetrics:\n  measures:\n    m:\n      expr: sum(nope)\n").unwrap();
-        let err = SemanticModel::compile(&s, schema()).unwrap_err().to_string();
+        let err = SemanticModel::compile(&s, schema())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x.yaml:5: `metrics.measures.m.expr`"), "{err}");
 
         let s = spec("id: x\nmetrics:\n  measures:\n    m:\n      expr: tabs_shown + 1\n").unwrap();
-        let err = SemanticModel::compile(&s, schema()).unwrap_err().to_string();
+        let err = SemanticModel::compile(&s, schema())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not an aggregate"), "{err}");
 
-        let s = spec("id: x\nmetrics:\n  measures:\n    m:\n      expr: sum(tabs_shown) + tabs_shown\n").unwrap();
+        let s = spec(
+            "id: x\nmetrics:\n  measures:\n    m:\n      expr: sum(tabs_shown) + tabs_shown\n",
+        )
+        .unwrap();
         assert!(SemanticModel::compile(&s, schema()).is_err());
     }
 
     #[test]
     fn unknown_keys_name_the_line() {
-        let err = spec("id: x\nmetrics:\n  measures:\n    m:\n      exp: sum(a)\n").unwrap_err().to_string();
+        let err = spec("id: x\nmetrics:\n  measures:\n    m:\n      exp: sum(a)\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x.yaml:5"), "{err}");
         assert!(err.contains("unknown field `exp`"), "{err}");
     }

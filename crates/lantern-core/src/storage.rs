@@ -32,7 +32,10 @@ impl Storage {
         if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(Error::config("storage.url", format!("`{url}` names no bucket")));
+                return Err(Error::config(
+                    "storage.url",
+                    format!("`{url}` names no bucket"),
+                ));
             }
             let mut builder = AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
@@ -118,7 +121,11 @@ impl Storage {
 
     /// Reads a whole object.
     pub async fn get_bytes(&self, path: &ObjectPath) -> Result<bytes::Bytes> {
-        let got = self.store.get(path).await.map_err(|e| Error::storage(path, e))?;
+        let got = self
+            .store
+            .get(path)
+            .await
+            .map_err(|e| Error::storage(path, e))?;
         got.bytes().await.map_err(|e| Error::storage(path, e))
     }
 
@@ -155,7 +162,10 @@ mod tests {
         };
         let storage = Storage::open(&cfg).unwrap();
         let p = ObjectPath::from("a/b.txt");
-        storage.put_bytes(&p, bytes::Bytes::from_static(b"hi")).await.unwrap();
+        storage
+            .put_bytes(&p, bytes::Bytes::from_static(b"hi"))
+            .await
+            .unwrap();
         assert_eq!(&storage.get_bytes(&p).await.unwrap()[..], b"hi");
         assert!(dir.path().join("data/a/b.txt").exists());
         assert_eq!(Storage::url_of(&p).as_str(), "lantern://store/a/b.txt");

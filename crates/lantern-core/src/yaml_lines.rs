@@ -115,7 +115,8 @@ mod tests {
 
     #[test]
     fn finds_nested_keys_and_sequence_items() {
-        let text = "id: x\ncharts:\n  - type: bar\n    x: team\n  - {type: pie, y: rows}\nkpis: [a, b]\n";
+        let text =
+            "id: x\ncharts:\n  - type: bar\n    x: team\n  - {type: pie, y: rows}\nkpis: [a, b]\n";
         let idx = LineIndex::new(text);
         assert_eq!(idx.line("id"), 1);
         assert_eq!(idx.line("charts"), 2);

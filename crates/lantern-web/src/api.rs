@@ -21,8 +21,12 @@ pub fn routes() -> Router<AppState> {
 
 /// URL query pairs in order, repeated keys kept.
 pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    raw.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default()
+    raw.map(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -123,7 +127,10 @@ pub async fn dashboard_data(
                 .unwrap_or(serde_json::Value::Null);
             KpiValue {
                 measure: measure.name.clone(),
-                label: k.label().map(str::to_string).unwrap_or_else(|| measure.label.clone()),
+                label: k
+                    .label()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| measure.label.clone()),
                 text: format_value(&value, measure.format),
                 value,
                 format: measure.format,

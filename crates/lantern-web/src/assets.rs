@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use axum::extract::Path;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 const APP_CSS: &str = include_str!("../assets/app.css");
@@ -14,7 +14,10 @@ const APP_JS: &str = include_str!("../assets/app.js");
 static PLOTLY_JS: LazyLock<String> = LazyLock::new(|| {
     let html = plotly::Plot::offline_js_sources();
     let start = html.find('>').map(|i| i + 1).unwrap_or(0);
-    let end = html[start..].find("</script>").map(|i| start + i).unwrap_or(html.len());
+    let end = html[start..]
+        .find("</script>")
+        .map(|i| start + i)
+        .unwrap_or(html.len());
     html[start..end].to_string()
 });
 

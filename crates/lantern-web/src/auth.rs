@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use rand::Rng;
+use axum::Form;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use rand::Rng;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -33,7 +33,9 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Who may log in.
@@ -52,8 +54,12 @@ impl Users {
         if !auth.users.is_empty() {
             let mut hashes = HashMap::new();
             for u in &auth.users {
-                PasswordHash::new(&u.password_hash)
-                    .map_err(|e| format!("auth.users: `{}` has an invalid password_hash: {e}", u.username))?;
+                PasswordHash::new(&u.password_hash).map_err(|e| {
+                    format!(
+                        "auth.users: `{}` has an invalid password_hash: {e}",
+                        u.username
+                    )
+                })?;
                 hashes.insert(u.username.clone(), u.password_hash.clone());
             }
             return Ok((Self { hashes, decoy }, None));
@@ -75,7 +81,9 @@ impl Users {
             Some(h) => (h.as_str(), true),
             None => (self.decoy.as_str(), false),
         };
-        let ok = Argon2::default().verify_password(password.as_bytes(), hash).is_ok();
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), hash)
+            .is_ok();
         ok && known
     }
 }
@@ -88,7 +96,9 @@ pub async fn current_user(session: &Session) -> Option<String> {
 /// Only local paths may be redirected to after login.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -98,7 +108,10 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-pub async fn login_page(session: Session, axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> Response {
+pub async fn login_page(
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
     if current_user(&session).await.is_some() {
         return Redirect::to(&safe_next(q.next.as_deref())).into_response();
     }
@@ -122,7 +135,11 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn login_submit(State(state): State<AppState>, session: Session, Form(form): Form<LoginForm>) -> Response {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let next = safe_next(form.next.as_deref());
     let users = state.users().clone();
     let (name, password) = (form.username.trim().to_string(), form.password);
@@ -133,7 +150,12 @@ pub async fn login_submit(State(state): State<AppState>, session: Session, Form(
         .unwrap_or(false);
     if !ok {
         tracing::warn!(user = %name, "login failed");
-        return render_login(StatusCode::UNAUTHORIZED, Some("Wrong username or password."), &name, &next);
+        return render_login(
+            StatusCode::UNAUTHORIZED,
+            Some("Wrong username or password."),
+            &name,
+            &next,
+        );
     }
     // A new session id at login defeats session fixation.
     if let Err(e) = session.cycle_id().await {
@@ -162,7 +184,11 @@ pub async fn require_login(session: Session, request: Request, next: Next) -> Re
     if path.starts_with("/api/") {
         return AppError::unauthenticated().into_response();
     }
-    let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let target = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("next", target)
         .finish();

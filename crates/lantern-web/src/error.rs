@@ -1,9 +1,9 @@
 //! One error type for every handler, with one stable JSON shape:
 //! `{"error": {"code": "bad_filter", "field": "team", "message": "…"}}`.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 
 use lantern_core::Error as CoreError;
@@ -35,11 +35,19 @@ impl AppError {
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} `{id}` not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} `{id}` not found"),
+        )
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first: POST /login")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "log in first: POST /login",
+        )
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -72,10 +80,16 @@ impl From<CoreError> for AppError {
                 message: message.clone(),
                 field: Some(field.clone()),
             },
-            CoreError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            CoreError::NotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
             CoreError::DatasetUnreadable { .. } => {
                 tracing::error!(error = %e, "dataset unreadable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "dataset_unreadable", e.to_string())
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "dataset_unreadable",
+                    e.to_string(),
+                )
             }
             CoreError::Spec { field, .. } => Self {
                 status: StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,7 +8,7 @@ fn thousands(whole: u64) -> String {
     let digits = whole.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -71,7 +71,10 @@ mod tests {
         assert_eq!(format_value(&json!(1234567), Format::Integer), "1,234,567");
         assert_eq!(format_value(&json!(999), Format::Integer), "999");
         assert_eq!(format_value(&json!(0.33333), Format::Percent), "33.3%");
-        assert_eq!(format_value(&json!(-1234.5), Format::Currency), "-$1,234.50");
+        assert_eq!(
+            format_value(&json!(-1234.5), Format::Currency),
+            "-$1,234.50"
+        );
         assert_eq!(format_value(&json!(12.0), Format::Number), "12");
         assert_eq!(format_value(&json!(1000.256), Format::Number), "1,000.26");
         assert_eq!(format_value(&json!(null), Format::Number), "—");

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use lantern_core::Error as CoreError;
 use lantern_core::catalog::Catalog;
 use lantern_core::config::Config;
 use lantern_core::dashboard::DashboardSpec;
 use lantern_core::query::QueryEngine;
 use lantern_core::semantic::DatasetSpec;
 use lantern_core::storage::Storage;
-use lantern_core::Error as CoreError;
 
 use crate::auth::Users;
 
@@ -46,13 +46,22 @@ impl AppState {
     }
 
     /// Like [`AppState::build`] over an already opened store.
-    pub async fn build_with_storage(config: Config, users: Users, storage: Storage) -> Result<Self, StartError> {
+    pub async fn build_with_storage(
+        config: Config,
+        users: Users,
+        storage: Storage,
+    ) -> Result<Self, StartError> {
         let datasets = DatasetSpec::load_dir(&config.datasets_dir)?;
         let dashboards = DashboardSpec::load_dir(&config.dashboards_dir)?;
         for d in &dashboards {
             d.check_against(&datasets)?;
         }
-        let engine = QueryEngine::new(Catalog::new(storage), datasets, &config.query, &config.cache);
+        let engine = QueryEngine::new(
+            Catalog::new(storage),
+            datasets,
+            &config.query,
+            &config.cache,
+        );
 
         // Load every dataset a dashboard uses now: schema errors stop the start, missing or unreadable data
         // only disables the dashboards that need it.
@@ -67,7 +76,10 @@ impl AppState {
                     }
                 }
                 Err(CoreError::NotFound { .. }) => {
-                    tracing::warn!(dataset = id, "no published version yet; its dashboards show no data")
+                    tracing::warn!(
+                        dataset = id,
+                        "no published version yet; its dashboards show no data"
+                    )
                 }
                 Err(e @ CoreError::DatasetUnreadable { .. }) => {
                     tracing::error!(dataset = id, error = %e, "dataset unreadable; its dashboards answer errors")

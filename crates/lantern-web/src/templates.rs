@@ -14,16 +14,30 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("layout.html", include_str!("../templates/layout.html")),
         ("login.html", include_str!("../templates/login.html")),
         ("home.html", include_str!("../templates/home.html")),
-        ("dashboard.html", include_str!("../templates/dashboard.html")),
+        (
+            "dashboard.html",
+            include_str!("../templates/dashboard.html"),
+        ),
         ("error.html", include_str!("../templates/error.html")),
-        ("components/sidebar.html", include_str!("../templates/components/sidebar.html")),
-        ("components/filters.html", include_str!("../templates/components/filters.html")),
-        ("components/cards.html", include_str!("../templates/components/cards.html")),
+        (
+            "components/sidebar.html",
+            include_str!("../templates/components/sidebar.html"),
+        ),
+        (
+            "components/filters.html",
+            include_str!("../templates/components/filters.html"),
+        ),
+        (
+            "components/cards.html",
+            include_str!("../templates/components/cards.html"),
+        ),
     ];
     for (name, source) in templates {
         env.add_template(name, source).expect("templates are valid");
     }
-    env.add_function("icon", |name: &str| Value::from_safe_string(crate::theme::icon_svg(name)));
+    env.add_function("icon", |name: &str| {
+        Value::from_safe_string(crate::theme::icon_svg(name))
+    });
     env.add_global("asset_version", ASSET_VERSION);
     env
 });
@@ -39,8 +53,15 @@ mod tests {
 
     #[test]
     fn every_template_parses_and_escapes() {
-        let html = render("login.html", minijinja::context! { error => "<b>bad</b>", next => "/", username => "" }).unwrap();
-        assert!(html.contains("&lt;b&gt;bad") && !html.contains("<b>bad"), "{html}");
+        let html = render(
+            "login.html",
+            minijinja::context! { error => "<b>bad</b>", next => "/", username => "" },
+        )
+        .unwrap();
+        assert!(
+            html.contains("&lt;b&gt;bad") && !html.contains("<b>bad"),
+            "{html}"
+        );
         assert!(html.contains(r#"name="password""#));
     }
 }

@@ -10,11 +10,15 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use lantern_core::catalog::Catalog;
 use lantern_core::config::{Config, LogFormat};
 use lantern_core::storage::Storage;
-use lantern_web::auth::Users;
 use lantern_web::AppState;
+use lantern_web::auth::Users;
 
 #[derive(Parser)]
-#[command(name = "lantern", version, about = "Self-hosted analytics dashboards as code")]
+#[command(
+    name = "lantern",
+    version,
+    about = "Self-hosted analytics dashboards as code"
+)]
 struct Cli {
     /// Configuration file (default: ./lantern.yaml when it exists).
     #[arg(long, global = true)]
@@ -66,17 +70,25 @@ enum UsersCommand {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log.format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
     }
 }
 
 fn progress_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:>14} [{bar:30}] {human_pos}/{human_len} rows  {per_sec}  {elapsed}")
-        .expect("valid template")
-        .progress_chars("=> ")
+    ProgressStyle::with_template(
+        "{prefix:>14} [{bar:30}] {human_pos}/{human_len} rows  {per_sec}  {elapsed}",
+    )
+    .expect("valid template")
+    .progress_chars("=> ")
 }
 
 async fn write_demo(catalog: &Catalog, rows: usize, only_missing: bool) -> Result<()> {
@@ -104,7 +116,12 @@ async fn write_demo(catalog: &Catalog, rows: usize, only_missing: bool) -> Resul
     Ok(())
 }
 
-async fn serve(mut config: Config, port: Option<u16>, host: Option<String>, demo: Option<usize>) -> Result<()> {
+async fn serve(
+    mut config: Config,
+    port: Option<u16>,
+    host: Option<String>,
+    demo: Option<usize>,
+) -> Result<()> {
     if let Some(p) = port {
         config.server.port = p;
     }
@@ -147,7 +164,10 @@ fn hash(password: Option<String>) -> Result<()> {
         }
     };
     anyhow::ensure!(!password.is_empty(), "the password is empty");
-    println!("{}", lantern_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?);
+    println!(
+        "{}",
+        lantern_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?
+    );
     Ok(())
 }
 

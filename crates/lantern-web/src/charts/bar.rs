@@ -5,7 +5,7 @@ use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
 use plotly::common::Orientation;
 use plotly::{Bar, Plot};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Value {
     let horizontal = spec.kind == ChartKind::HorizontalBar;
@@ -23,7 +23,10 @@ pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> V
     let value_axis = super::value_axis(spec, model);
     let category_axis = json!({ "type": "category", "categoryorder": "trace" });
     let (xaxis, yaxis) = if horizontal {
-        (value_axis, json!({ "type": "category", "autorange": "reversed" }))
+        (
+            value_axis,
+            json!({ "type": "category", "autorange": "reversed" }),
+        )
     } else {
         (category_axis, value_axis)
     };

@@ -5,16 +5,21 @@ use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
 use plotly::common::{Fill, Mode};
 use plotly::{Plot, Scatter};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Value {
     let mut plot = Plot::new();
     let all = super::series(result, spec, model);
     let many = all.len() > 1;
     for s in all {
-        let mut trace = Scatter::new(s.x, s.y).mode(Mode::Lines).name(&s.name).show_legend(many);
+        let mut trace = Scatter::new(s.x, s.y)
+            .mode(Mode::Lines)
+            .name(&s.name)
+            .show_legend(many);
         if spec.kind == ChartKind::Area {
-            trace = trace.fill(if many { Fill::ToNextY } else { Fill::ToZeroY }).stack_group("a");
+            trace = trace
+                .fill(if many { Fill::ToNextY } else { Fill::ToZeroY })
+                .stack_group("a");
         }
         plot.add_trace(trace);
     }
@@ -47,7 +52,10 @@ mod tests {
     #[test]
     fn area_fills_to_zero() {
         let spec = chart("{id: c, type: area, x: date, y: total}");
-        let t = ResultTable { columns: vec!["date".into(), "total".into()], rows: vec![vec![json!("2025-01-01"), json!(4)]] };
+        let t = ResultTable {
+            columns: vec!["date".into(), "total".into()],
+            rows: vec![vec![json!("2025-01-01"), json!(4)]],
+        };
         let fig = super::build(&t, &spec, &model());
         assert_eq!(fig["data"][0]["fill"], "tozeroy");
         assert_eq!(fig["data"][0]["mode"], "lines");

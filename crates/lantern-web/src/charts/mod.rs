@@ -11,7 +11,7 @@ pub mod table;
 use lantern_core::dashboard::{ChartKind, ChartSpec};
 use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::format::tickformat;
 
@@ -42,7 +42,11 @@ fn figure(data: Value, extra: Value) -> Value {
 /// The value axis layout for the chart's first measure.
 fn value_axis(spec: &ChartSpec, model: &SemanticModel) -> Value {
     let y = spec.y.to_vec();
-    let format = model.measures.get(&y[0]).map(|m| m.format).unwrap_or_default();
+    let format = model
+        .measures
+        .get(&y[0])
+        .map(|m| m.format)
+        .unwrap_or_default();
     json!({ "tickformat": tickformat(format), "rangemode": "tozero" })
 }
 
@@ -65,7 +69,9 @@ struct Series {
 /// Splits a result into series: one per measure, or, with a color dimension, one per color value.
 fn series(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Vec<Series> {
     let x_name = &spec.x.to_vec()[0];
-    let Some(xi) = result.column_index(x_name) else { return vec![] };
+    let Some(xi) = result.column_index(x_name) else {
+        return vec![];
+    };
     let measures = spec.y.to_vec();
     match spec.color.as_ref().and_then(|c| result.column_index(c)) {
         None => measures
@@ -80,7 +86,9 @@ fn series(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Vec<
             })
             .collect(),
         Some(ci) => {
-            let Some(yi) = result.column_index(&measures[0]) else { return vec![] };
+            let Some(yi) = result.column_index(&measures[0]) else {
+                return vec![];
+            };
             let mut out: Vec<Series> = Vec::new();
             for row in &result.rows {
                 let name = match &row[ci] {
@@ -91,7 +99,11 @@ fn series(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Vec<
                 let idx = match out.iter().position(|s| s.name == name) {
                     Some(i) => i,
                     None => {
-                        out.push(Series { name, x: vec![], y: vec![] });
+                        out.push(Series {
+                            name,
+                            x: vec![],
+                            y: vec![],
+                        });
                         out.len() - 1
                     }
                 };
@@ -131,7 +143,11 @@ pub(crate) mod test_support {
 
     pub fn chart(yaml: &str) -> ChartSpec {
         let text = format!("id: d\ntitle: D\ndataset: ds\ncharts:\n  - {yaml}\n");
-        DashboardSpec::parse(Path::new("d.yaml"), &text).unwrap().spec.charts[0].clone()
+        DashboardSpec::parse(Path::new("d.yaml"), &text)
+            .unwrap()
+            .spec
+            .charts[0]
+            .clone()
     }
 
     pub fn by_team_and_model() -> ResultTable {

@@ -4,21 +4,26 @@ use lantern_core::dashboard::ChartSpec;
 use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
 use plotly::{Pie, Plot};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Value {
     let mut plot = Plot::new();
     if let Some(s) = super::series(result, spec, model).into_iter().next() {
-        let labels: Vec<String> = s
-            .x
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                Value::Null => "(none)".into(),
-                other => other.to_string(),
-            })
-            .collect();
-        plot.add_trace(Pie::new(s.y).labels(labels).hole(0.45).sort(false).name(&s.name));
+        let labels: Vec<String> =
+            s.x.iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => "(none)".into(),
+                    other => other.to_string(),
+                })
+                .collect();
+        plot.add_trace(
+            Pie::new(s.y)
+                .labels(labels)
+                .hole(0.45)
+                .sort(false)
+                .name(&s.name),
+        );
     }
     super::figure(
         super::traces_json(&plot),

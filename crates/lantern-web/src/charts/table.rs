@@ -5,7 +5,7 @@ use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
 use plotly::traces::table::{Cells, Header};
 use plotly::{Plot, Table};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::format::format_value;
 
@@ -35,7 +35,10 @@ pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> V
         .collect();
     let mut plot = Plot::new();
     plot.add_trace(Table::new(Header::new(header), Cells::new(columns)));
-    let mut fig = super::figure(super::traces_json(&plot), json!({ "margin": { "l": 4, "r": 4, "t": 4, "b": 4 } }));
+    let mut fig = super::figure(
+        super::traces_json(&plot),
+        json!({ "margin": { "l": 4, "r": 4, "t": 4, "b": 4 } }),
+    );
     // Themed header and zebra-free cells; plotly's typed setters do not cover fill colours for tables.
     if let Some(t) = fig["data"].get_mut(0) {
         t["header"]["fill"] = json!({ "color": "#f4eee6" });

@@ -44,14 +44,21 @@ pub async fn controls(
         let label = f.label.clone().unwrap_or_else(|| {
             version
                 .as_ref()
-                .and_then(|v| v.model.dimensions.get(&f.dimension).map(|d| d.label.clone()))
+                .and_then(|v| {
+                    v.model
+                        .dimensions
+                        .get(&f.dimension)
+                        .map(|d| d.label.clone())
+                })
                 .unwrap_or_else(|| lantern_core::semantic::title_case(&f.dimension))
         });
         let condition = filters.and_then(|fs| fs.get(&f.dimension));
         let (kind, options, from, to) = match f.kind {
             FilterKind::MultiSelect => {
                 let selected: Vec<String> = match condition {
-                    Some(Condition::In(values)) => values.iter().map(FilterValue::canonical).collect(),
+                    Some(Condition::In(values)) => {
+                        values.iter().map(FilterValue::canonical).collect()
+                    }
                     _ => vec![],
                 };
                 let values = engine
@@ -79,7 +86,11 @@ pub async fn controls(
                     }
                     _ => (String::new(), String::new()),
                 };
-                let kind = if f.kind == FilterKind::DateRange { "date_range" } else { "numeric_range" };
+                let kind = if f.kind == FilterKind::DateRange {
+                    "date_range"
+                } else {
+                    "numeric_range"
+                };
                 (kind, vec![], from, to)
             }
         };

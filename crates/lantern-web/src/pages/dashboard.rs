@@ -1,13 +1,12 @@
 //! `/d/{id}`: filter bar, KPI cards and charts, rendered on the server with the data for the URL's filters;
 //! `assets/app.js` then keeps it live without reloads.
 
-use minijinja::value::{Serde, Value};
+use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use lantern_core::filters::FilterSet;
-
+use minijinja::value::{Serde, Value};
 
 use crate::api::{dashboard_data, query_pairs};
 use crate::auth::SignedIn;

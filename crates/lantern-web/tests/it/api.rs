@@ -8,7 +8,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use lantern_core::catalog::Catalog;
 use serde_json::Value;
 
-use crate::support::{read_dataset, TestApp};
+use crate::support::{Backend, TestApp, read_dataset};
 
 /// One cursor_usage row, only the columns the dashboard uses.
 struct Usage {
@@ -26,9 +26,22 @@ fn usage_rows(batches: &[RecordBatch]) -> Vec<Usage> {
     let mut out = Vec::new();
     for b in batches {
         let col = |name: &str| b.column(b.schema().index_of(name).unwrap()).clone();
-        let (date, email, team, active) = (col("date"), col("user_email"), col("team"), col("is_active"));
-        let (chat, comp, agent) = (col("chat_requests"), col("composer_requests"), col("agent_requests"));
-        let (shown, acc, model) = (col("tabs_shown"), col("tabs_accepted"), col("most_used_model"));
+        let (date, email, team, active) = (
+            col("date"),
+            col("user_email"),
+            col("team"),
+            col("is_active"),
+        );
+        let (chat, comp, agent) = (
+            col("chat_requests"),
+            col("composer_requests"),
+            col("agent_requests"),
+        );
+        let (shown, acc, model) = (
+            col("tabs_shown"),
+            col("tabs_accepted"),
+            col("most_used_model"),
+        );
         for i in 0..b.num_rows() {
             let int = |a: &dyn Array| a.as_primitive::<Int64Type>().value(i);
             out.push(Usage {
@@ -61,7 +74,10 @@ struct Expected {
 }
 
 fn expected(rows: &[Usage], teams: &[&str], from: Option<&str>, to: Option<&str>) -> Expected {
-    let (lo, hi) = (from.map(day).unwrap_or(i32::MIN), to.map(day).unwrap_or(i32::MAX));
+    let (lo, hi) = (
+        from.map(day).unwrap_or(i32::MIN),
+        to.map(day).unwrap_or(i32::MAX),
+    );
     let kept: Vec<&Usage> = rows
         .iter()
         .filter(|r| teams.is_empty() || teams.contains(&r.team.as_str()))
@@ -75,7 +91,12 @@ fn expected(rows: &[Usage], teams: &[&str], from: Option<&str>, to: Option<&str>
     }
     let shown: i64 = kept.iter().map(|r| r.shown).sum();
     Expected {
-        active_users: kept.iter().filter(|r| r.active).map(|r| &r.email).collect::<HashSet<_>>().len(),
+        active_users: kept
+            .iter()
+            .filter(|r| r.active)
+            .map(|r| &r.email)
+            .collect::<HashSet<_>>()
+            .len(),
         total_requests: kept.iter().map(|r| r.requests).sum(),
         rate: kept.iter().map(|r| r.accepted).sum::<i64>() as f64 / shown as f64,
         by_team,
@@ -94,16 +115,31 @@ fn kpi<'a>(body: &'a Value, measure: &str) -> &'a Value {
 }
 
 fn chart<'a>(body: &'a Value, id: &str) -> &'a Value {
-    let c = body["charts"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap();
+    let c = body["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap();
     &c["figure"]["data"][0]
 }
 
 fn check(body: &Value, want: &Expected) {
-    assert_eq!(kpi(body, "active_users")["value"].as_u64().unwrap() as usize, want.active_users, "{body}");
-    assert_eq!(kpi(body, "total_requests")["value"].as_i64().unwrap(), want.total_requests);
+    assert_eq!(
+        kpi(body, "active_users")["value"].as_u64().unwrap() as usize,
+        want.active_users,
+        "{body}"
+    );
+    assert_eq!(
+        kpi(body, "total_requests")["value"].as_i64().unwrap(),
+        want.total_requests
+    );
     let rate = kpi(body, "tab_acceptance_rate")["value"].as_f64().unwrap();
     assert!((rate - want.rate).abs() < 1e-12, "{rate} vs {}", want.rate);
-    assert_eq!(kpi(body, "tab_acceptance_rate")["text"], format!("{:.1}%", want.rate * 100.0));
+    assert_eq!(
+        kpi(body, "tab_acceptance_rate")["text"],
+        format!("{:.1}%", want.rate * 100.0)
+    );
 
     let bar = chart(body, "requests-by-team");
     let got: BTreeMap<String, i64> = bar["x"]
@@ -114,8 +150,16 @@ fn check(body: &Value, want: &Expected) {
         .map(|(x, y)| (x.as_str().unwrap().to_string(), y.as_i64().unwrap()))
         .collect();
     assert_eq!(got, want.by_team);
-    let ys: Vec<i64> = bar["y"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-    assert!(ys.windows(2).all(|w| w[0] >= w[1]), "bars sorted descending: {ys:?}");
+    let ys: Vec<i64> = bar["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(
+        ys.windows(2).all(|w| w[0] >= w[1]),
+        "bars sorted descending: {ys:?}"
+    );
 
     let pie = chart(body, "model-share");
     let got: BTreeMap<String, i64> = pie["labels"]
@@ -129,13 +173,27 @@ fn check(body: &Value, want: &Expected) {
 
     let line = chart(body, "daily-requests");
     assert_eq!(line["x"].as_array().unwrap().len(), want.days);
-    let sum: i64 = line["y"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum();
+    let sum: i64 = line["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
     assert_eq!(sum, want.total_requests);
 }
 
 #[tokio::test]
 async fn kpis_and_charts_match_the_parquet_data() {
-    let app = TestApp::start().await;
+    kpis_and_charts_match(Backend::Local).await;
+}
+
+#[tokio::test]
+async fn kpis_and_charts_match_the_parquet_data_on_s3() {
+    kpis_and_charts_match(Backend::S3).await;
+}
+
+async fn kpis_and_charts_match(backend: Backend) {
+    let app = TestApp::start_on(backend, |_| {}).await;
     app.login().await;
     let rows = usage_rows(&read_dataset(&app.storage, "cursor_usage", 1).await);
     assert_eq!(rows.len(), crate::support::DEMO_ROWS);
@@ -148,7 +206,12 @@ async fn kpis_and_charts_match_the_parquet_data() {
     let q = "/api/dashboards/cursor-usage/data?team=Web&team=ML&date=2025-02-01..2025-04-30";
     let (status, body) = app.get_json(q).await;
     assert_eq!(status, 200, "{body}");
-    let want = expected(&rows, &["Web", "ML"], Some("2025-02-01"), Some("2025-04-30"));
+    let want = expected(
+        &rows,
+        &["Web", "ML"],
+        Some("2025-02-01"),
+        Some("2025-04-30"),
+    );
     check(&body, &want);
     assert_eq!(body["cache"]["misses"], 4);
 
@@ -160,13 +223,24 @@ async fn kpis_and_charts_match_the_parquet_data() {
     assert_eq!(again["cache"]["misses"], 0);
 
     // Open-ended ranges.
-    let (_, body) = app.get_json("/api/dashboards/cursor-usage/data?date=2025-11-15..").await;
+    let (_, body) = app
+        .get_json("/api/dashboards/cursor-usage/data?date=2025-11-15..")
+        .await;
     check(&body, &expected(&rows, &[], Some("2025-11-15"), None));
 }
 
 #[tokio::test]
 async fn a_new_version_is_never_served_from_old_cache_entries() {
-    let app = TestApp::start_configured(|c| c.query.manifest_refresh_ms = 1).await;
+    new_version_is_served(Backend::Local).await;
+}
+
+#[tokio::test]
+async fn a_new_version_is_never_served_from_old_cache_entries_on_s3() {
+    new_version_is_served(Backend::S3).await;
+}
+
+async fn new_version_is_served(backend: Backend) {
+    let app = TestApp::start_on(backend, |c| c.query.manifest_refresh_ms = 1).await;
     app.login().await;
     let q = "/api/dashboards/cursor-usage/data?team=Search";
     let (_, v1) = app.get_json(q).await;
@@ -174,7 +248,9 @@ async fn a_new_version_is_never_served_from_old_cache_entries() {
 
     // Publish a smaller version 2 through the catalog, as the ETL would.
     let catalog = Catalog::new(app.storage.clone());
-    lantern_core::demo::publish(&catalog, "cursor_usage", 3_000, &|_| {}).await.unwrap();
+    lantern_core::demo::publish(&catalog, "cursor_usage", 3_000, &|_| {})
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
 
     let (status, v2) = app.get_json(q).await;
@@ -184,7 +260,10 @@ async fn a_new_version_is_never_served_from_old_cache_entries() {
     let rows = usage_rows(&read_dataset(&app.storage, "cursor_usage", 2).await);
     assert_eq!(rows.len(), 3_000);
     check(&v2, &expected(&rows, &["Search"], None, None));
-    assert_ne!(kpi(&v1, "total_requests")["value"], kpi(&v2, "total_requests")["value"]);
+    assert_ne!(
+        kpi(&v1, "total_requests")["value"],
+        kpi(&v2, "total_requests")["value"]
+    );
 }
 
 #[tokio::test]
@@ -197,25 +276,54 @@ async fn pages_render_with_data_and_filter_state() {
     assert!(html.contains(r#"href="/d/cursor-usage""#) && html.contains(r#"href="/d/apac-dot""#));
     assert!(html.contains("20,000 rows"), "{html}");
 
-    let page = app.client.get(app.url("/d/cursor-usage?team=Web")).send().await.unwrap();
+    let page = app
+        .client
+        .get(app.url("/d/cursor-usage?team=Web"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains(r#"<option value="Web" selected>"#), "the URL's filter is selected");
+    assert!(
+        html.contains(r#"<option value="Web" selected>"#),
+        "the URL's filter is selected"
+    );
     assert!(html.contains(r#"<option value="ML">"#));
     assert!(html.contains(r#"id="chart-daily-requests""#));
     assert!(html.contains(r#"id="initial-data""#));
     assert!(html.contains("/static/plotly.min.js"));
 
-    let (_, data) = app.get_json("/api/dashboards/cursor-usage/data?team=Web").await;
-    let text = kpi(&data, "total_requests")["text"].as_str().unwrap().to_string();
-    assert!(html.contains(&format!(r#"id="kpi-total_requests">{text}<"#)), "KPI {text} rendered");
+    let (_, data) = app
+        .get_json("/api/dashboards/cursor-usage/data?team=Web")
+        .await;
+    let text = kpi(&data, "total_requests")["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        html.contains(&format!(r#"id="kpi-total_requests">{text}<"#)),
+        "KPI {text} rendered"
+    );
 
-    let apac = app.client.get(app.url("/d/apac-dot?country=Japan&due_date=2025-03-01..")).send().await.unwrap();
+    let apac = app
+        .client
+        .get(app.url("/d/apac-dot?country=Japan&due_date=2025-03-01.."))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(apac.status(), 200);
     let html = apac.text().await.unwrap();
-    assert!(html.contains(r#"value="2025-03-01""#), "range inputs keep their value");
+    assert!(
+        html.contains(r#"value="2025-03-01""#),
+        "range inputs keep their value"
+    );
 
-    let js = app.client.get(app.url("/static/plotly.min.js")).send().await.unwrap();
+    let js = app
+        .client
+        .get(app.url("/static/plotly.min.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(js.status(), 200);
     assert!(js.bytes().await.unwrap().len() > 1_000_000);
     let (status, health) = app.get_json("/healthz").await;

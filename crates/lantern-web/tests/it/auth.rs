@@ -1,6 +1,6 @@
 //! Login, logout, sessions and the guard in front of pages and the API.
 
-use crate::support::{client, TestApp, PASSWORD};
+use crate::support::{PASSWORD, TestApp, client};
 
 #[tokio::test]
 async fn logged_out_visitors_are_sent_to_login_and_api_answers_401() {
@@ -16,9 +16,33 @@ async fn logged_out_visitors_are_sent_to_login_and_api_answers_401() {
     assert_eq!(body["error"]["code"], "unauthenticated");
 
     // Public routes stay public.
-    assert_eq!(app.client.get(app.url("/login")).send().await.unwrap().status(), 200);
-    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(app.client.get(app.url("/static/app.css")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client
+            .get(app.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/static/app.css"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -32,7 +56,12 @@ async fn wrong_password_is_refused_and_login_rotates_the_session() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    assert!(res.text().await.unwrap().contains("Wrong username or password"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Wrong username or password")
+    );
     let res = app
         .client
         .post(app.url("/login"))
@@ -48,29 +77,45 @@ async fn wrong_password_is_refused_and_login_rotates_the_session() {
     let res = app
         .client
         .post(app.url("/login"))
-        .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/d/apac-dot")])
+        .form(&[
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("next", "/d/apac-dot"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/d/apac-dot");
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let after = res.cookies().next().unwrap().value().to_string();
     assert!(!before.contains(&after));
-    assert_eq!(app.client.get(app.url("/")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client.get(app.url("/")).send().await.unwrap().status(),
+        200
+    );
 
     // Logout ends the session.
     let res = app.client.post(app.url("/logout")).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(app.client.get(app.url("/")).send().await.unwrap().status(), 303);
+    assert_eq!(
+        app.client.get(app.url("/")).send().await.unwrap().status(),
+        303
+    );
 }
 
 #[tokio::test]
 async fn expired_and_forged_sessions_are_logged_out() {
     let app = TestApp::start_configured(|c| c.auth.session_ttl_secs = 1).await;
     app.login().await;
-    assert_eq!(app.client.get(app.url("/")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client.get(app.url("/")).send().await.unwrap().status(),
+        200
+    );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let res = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 303, "an expired session must not pass");

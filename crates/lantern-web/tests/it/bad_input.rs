@@ -16,17 +16,27 @@ async fn malformed_filters_answer_400_naming_the_field() {
         ("team=Web&team.from=A", "team"),
     ];
     for (q, field) in cases {
-        let (status, body) = app.get_json(&format!("/api/dashboards/cursor-usage/data?{q}")).await;
+        let (status, body) = app
+            .get_json(&format!("/api/dashboards/cursor-usage/data?{q}"))
+            .await;
         assert_eq!(status, 400, "{q}: {body}");
         assert_eq!(body["error"]["code"], "bad_filter", "{q}");
         assert_eq!(body["error"]["field"], field, "{q}: {body}");
         assert!(!body["error"]["message"].as_str().unwrap().is_empty());
     }
     // The page answers 400 too, with the message on the page.
-    let res = app.client.get(app.url("/d/cursor-usage?date=last-week")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/d/cursor-usage?date=last-week"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     let html = res.text().await.unwrap();
-    assert!(html.contains("Filter &#96;date&#96;") || html.contains("Filter `date`"), "{html}");
+    assert!(
+        html.contains("Filter &#96;date&#96;") || html.contains("Filter `date`"),
+        "{html}"
+    );
     assert!(html.contains("is not a range"), "{html}");
 }
 
@@ -39,8 +49,21 @@ async fn unknown_dashboards_answer_404() {
     assert_eq!(body["error"]["code"], "not_found");
     let res = app.client.get(app.url("/d/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
-    assert!(res.text().await.unwrap().contains("dashboard `nope` not found"));
-    assert_eq!(app.client.get(app.url("/no/such/page")).send().await.unwrap().status(), 404);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("dashboard `nope` not found")
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/no/such/page"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -64,15 +87,23 @@ async fn a_corrupt_parquet_file_fails_its_dashboard_only() {
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "dataset_unreadable");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("datasets/apac_dot/v1/part-00000.parquet"), "{message}");
+    assert!(
+        message.contains("datasets/apac_dot/v1/part-00000.parquet"),
+        "{message}"
+    );
 
     let page = app.client.get(app.url("/d/apac-dot")).send().await.unwrap();
     assert_eq!(page.status(), 503);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Data unavailable") && html.contains("class=\"sidebar\""), "{html}");
+    assert!(
+        html.contains("Data unavailable") && html.contains("class=\"sidebar\""),
+        "{html}"
+    );
 
     // The other dashboard is unaffected.
-    let (status, body) = app.get_json("/api/dashboards/cursor-usage/data?team=Web").await;
+    let (status, body) = app
+        .get_json("/api/dashboards/cursor-usage/data?team=Web")
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["kpis"][0]["value"].as_u64().unwrap() > 0);
 }

@@ -3,4 +3,5 @@
 mod api;
 mod auth;
 mod bad_input;
+mod browser;
 mod support;

@@ -10,10 +10,10 @@ use futures::TryStreamExt;
 use lantern_core::catalog::Catalog;
 use lantern_core::config::Config;
 use lantern_core::storage::Storage;
-use lantern_web::auth::Users;
 use lantern_web::AppState;
-use object_store::path::Path as ObjectPath;
+use lantern_web::auth::Users;
 use object_store::ObjectStoreExt;
+use object_store::path::Path as ObjectPath;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -37,6 +37,49 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// Where the test's datasets live.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Local,
+    S3,
+}
+
+pub const S3_KEY: &str = "lantern-test-key";
+pub const S3_SECRET: &str = "lantern-test-secret";
+
+/// A real S3-protocol server (s3s over a folder) on 127.0.0.1, for the life of the test process.
+pub struct S3Server;
+
+impl S3Server {
+    /// Serves `root` (one folder per bucket; bucket `lantern` is created) and returns the endpoint URL.
+    pub async fn start(root: PathBuf) -> String {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        use hyper_util::server::conn::auto::Builder as ConnBuilder;
+
+        std::fs::create_dir_all(root.join("lantern")).unwrap();
+        let fs = s3s_fs::FileSystem::new(&root).unwrap();
+        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
+        let service = builder.build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let _ = ConnBuilder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        format!("http://{addr}")
     }
 }
 
@@ -65,18 +108,40 @@ impl TestApp {
 
     /// Like [`TestApp::start`], with config changes.
     pub async fn start_configured(change: impl FnOnce(&mut Config)) -> Self {
+        Self::start_on(Backend::Local, change).await
+    }
+
+    /// Both demo datasets published on `backend`, through Lantern's own publish path.
+    pub async fn start_on(backend: Backend, change: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = dir.path().join("data").display().to_string();
-        let mut config = base_config(&url);
+        let mut config = match backend {
+            Backend::Local => base_config(&dir.path().join("data").display().to_string()),
+            Backend::S3 => {
+                let endpoint = S3Server::start(dir.path().join("s3")).await;
+                let mut c = base_config("s3://lantern/warehouse");
+                c.storage.endpoint = Some(endpoint);
+                c.storage.path_style = true;
+                c.storage.region = Some("us-east-1".into());
+                c.storage.access_key_id = Some(S3_KEY.into());
+                c.storage.secret_access_key = Some(S3_SECRET.into());
+                c
+            }
+        };
         change(&mut config);
         let storage = Storage::open(&config.storage).unwrap();
         publish_demo(&storage).await;
         Self::start_with(config, storage, Some(dir)).await
     }
 
-    pub async fn start_with(config: Config, storage: Storage, dir: Option<tempfile::TempDir>) -> Self {
+    pub async fn start_with(
+        config: Config,
+        storage: Storage,
+        dir: Option<tempfile::TempDir>,
+    ) -> Self {
         let (users, _) = Users::from_config(&config.auth).unwrap();
-        let state = AppState::build_with_storage(config, users, storage.clone()).await.unwrap();
+        let state = AppState::build_with_storage(config, users, storage.clone())
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -104,7 +169,12 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 303, "login failed: {}", res.text().await.unwrap_or_default());
+        assert_eq!(
+            res.status(),
+            303,
+            "login failed: {}",
+            res.text().await.unwrap_or_default()
+        );
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -118,7 +188,9 @@ impl TestApp {
 pub async fn publish_demo(storage: &Storage) {
     let catalog = Catalog::new(storage.clone());
     for id in lantern_core::demo::DATASETS {
-        lantern_core::demo::publish(&catalog, id, DEMO_ROWS, &|_| {}).await.unwrap();
+        lantern_core::demo::publish(&catalog, id, DEMO_ROWS, &|_| {})
+            .await
+            .unwrap();
     }
 }
 
@@ -140,7 +212,10 @@ pub async fn read_dataset(storage: &Storage, id: &str, version: u64) -> Vec<Reco
     let mut out = Vec::new();
     for f in files {
         let bytes: Bytes = store.get(&f).await.unwrap().bytes().await.unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
         for batch in reader {
             out.push(batch.unwrap());
         }
