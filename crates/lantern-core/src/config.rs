@@ -129,6 +129,8 @@ pub struct QueryConfig {
     pub hot_rows_limit: u64,
     /// How long a resolved `current.json` is trusted before it is read again (milliseconds).
     pub manifest_refresh_ms: u64,
+    /// Answer dashboard items from pre-aggregated rollups when they give exactly the same result.
+    pub rollups: bool,
 }
 
 impl Default for QueryConfig {
@@ -137,6 +139,7 @@ impl Default for QueryConfig {
             target_partitions: 0,
             hot_rows_limit: 20_000_000,
             manifest_refresh_ms: 1000,
+            rollups: true,
         }
     }
 }
@@ -223,6 +226,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_CACHE_MAX_ENTRIES", "cache.max_entries"),
     ("LANTERN_QUERY_TARGET_PARTITIONS", "query.target_partitions"),
     ("LANTERN_QUERY_HOT_ROWS_LIMIT", "query.hot_rows_limit"),
+    ("LANTERN_QUERY_ROLLUPS", "query.rollups"),
     ("LANTERN_DASHBOARDS_DIR", "dashboards_dir"),
     ("LANTERN_DATASETS_DIR", "datasets_dir"),
     ("LANTERN_ADMIN_PASSWORD", "auth.admin_password"),
@@ -243,7 +247,9 @@ fn kind_of(key: &str) -> Kind {
         | "query.target_partitions"
         | "query.hot_rows_limit"
         | "auth.session_ttl_secs" => Kind::Int,
-        "storage.path_style" | "storage.allow_http" | "auth.secure_cookies" => Kind::Bool,
+        "storage.path_style" | "storage.allow_http" | "auth.secure_cookies" | "query.rollups" => {
+            Kind::Bool
+        }
         _ => Kind::Str,
     }
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod filters;
 pub mod query;
+mod rollup;
 pub mod semantic;
 pub mod storage;
 mod yaml_lines;

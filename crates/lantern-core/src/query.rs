@@ -32,6 +32,7 @@ use crate::config::{CacheConfig, QueryConfig};
 use crate::dashboard::{ChartSpec, DashboardSpec, SortOrder};
 use crate::error::{Error, Result};
 use crate::filters::FilterSet;
+use crate::rollup::MeasurePlan;
 use crate::semantic::{DatasetSpec, SemanticModel};
 use crate::storage::{STORE_URL, Storage};
 
@@ -139,6 +140,15 @@ pub struct LoadedVersion {
     table: Arc<dyn TableProvider>,
     /// Whether the rows are held in memory (else scanned from Parquet).
     pub hot: bool,
+    /// Rollups by (dimensions, measures); `None` when an item cannot or should not use one.
+    rollups: moka::future::Cache<String, Arc<Option<Vec<Part>>>>,
+}
+
+/// A table and the measures to aggregate over it: the raw rows, or a rollup of them.
+#[derive(Clone)]
+struct Part {
+    table: Arc<dyn TableProvider>,
+    measures: Vec<(String, Expr)>,
 }
 
 /// The result of one dashboard refresh.
@@ -352,6 +362,7 @@ impl QueryEngine {
             model: Arc::new(model),
             table,
             hot,
+            rollups: moka::future::Cache::builder().max_capacity(256).build(),
         })
     }
 
@@ -378,6 +389,13 @@ impl QueryEngine {
             item,
         };
 
+        let filter_dims: Vec<String> = dashboard
+            .spec
+            .filters
+            .iter()
+            .map(|f| f.dimension.clone())
+            .collect();
+        let filter_dims = &filter_dims;
         let kpi_measures: Vec<String> = dashboard
             .spec
             .kpis
@@ -395,7 +413,7 @@ impl QueryEngine {
                 .get_or_compute(
                     key(plan.signature()),
                     ttl,
-                    self.run(&version, predicate.clone(), plan.clone()),
+                    self.run(&version, filter_dims, predicate.clone(), plan.clone()),
                 )
                 .await
         };
@@ -407,7 +425,7 @@ impl QueryEngine {
             async move {
                 let (t, l) = self
                     .cache
-                    .get_or_compute(k, ttl, self.run(version, predicate, plan))
+                    .get_or_compute(k, ttl, self.run(version, filter_dims, predicate, plan))
                     .await?;
                 Ok::<_, Error>((c.id.clone(), t, l))
             }
@@ -431,58 +449,231 @@ impl QueryEngine {
         })
     }
 
+    /// Answers one item: from its rollup when one can answer it exactly, else from the raw rows.
     async fn run(
         &self,
         version: &LoadedVersion,
+        filter_dims: &[String],
         predicate: Option<Expr>,
         plan: ItemPlan,
     ) -> Result<ResultTable> {
-        let model = &version.model;
-        let mut df = self.ctx.read_table(version.table.clone())?;
-        if let Some(p) = predicate {
-            df = df.filter(p)?;
+        if self.config.rollups
+            && let Some(parts) = self.rollup_for(version, filter_dims, &plan).await
+        {
+            return self.run_parts(&parts, version, predicate, &plan).await;
         }
-        let group: Vec<Expr> = plan
-            .group_by
-            .iter()
-            .map(|d| {
-                let dim = &model.dimensions[d];
-                col(Column::new_unqualified(&dim.column)).alias(d)
-            })
-            .collect();
-        let aggs: Vec<Expr> = plan
-            .measures
-            .iter()
-            .map(|m| model.measures[m].expr.clone().alias(m))
-            .collect();
-        df = df.aggregate(group, aggs)?;
-        let sort: Vec<SortExpr> = match plan.sort {
-            SortOrder::X | SortOrder::XDesc => plan
-                .group_by
-                .iter()
-                .map(|d| col(Column::new_unqualified(d)).sort(plan.sort == SortOrder::X, false))
-                .collect(),
-            SortOrder::Y | SortOrder::YDesc => plan
+        let raw = Part {
+            table: version.table.clone(),
+            measures: plan
                 .measures
                 .iter()
-                .take(1)
-                .map(|m| col(Column::new_unqualified(m)).sort(plan.sort == SortOrder::Y, false))
-                .chain(
-                    plan.group_by
-                        .iter()
-                        .map(|d| col(Column::new_unqualified(d)).sort(true, false)),
-                )
+                .map(|m| (m.clone(), version.model.measures[m].expr.clone()))
                 .collect(),
         };
-        if !sort.is_empty() {
-            df = df.sort(sort)?;
+        self.run_parts(&[raw], version, predicate, &plan).await
+    }
+
+    /// Runs the item's aggregate over each part; several parts (KPIs only) are joined column-wise.
+    async fn run_parts(
+        &self,
+        parts: &[Part],
+        version: &LoadedVersion,
+        predicate: Option<Expr>,
+        plan: &ItemPlan,
+    ) -> Result<ResultTable> {
+        let model = &version.model;
+        let runs = parts.iter().map(|part| {
+            let predicate = predicate.clone();
+            async move {
+                let mut df = self.ctx.read_table(part.table.clone())?;
+                if let Some(p) = predicate {
+                    df = df.filter(p)?;
+                }
+                let group: Vec<Expr> = plan
+                    .group_by
+                    .iter()
+                    .map(|d| col(Column::new_unqualified(&model.dimensions[d].column)).alias(d))
+                    .collect();
+                let aggs: Vec<Expr> = part
+                    .measures
+                    .iter()
+                    .map(|(m, e)| e.clone().alias(m))
+                    .collect();
+                df = df.aggregate(group, aggs)?;
+                let sort: Vec<SortExpr> = match plan.sort {
+                    SortOrder::X | SortOrder::XDesc => plan
+                        .group_by
+                        .iter()
+                        .map(|d| {
+                            col(Column::new_unqualified(d)).sort(plan.sort == SortOrder::X, false)
+                        })
+                        .collect(),
+                    SortOrder::Y | SortOrder::YDesc => plan
+                        .measures
+                        .iter()
+                        .take(1)
+                        .map(|m| {
+                            col(Column::new_unqualified(m)).sort(plan.sort == SortOrder::Y, false)
+                        })
+                        .chain(
+                            plan.group_by
+                                .iter()
+                                .map(|d| col(Column::new_unqualified(d)).sort(true, false)),
+                        )
+                        .collect(),
+                };
+                if !sort.is_empty() && !plan.group_by.is_empty() {
+                    df = df.sort(sort)?;
+                }
+                if let Some(n) = plan.limit {
+                    df = df.limit(0, Some(n))?;
+                }
+                let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await?;
+                ResultTable::from_batches(&schema, &batches)
+            }
+        });
+        let mut tables = futures::future::try_join_all(runs).await?;
+        if tables.len() == 1 {
+            return Ok(tables.pop().expect("one table"));
         }
-        if let Some(n) = plan.limit {
-            df = df.limit(0, Some(n))?;
+        // Several parts only happen without grouping: each is one row; put the columns in the item's order.
+        let mut row = Vec::new();
+        for m in &plan.measures {
+            let value = tables
+                .iter()
+                .find_map(|t| {
+                    t.column_index(m)
+                        .and_then(|i| t.rows.first().map(|r| r[i].clone()))
+                })
+                .unwrap_or(serde_json::Value::Null);
+            row.push(value);
         }
+        Ok(ResultTable {
+            columns: plan.measures.clone(),
+            rows: vec![row],
+        })
+    }
+
+    /// The rollup parts that answer `plan` exactly under filters on `filter_dims`, built on first use per version.
+    async fn rollup_for(
+        &self,
+        version: &LoadedVersion,
+        filter_dims: &[String],
+        plan: &ItemPlan,
+    ) -> Option<Vec<Part>> {
+        let mut dims: Vec<String> = filter_dims.iter().chain(&plan.group_by).cloned().collect();
+        dims.sort();
+        dims.dedup();
+        let key = format!("{}|{}", dims.join(","), plan.measures.join(","));
+        let built = version
+            .rollups
+            .get_with(key, async {
+                let started = std::time::Instant::now();
+                match self.build_rollup(version, &dims, plan).await {
+                    Ok(parts) => {
+                        tracing::debug!(
+                            dataset = %version.manifest.dataset,
+                            dims = ?dims,
+                            measures = ?plan.measures,
+                            used = parts.is_some(),
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "rollup built"
+                        );
+                        Arc::new(parts)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rollup failed; answering from raw rows");
+                        Arc::new(None)
+                    }
+                }
+            })
+            .await;
+        built.as_ref().clone()
+    }
+
+    async fn build_rollup(
+        &self,
+        version: &LoadedVersion,
+        dims: &[String],
+        plan: &ItemPlan,
+    ) -> Result<Option<Vec<Part>>> {
+        let model = &version.model;
+        let mut columns: Vec<String> = dims
+            .iter()
+            .map(|d| model.dimensions[d].column.clone())
+            .collect();
+        columns.sort();
+        columns.dedup();
+        let group: Vec<Expr> = columns
+            .iter()
+            .map(|c| col(Column::new_unqualified(c)))
+            .collect();
+        let mut partials: Vec<Expr> = Vec::new();
+        let mut additive: Vec<(String, Expr)> = Vec::new();
+        let mut distinct: Vec<(String, Expr, Option<Expr>)> = Vec::new();
+        for (i, m) in plan.measures.iter().enumerate() {
+            match crate::rollup::decompose(&model.measures[m].expr, &format!("__m{i}_")) {
+                MeasurePlan::Additive { partials: p, reagg } => {
+                    partials.extend(p.into_iter().map(|(alias, e)| e.alias(alias)));
+                    additive.push((m.clone(), reagg));
+                }
+                MeasurePlan::Distinct { arg, filter } => distinct.push((m.clone(), arg, filter)),
+                MeasurePlan::Raw => return Ok(None),
+            }
+        }
+        let parts_needed = usize::from(!additive.is_empty()) + distinct.len();
+        if parts_needed > 1 && !plan.group_by.is_empty() {
+            return Ok(None);
+        }
+        // A rollup that is not much smaller than the raw data saves nothing.
+        let max_rows = (version.manifest.rows / 2) as usize;
+        let mut parts = Vec::new();
+        if !additive.is_empty() {
+            let df = self
+                .ctx
+                .read_table(version.table.clone())?
+                .aggregate(group.clone(), partials)?;
+            let Some(table) = self.materialize(df, max_rows).await? else {
+                return Ok(None);
+            };
+            parts.push(Part {
+                table,
+                measures: additive,
+            });
+        }
+        for (m, arg, filter) in distinct {
+            let mut df = self.ctx.read_table(version.table.clone())?;
+            if let Some(f) = filter {
+                df = df.filter(f)?;
+            }
+            let mut g = group.clone();
+            g.push(arg.alias(crate::rollup::DISTINCT_COLUMN));
+            let Some(table) = self.materialize(df.aggregate(g, vec![])?, max_rows).await? else {
+                return Ok(None);
+            };
+            parts.push(Part {
+                table,
+                measures: vec![(m, MeasurePlan::distinct_reagg())],
+            });
+        }
+        Ok(Some(parts))
+    }
+
+    /// Collects `df` into an in-memory table, or `None` when it has more than `max_rows` rows.
+    async fn materialize(
+        &self,
+        df: datafusion::dataframe::DataFrame,
+        max_rows: usize,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        ResultTable::from_batches(&schema, &batches)
+        let parts = df.collect_partitioned().await?;
+        let rows: usize = parts.iter().flatten().map(|b| b.num_rows()).sum();
+        if rows > max_rows {
+            return Ok(None);
+        }
+        let parts = rebalance(parts, self.ctx.copied_config().target_partitions());
+        Ok(Some(Arc::new(MemTable::try_new(schema, parts)?)))
     }
 
     /// Distinct values of a dimension (for filter controls), sorted, at most `limit`.
@@ -572,5 +763,112 @@ impl ItemPlan {
             self.sort,
             self.limit
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StorageConfig;
+    use std::path::PathBuf;
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn same(a: &ResultTable, b: &ResultTable, what: &str) {
+        assert_eq!(a.columns, b.columns, "{what}");
+        assert_eq!(a.rows.len(), b.rows.len(), "{what}");
+        for (ra, rb) in a.rows.iter().zip(&b.rows) {
+            for (va, vb) in ra.iter().zip(rb) {
+                match (va.as_f64(), vb.as_f64()) {
+                    (Some(x), Some(y)) => assert!(
+                        (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                        "{what}: {x} vs {y}"
+                    ),
+                    _ => assert_eq!(va, vb, "{what}"),
+                }
+            }
+        }
+    }
+
+    /// Rollups must give exactly what the raw rows give, for every shipped dashboard and several filter sets.
+    #[tokio::test]
+    async fn rollups_answer_exactly_like_the_raw_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(&StorageConfig {
+            url: dir.path().display().to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+        let catalog = Catalog::new(storage);
+        for id in crate::demo::DATASETS {
+            crate::demo::publish(&catalog, id, 30_000, &|_| {})
+                .await
+                .unwrap();
+        }
+        let specs = DatasetSpec::load_dir(&repo().join("datasets")).unwrap();
+        let dashboards = DashboardSpec::load_dir(&repo().join("dashboards")).unwrap();
+        let cache = CacheConfig::default();
+        let with = QueryEngine::new(
+            catalog.clone(),
+            specs.clone(),
+            &QueryConfig::default(),
+            &cache,
+        );
+        let without = QueryEngine::new(
+            catalog,
+            specs,
+            &QueryConfig {
+                rollups: false,
+                ..Default::default()
+            },
+            &cache,
+        );
+        let pairs = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let cases = [
+            ("cursor-usage", pairs(&[])),
+            (
+                "cursor-usage",
+                pairs(&[
+                    ("team", "Web"),
+                    ("team", "ML"),
+                    ("date", "2025-02-01..2025-04-30"),
+                ]),
+            ),
+            ("cursor-usage", pairs(&[("date", "2025-12-01..")])),
+            ("cursor-usage", pairs(&[("team", "Nobody")])),
+            ("apac-dot", pairs(&[])),
+            (
+                "apac-dot",
+                pairs(&[
+                    ("country", "Japan"),
+                    ("product_line", "PL-C"),
+                    ("due_date", "..2025-06-30"),
+                ]),
+            ),
+        ];
+        for (id, filters) in cases {
+            let d = dashboards.iter().find(|d| d.id() == id).unwrap();
+            let a = with.dashboard(d, &filters).await.unwrap();
+            let b = without.dashboard(d, &filters).await.unwrap();
+            same(&a.kpis, &b.kpis, &format!("{id} {filters:?} kpis"));
+            for ((ca, ta), (_, tb)) in a.charts.iter().zip(&b.charts) {
+                same(ta, tb, &format!("{id} {filters:?} {ca}"));
+            }
+        }
+        // Rollups were really used where they are small: requests by team is answered from a (date, team) cube.
+        // (At this size the distinct-user table is not much smaller than the data, so the KPIs use raw rows.)
+        let v = with.version("cursor_usage").await.unwrap();
+        let cube = v
+            .rollups
+            .get("date,team|total_requests")
+            .await
+            .expect("rollup tried");
+        assert!(cube.is_some(), "the (date, team) cube is used");
     }
 }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use lantern_core::dashboard::DashboardSpec;
 use lantern_core::semantic::Format;
 use serde::Serialize;
@@ -78,6 +78,21 @@ pub struct CacheStats {
     pub misses: usize,
 }
 
+impl CacheStats {
+    /// How the request was answered, for the request log: `hit`, `miss` or `partial`.
+    pub fn outcome(&self) -> CacheOutcome {
+        CacheOutcome(match (self.hits, self.misses) {
+            (_, 0) => "hit",
+            (0, _) => "miss",
+            _ => "partial",
+        })
+    }
+}
+
+/// Put in response extensions so that the request log line can say whether the cache answered.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheOutcome(pub &'static str);
+
 /// Everything a dashboard page shows for one filter set.
 #[derive(Debug, Clone, Serialize)]
 pub struct DashboardData {
@@ -104,15 +119,6 @@ pub async fn dashboard_data(
     let result = engine.dashboard(dashboard, pairs).await?;
     let version = engine.version(&dashboard.spec.dataset).await?;
     let model = &version.model;
-    let span = tracing::Span::current();
-    span.record(
-        "cache",
-        match (result.hits, result.misses) {
-            (_, 0) => "hit",
-            (0, _) => "miss",
-            _ => "partial",
-        },
-    );
 
     let kpis = dashboard
         .spec
@@ -169,11 +175,12 @@ async fn data(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<DashboardData>, AppError> {
+) -> Result<(Extension<CacheOutcome>, Json<DashboardData>), AppError> {
     let dashboard = state
         .dashboard(&id)
         .cloned()
         .ok_or_else(|| AppError::not_found("dashboard", &id))?;
     let pairs = query_pairs(raw.as_deref());
-    dashboard_data(&state, &dashboard, &pairs).await.map(Json)
+    let data = dashboard_data(&state, &dashboard, &pairs).await?;
+    Ok((Extension(data.cache.outcome()), Json(data)))
 }

@@ -53,18 +53,15 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                        cache = tracing::field::Empty,
-                    )
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
                 })
                 .on_request(())
                 .on_response(|res: &Response<Body>, latency: Duration, _span: &Span| {
+                    let cache = res.extensions().get::<crate::api::CacheOutcome>().map(|c| c.0).unwrap_or("-");
                     tracing::info!(
                         status = res.status().as_u16(),
                         latency_ms = (latency.as_secs_f64() * 1e5).round() / 100.0,
+                        cache,
                         "served"
                     );
                 }),

@@ -73,6 +73,10 @@ impl AppState {
                 Ok(v) => {
                     for d in dashboards.iter().filter(|d| d.spec.dataset == id) {
                         d.check_types(&v.model)?;
+                        // Builds the items' rollups and caches the unfiltered view, so first visits are fast.
+                        if let Err(e) = engine.dashboard(d, &[]).await {
+                            tracing::warn!(dashboard = d.id(), error = %e, "warm-up failed");
+                        }
                     }
                 }
                 Err(CoreError::NotFound { .. }) => {

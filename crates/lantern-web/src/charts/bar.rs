@@ -3,13 +3,13 @@
 use lantern_core::dashboard::{ChartKind, ChartSpec};
 use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
+use plotly::Bar;
 use plotly::common::Orientation;
-use plotly::{Bar, Plot};
 use serde_json::{Value, json};
 
 pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Value {
     let horizontal = spec.kind == ChartKind::HorizontalBar;
-    let mut plot = Plot::new();
+    let mut traces = Vec::new();
     let all = super::series(result, spec, model);
     let many = all.len() > 1;
     for s in all {
@@ -18,7 +18,7 @@ pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> V
         } else {
             Bar::new(s.x, s.y)
         };
-        plot.add_trace(trace.name(&s.name).show_legend(many));
+        traces.push(super::trace_json(&*trace.name(&s.name).show_legend(many)));
     }
     let value_axis = super::value_axis(spec, model);
     let category_axis = json!({ "type": "category", "categoryorder": "trace" });
@@ -31,7 +31,7 @@ pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> V
         (category_axis, value_axis)
     };
     super::figure(
-        super::traces_json(&plot),
+        Value::Array(traces),
         json!({ "xaxis": xaxis, "yaxis": yaxis, "barmode": "group", "showlegend": many, "bargap": 0.25 }),
     )
 }

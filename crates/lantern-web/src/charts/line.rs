@@ -3,12 +3,12 @@
 use lantern_core::dashboard::{ChartKind, ChartSpec};
 use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
+use plotly::Scatter;
 use plotly::common::{Fill, Mode};
-use plotly::{Plot, Scatter};
 use serde_json::{Value, json};
 
 pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Value {
-    let mut plot = Plot::new();
+    let mut traces = Vec::new();
     let all = super::series(result, spec, model);
     let many = all.len() > 1;
     for s in all {
@@ -21,10 +21,10 @@ pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> V
                 .fill(if many { Fill::ToNextY } else { Fill::ToZeroY })
                 .stack_group("a");
         }
-        plot.add_trace(trace);
+        traces.push(super::trace_json(&*trace));
     }
     super::figure(
-        super::traces_json(&plot),
+        Value::Array(traces),
         json!({ "yaxis": super::value_axis(spec, model), "hovermode": "x unified", "showlegend": many }),
     )
 }

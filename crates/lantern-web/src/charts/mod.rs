@@ -25,9 +25,10 @@ pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> V
     }
 }
 
-/// Traces from a `plotly` plot, as JSON.
-fn traces_json(plot: &plotly::Plot) -> Value {
-    serde_json::to_value(plot.data()).unwrap_or(Value::Array(vec![]))
+/// A `plotly` trace as JSON. (Traces are serialized directly: a `plotly::Plot` copies the embedded Plotly.js
+/// source into every instance, which would cost megabytes of copying per figure.)
+fn trace_json<T: serde::Serialize + ?Sized>(trace: &T) -> Value {
+    serde_json::to_value(trace).unwrap_or(Value::Null)
 }
 
 /// A figure with the theme template and `extra` merged into its layout.

@@ -3,11 +3,11 @@
 use lantern_core::dashboard::ChartSpec;
 use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
-use plotly::{Pie, Plot};
+use plotly::Pie;
 use serde_json::{Value, json};
 
 pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> Value {
-    let mut plot = Plot::new();
+    let mut traces = Vec::new();
     if let Some(s) = super::series(result, spec, model).into_iter().next() {
         let labels: Vec<String> =
             s.x.iter()
@@ -17,16 +17,15 @@ pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> V
                     other => other.to_string(),
                 })
                 .collect();
-        plot.add_trace(
-            Pie::new(s.y)
-                .labels(labels)
-                .hole(0.45)
-                .sort(false)
-                .name(&s.name),
-        );
+        let pie = Pie::new(s.y)
+            .labels(labels)
+            .hole(0.45)
+            .sort(false)
+            .name(&s.name);
+        traces.push(super::trace_json(&*pie));
     }
     super::figure(
-        super::traces_json(&plot),
+        Value::Array(traces),
         json!({ "showlegend": true, "legend": { "orientation": "v", "x": 1.02, "y": 0.5 } }),
     )
 }

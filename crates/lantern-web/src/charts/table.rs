@@ -3,8 +3,8 @@
 use lantern_core::dashboard::ChartSpec;
 use lantern_core::query::ResultTable;
 use lantern_core::semantic::SemanticModel;
+use plotly::Table;
 use plotly::traces::table::{Cells, Header};
-use plotly::{Plot, Table};
 use serde_json::{Value, json};
 
 use crate::format::format_value;
@@ -33,10 +33,9 @@ pub fn build(result: &ResultTable, spec: &ChartSpec, model: &SemanticModel) -> V
                 .collect()
         })
         .collect();
-    let mut plot = Plot::new();
-    plot.add_trace(Table::new(Header::new(header), Cells::new(columns)));
+    let trace = super::trace_json(&*Table::new(Header::new(header), Cells::new(columns)));
     let mut fig = super::figure(
-        super::traces_json(&plot),
+        Value::Array(vec![trace]),
         json!({ "margin": { "l": 4, "r": 4, "t": 4, "b": 4 } }),
     );
     // Themed header and zebra-free cells; plotly's typed setters do not cover fill colours for tables.

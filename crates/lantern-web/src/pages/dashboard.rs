@@ -75,5 +75,8 @@ pub async fn page(
     if response.status() == StatusCode::OK {
         *response.status_mut() = status;
     }
+    if let Ok(data) = &result {
+        response.extensions_mut().insert(data.cache.outcome());
+    }
     response
 }
