@@ -107,3 +107,26 @@ async fn a_corrupt_parquet_file_fails_its_dashboard_only() {
     assert_eq!(status, 200, "{body}");
     assert!(body["kpis"][0]["value"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn a_dashboard_naming_an_unknown_measure_stops_the_start_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let dashboards = dir.path().join("dashboards");
+    std::fs::create_dir_all(&dashboards).unwrap();
+    std::fs::write(
+        dashboards.join("broken.yaml"),
+        "id: broken\ntitle: Broken\ndataset: cursor_usage\nkpis:\n  - active_users\n  - revenue\n",
+    )
+    .unwrap();
+    let mut config = crate::support::base_config(&dir.path().join("data").display().to_string());
+    config.dashboards_dir = dashboards.clone();
+    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
+    let (users, _) = lantern_web::auth::Users::from_config(&config.auth).unwrap();
+    let err = match lantern_web::AppState::build_with_storage(config, users, storage).await {
+        Ok(_) => panic!("a broken dashboard must stop the start"),
+        Err(e) => e.to_string(),
+    };
+    let file = dashboards.join("broken.yaml").display().to_string();
+    assert!(err.starts_with(&format!("{file}:6: `kpis[1]`")), "{err}");
+    assert!(err.contains("unknown measure `revenue`"), "{err}");
+}
