@@ -321,6 +321,52 @@ impl VersionWriter {
     }
 }
 
+impl Catalog {
+    /// Removes what readers no longer need: folders of failed or abandoned runs (no manifest, or newer than the
+    /// published version) and published versions beyond the newest `keep`. Returns the version numbers removed.
+    ///
+    /// Only one ETL run per dataset may be in progress: a folder newer than the published version is taken for a
+    /// leftover.
+    pub async fn prune(&self, id: &str, keep: usize) -> Result<Vec<u64>> {
+        let Some(current) = self.current(id).await? else {
+            return Ok(vec![]);
+        };
+        let mut kept_published = 1; // the current version
+        let mut removed = Vec::new();
+        for v in self.version_folders(id).await?.into_iter().rev() {
+            if v == current.version {
+                continue;
+            }
+            let published = v < current.version && {
+                let m = ObjectPath::from(format!("datasets/{id}/v{v}/manifest.json"));
+                self.storage.store().head(&m).await.is_ok()
+            };
+            if published && kept_published < keep {
+                kept_published += 1;
+                continue;
+            }
+            self.delete_prefix(&ObjectPath::from(format!("datasets/{id}/v{v}")))
+                .await?;
+            removed.push(v);
+        }
+        Ok(removed)
+    }
+
+    async fn delete_prefix(&self, prefix: &ObjectPath) -> Result<usize> {
+        let store = self.storage.store().clone();
+        let paths: Vec<ObjectPath> = store
+            .list(Some(prefix))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|e| Error::storage(prefix, e))?;
+        for p in &paths {
+            store.delete(p).await.map_err(|e| Error::storage(p, e))?;
+        }
+        Ok(paths.len())
+    }
+}
+
 /// Deletes every object under the dataset (all versions and the manifest).
 pub async fn delete_dataset(catalog: &Catalog, id: &str) -> Result<usize> {
     let dir = dataset_dir(id);
@@ -410,6 +456,16 @@ mod tests {
         assert_eq!(listed[0].rows, 7);
         assert_eq!(listed[0].schema[1].name, "s");
         assert!(m3.files[0].bytes > 0);
+
+        // Pruning to 2 versions removes the leftover v2 and keeps v1 and v3.
+        assert_eq!(catalog.prune("t", 2).await.unwrap(), vec![2]);
+        assert_eq!(catalog.version_folders("t").await.unwrap(), vec![1, 3]);
+        catalog
+            .publish_batches("t", schema.clone(), vec![batch(&schema, 2)])
+            .await
+            .unwrap();
+        assert_eq!(catalog.prune("t", 2).await.unwrap(), vec![1]);
+        assert_eq!(catalog.version_folders("t").await.unwrap(), vec![3, 4]);
 
         assert!(delete_dataset(&catalog, "t").await.unwrap() >= 2);
         assert!(catalog.current("t").await.unwrap().is_none());

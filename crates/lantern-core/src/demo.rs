@@ -273,6 +273,53 @@ pub async fn publish(
     writer.publish().await
 }
 
+/// Writes `rows` rows of demo dataset `id` as a CSV file (header, `,`, ISO dates, empty nulls) at `path`, for
+/// loading through the ETL. Returns the bytes written.
+pub fn write_csv(
+    id: &str,
+    rows: usize,
+    path: &std::path::Path,
+    progress: &dyn Fn(u64),
+) -> Result<u64> {
+    let io = |e: std::io::Error| crate::Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let seed = match id {
+        "cursor_usage" => 7,
+        "apac_dot" => 11,
+        other => {
+            return Err(crate::Error::NotFound {
+                kind: "demo dataset",
+                id: other.to_string(),
+            });
+        }
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let file = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .build(file);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut done = 0;
+    while done < rows {
+        let n = BATCH_ROWS.min(rows - done);
+        let batch = match id {
+            "cursor_usage" => cursor_usage_batch(&mut rng, n),
+            _ => apac_dot_batch(&mut rng, done, n),
+        };
+        writer
+            .write(&batch)
+            .map_err(|e| crate::Error::Query(e.into()))?;
+        done += n;
+        progress(n as u64);
+    }
+    drop(writer);
+    Ok(std::fs::metadata(path).map_err(io)?.len())
+}
+
 /// Publishes every demo dataset that has no published version yet; returns the manifests written.
 pub async fn ensure(
     catalog: &Catalog,

@@ -97,6 +97,11 @@ pub struct DatasetSpecFile {
     pub cache_ttl_secs: Option<u64>,
     #[serde(default)]
     pub metrics: MetricsSpec,
+    /// How the dataset is loaded: read by `lantern-etl` (its own typed, checked config), opaque here.
+    #[serde(default)]
+    pub source: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub load: Option<serde_yaml::Value>,
 }
 
 /// A dataset spec with the file it came from, for error messages.

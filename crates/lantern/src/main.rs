@@ -44,16 +44,66 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         demo_rows: usize,
     },
-    /// Write the demo datasets (cursor_usage, apac_dot) as new versions.
+    /// Write the demo datasets (cursor_usage, apac_dot) as new versions, or as CSV files with --csv.
     Demo {
         /// Rows per dataset.
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
+        /// Write CSV files into --dir instead of publishing (then load them with `lantern etl run --all`).
+        #[arg(long)]
+        csv: bool,
+        /// Folder for --csv.
+        #[arg(long, default_value = "data")]
+        dir: PathBuf,
     },
     /// Manage users.
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Load datasets from their sources (the `source:` block of datasets/*.yaml).
+    Etl {
+        #[command(subcommand)]
+        command: EtlCommand,
+    },
+    /// Inspect or clear published datasets.
+    Dataset {
+        #[command(subcommand)]
+        command: DatasetCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EtlCommand {
+    /// List the datasets that have a source.
+    List,
+    /// Load one dataset, or every dataset with --all, as a new published version.
+    Run {
+        /// The dataset id.
+        id: Option<String>,
+        /// Run every dataset that has a source.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        /// Print a machine-readable summary instead of progress bars.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DatasetCommand {
+    /// Schema, versions and row counts of a published dataset.
+    Inspect {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete every version of a dataset.
+    Clear {
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -189,10 +239,183 @@ async fn main() -> Result<()> {
             demo,
             demo_rows,
         } => serve(config, port, host, demo.then_some(demo_rows)).await,
-        Command::Demo { rows } => {
+        Command::Demo {
+            rows,
+            csv: true,
+            dir,
+        } => {
+            for id in lantern_core::demo::DATASETS {
+                let path = dir.join(format!("{id}.csv"));
+                let bar = ProgressBar::new(rows as u64);
+                bar.set_style(progress_style());
+                bar.set_prefix(id);
+                let bytes = lantern_core::demo::write_csv(id, rows, &path, &|n| bar.inc(n))?;
+                bar.finish_and_clear();
+                eprintln!(
+                    "{id}: {rows} rows, {:.1} MB in {}",
+                    bytes as f64 / 1e6,
+                    path.display()
+                );
+            }
+            Ok(())
+        }
+        Command::Demo { rows, .. } => {
             let catalog = Catalog::new(Storage::open(&config.storage)?);
             write_demo(&catalog, rows, false).await
         }
         Command::Users { .. } => unreachable!("handled above"),
+        Command::Etl { command } => etl(&config, command).await,
+        Command::Dataset { command } => dataset(&config, command).await,
+    }
+}
+
+async fn etl(config: &Config, command: EtlCommand) -> Result<()> {
+    let configs = lantern_etl::EtlConfig::load_dir(&config.datasets_dir)?;
+    match command {
+        EtlCommand::List => {
+            if configs.is_empty() {
+                eprintln!(
+                    "no dataset in {} has a `source:`",
+                    config.datasets_dir.display()
+                );
+            }
+            for c in &configs {
+                println!("{:<24} {}", c.id, c.describe());
+            }
+            Ok(())
+        }
+        EtlCommand::Run { id, all, json } => {
+            let chosen: Vec<&lantern_etl::EtlConfig> = match (&id, all) {
+                (_, true) => configs.iter().collect(),
+                (Some(id), false) => {
+                    let c = configs.iter().find(|c| &c.id == id).with_context(|| {
+                        let known: Vec<&str> = configs.iter().map(|c| c.id.as_str()).collect();
+                        format!(
+                            "no dataset `{id}` with a source; known: {}",
+                            known.join(", ")
+                        )
+                    })?;
+                    vec![c]
+                }
+                (None, false) => anyhow::bail!("name a dataset or pass --all"),
+            };
+            let catalog = Catalog::new(Storage::open(&config.storage)?);
+            let mut summaries = Vec::new();
+            let mut failed = 0;
+            for c in chosen {
+                let bar = if json {
+                    ProgressBar::hidden()
+                } else {
+                    ProgressBar::new_spinner()
+                };
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{prefix:>14} {spinner} {human_pos} rows  {per_sec}  {elapsed}",
+                    )
+                    .expect("valid template"),
+                );
+                bar.set_prefix(c.id.clone());
+                bar.enable_steady_tick(Duration::from_millis(200));
+                match lantern_etl::run(c, &catalog, &|n| bar.inc(n)).await {
+                    Ok(s) => {
+                        bar.finish_and_clear();
+                        if !json {
+                            eprintln!(
+                                "{}: version {} with {} rows from {} file(s), {:.1} MB in, {:.1} MB out, {:.0} rows/s",
+                                s.dataset,
+                                s.version,
+                                s.rows,
+                                s.input_files,
+                                s.input_bytes as f64 / 1e6,
+                                s.output_bytes as f64 / 1e6,
+                                s.rows_per_sec
+                            );
+                        }
+                        summaries.push(serde_json::json!({"ok": true, "summary": s}));
+                    }
+                    Err(e) => {
+                        bar.finish_and_clear();
+                        failed += 1;
+                        eprintln!("{}: failed: {e}", c.id);
+                        summaries.push(serde_json::json!({"ok": false, "dataset": c.id, "error": e.to_string()}));
+                    }
+                }
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summaries)?);
+            }
+            anyhow::ensure!(failed == 0, "{failed} dataset(s) failed");
+            Ok(())
+        }
+    }
+}
+
+async fn dataset(config: &Config, command: DatasetCommand) -> Result<()> {
+    let catalog = Catalog::new(Storage::open(&config.storage)?);
+    match command {
+        DatasetCommand::Inspect { id, json } => {
+            let manifest = catalog.current(&id).await?.with_context(|| {
+                format!(
+                    "dataset `{id}` has no published version in {}",
+                    catalog.storage().description()
+                )
+            })?;
+            let versions = catalog.version_folders(&id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"current": manifest, "version_folders": versions})
+                    )?
+                );
+                return Ok(());
+            }
+            println!("dataset   {id}");
+            println!(
+                "version   {} (published {})",
+                manifest.version,
+                manifest.created_at.to_rfc3339()
+            );
+            println!("rows      {}", manifest.rows);
+            println!(
+                "files     {} ({:.1} MB)",
+                manifest.files.len(),
+                manifest.total_bytes() as f64 / 1e6
+            );
+            println!("versions  {versions:?}");
+            println!("columns");
+            for c in &manifest.schema {
+                println!(
+                    "  {:<28} {}{}",
+                    c.name,
+                    c.data_type,
+                    if c.nullable { "" } else { " not null" }
+                );
+            }
+            Ok(())
+        }
+        DatasetCommand::Clear { id, yes } => {
+            if catalog.current(&id).await?.is_none()
+                && catalog.version_folders(&id).await?.is_empty()
+            {
+                anyhow::bail!(
+                    "dataset `{id}` does not exist in {}",
+                    catalog.storage().description()
+                );
+            }
+            if !yes {
+                anyhow::ensure!(
+                    std::io::stdin().is_terminal(),
+                    "refusing to clear `{id}` without confirmation: pass --yes"
+                );
+                eprint!("Delete every version of `{id}`? Type the dataset id to confirm: ");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                anyhow::ensure!(answer.trim() == id, "not confirmed; nothing deleted");
+            }
+            let n = lantern_core::catalog::delete_dataset(&catalog, &id).await?;
+            eprintln!("deleted {n} objects of `{id}`");
+            Ok(())
+        }
     }
 }

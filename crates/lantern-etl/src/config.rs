@@ -1,0 +1,183 @@
+//! The ETL part of `datasets/<id>.yaml`: the `source:` and `load:` blocks.
+//!
+//! ```yaml
+//! id: cursor_usage
+//! source:
+//!   kind: csv
+//!   path: data/cursor_usage*.csv     # a file or a glob, relative to the working folder
+//!   encoding: auto                   # or a WHATWG label: utf-8, utf-16le, shift_jis, euc-kr, gbk, big5, windows-1252…
+//!   delimiter: auto                  # or one character
+//! load:
+//!   types: {zip_code: string}        # per-column overrides: integer, float, boolean, date, timestamp, string
+//!   null_values: ["", NA, N/A, null, NULL, "-"]
+//!   retention: 5                     # versions kept
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{EtlError, Result};
+use crate::infer::ColumnType;
+
+/// Where a dataset's rows come from. Each kind is one module under `sources/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    Csv(crate::sources::csv::CsvConfig),
+}
+
+/// How rows are loaded: types, nulls, names, versions kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadConfig {
+    /// Column types that inference must not choose by itself.
+    pub types: BTreeMap<String, ColumnType>,
+    /// Cell values read as null.
+    pub null_values: Vec<String>,
+    /// Read `0`/`1` columns as booleans (off by default: they are usually counts or flags kept as numbers).
+    pub zero_one_booleans: bool,
+    /// Rewrite column names as trimmed, unique snake_case.
+    pub normalize_names: bool,
+    /// Published versions to keep; older ones are deleted after a successful run.
+    pub retention: usize,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        Self {
+            types: BTreeMap::new(),
+            null_values: ["", "NA", "N/A", "null", "NULL", "-"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            zero_one_booleans: false,
+            normalize_names: true,
+            retention: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct EtlFile {
+    id: String,
+    #[serde(default)]
+    source: Option<SourceConfig>,
+    #[serde(default)]
+    load: LoadConfig,
+}
+
+/// One dataset's ETL configuration.
+#[derive(Debug, Clone)]
+pub struct EtlConfig {
+    pub id: String,
+    pub source: SourceConfig,
+    pub load: LoadConfig,
+    pub file: PathBuf,
+}
+
+impl EtlConfig {
+    /// Parses the ETL blocks of a dataset spec; `Ok(None)` when it has no `source:` (not loaded by the ETL).
+    pub fn parse(file: &Path, text: &str) -> Result<Option<Self>> {
+        let de = serde_yaml::Deserializer::from_str(text);
+        let parsed: EtlFile =
+            serde_path_to_error::deserialize(de).map_err(|e| EtlError::Config {
+                file: file.to_path_buf(),
+                line: e.inner().location().map(|l| l.line()).unwrap_or(1),
+                field: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        let Some(source) = parsed.source else {
+            return Ok(None);
+        };
+        if parsed.load.retention == 0 {
+            return Err(EtlError::Config {
+                file: file.to_path_buf(),
+                line: 1,
+                field: "load.retention".into(),
+                message: "must keep at least 1 version".into(),
+            });
+        }
+        Ok(Some(Self {
+            id: parsed.id,
+            source,
+            load: parsed.load,
+            file: file.to_path_buf(),
+        }))
+    }
+
+    /// Every dataset in `dir` that has a `source:`, sorted by id.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Self>> {
+        let mut out = Vec::new();
+        let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(EtlError::source(dir.display().to_string(), e.to_string())),
+        };
+        paths.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")));
+        paths.sort();
+        for p in paths {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| EtlError::source(p.display().to_string(), e.to_string()))?;
+            if let Some(c) = Self::parse(&p, &text)? {
+                out.push(c);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// A one-line description of the source, for listings.
+    pub fn describe(&self) -> String {
+        match &self.source {
+            SourceConfig::Csv(c) => format!("csv {}", c.path),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_source_and_load_and_ignores_metrics() {
+        let text = "id: x\nmetrics:\n  measures: {}\nsource:\n  kind: csv\n  path: a/*.csv\n  delimiter: ';'\nload:\n  types: {zip: string}\n  retention: 2\n";
+        let c = EtlConfig::parse(Path::new("x.yaml"), text)
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.load.retention, 2);
+        assert_eq!(c.load.types["zip"], ColumnType::String);
+        assert_eq!(c.describe(), "csv a/*.csv");
+        assert!(
+            EtlConfig::parse(Path::new("x.yaml"), "id: x\n")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        let err = EtlConfig::parse(
+            Path::new("x.yaml"),
+            "id: x\nsource:\n  kind: csv\n  path: a.csv\n  delimter: ';'\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("x.yaml:") && err.contains("delimter"), "{err}");
+        let err = EtlConfig::parse(Path::new("x.yaml"), "id: x\nsource:\n  kind: ftp\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("source") && err.contains("ftp"), "{err}");
+        let err = EtlConfig::parse(
+            Path::new("x.yaml"),
+            "id: x\nsource: {kind: csv, path: a.csv}\nload:\n  types: {a: money}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("load.types.a") && err.contains("money"),
+            "{err}"
+        );
+    }
+}

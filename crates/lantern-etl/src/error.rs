@@ -1,0 +1,40 @@
+//! The ETL's error type: every variant names the file, row, column or field at fault.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = EtlError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EtlError {
+    /// The dataset's ETL config is invalid.
+    #[error("{}:{line}: `{field}`: {message}", file.display())]
+    Config {
+        file: PathBuf,
+        line: usize,
+        field: String,
+        message: String,
+    },
+    /// A source file could not be read or parsed; `row` is 1-based and counts the header line.
+    #[error("{file}{}{}: {message}", row.map(|r| format!(": row {r}")).unwrap_or_default(), column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
+    Source {
+        file: String,
+        row: Option<u64>,
+        column: Option<String>,
+        message: String,
+    },
+    #[error(transparent)]
+    Core(#[from] lantern_core::Error),
+    #[error("arrow error: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+}
+
+impl EtlError {
+    pub(crate) fn source(file: impl Into<String>, message: impl Into<String>) -> Self {
+        EtlError::Source {
+            file: file.into(),
+            row: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Column type inference for text sources (the seed's `type_inferrer`).
+//!
+//! Every non-null value of a column is classified, and the column takes the narrowest type that holds all of
+//! them: a later value that does not fit widens the column (integer → float → string, date → timestamp →
+//! string); nothing is ever silently turned into null. Codes with leading zeros (`007`) stay strings.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+
+/// A column's type, as inferred or configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    Boolean,
+    Integer,
+    Float,
+    Date,
+    /// Date and time without an offset.
+    Timestamp,
+    /// Date and time with an offset or `Z`, stored in UTC.
+    TimestampTz,
+    String,
+}
+
+/// Options that change how values are read.
+#[derive(Debug, Clone)]
+pub struct ValueOptions {
+    pub null_values: Vec<String>,
+    pub zero_one_booleans: bool,
+}
+
+impl ValueOptions {
+    pub fn is_null(&self, v: &str) -> bool {
+        self.null_values.iter().any(|n| n == v.trim())
+    }
+}
+
+fn parse_bool(v: &str, zero_one: bool) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" => Some(true),
+        "false" | "no" | "n" => Some(false),
+        "1" if zero_one => Some(true),
+        "0" if zero_one => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_int(v: &str) -> Option<i64> {
+    let t = v.trim();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    // Leading zeros mean a code (zip, account), not a number.
+    if digits.is_empty()
+        || (digits.len() > 1 && digits.starts_with('0'))
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    t.parse().ok()
+}
+
+fn parse_float(v: &str) -> Option<f64> {
+    let t = v.trim();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0.") {
+        return None;
+    }
+    if !digits.bytes().any(|b| b.is_ascii_digit())
+        || digits
+            .bytes()
+            .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+    {
+        return None;
+    }
+    // A whole number too long for 64 bits is an identifier: a float would silently round it.
+    if digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+const DATE_FORMATS: [&str; 3] = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"];
+const TS_FORMATS: [&str; 4] = [
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+];
+
+pub(crate) fn parse_date(v: &str) -> Option<NaiveDate> {
+    let t = v.trim();
+    if t.len() < 8 {
+        return None;
+    }
+    DATE_FORMATS
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
+}
+
+pub(crate) fn parse_timestamp(v: &str) -> Option<NaiveDateTime> {
+    let t = v.trim();
+    TS_FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+}
+
+/// Microseconds since the epoch, UTC.
+pub(crate) fn parse_timestamp_tz(v: &str) -> Option<i64> {
+    let t = v.trim();
+    DateTime::parse_from_rfc3339(t)
+        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .or_else(|_| DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%#z"))
+        .ok()
+        .map(|d| d.timestamp_micros())
+}
+
+/// The narrowest type of one non-null value.
+pub fn classify(v: &str, options: &ValueOptions) -> ColumnType {
+    if parse_bool(v, options.zero_one_booleans).is_some() {
+        ColumnType::Boolean
+    } else if parse_int(v).is_some() {
+        ColumnType::Integer
+    } else if parse_float(v).is_some() {
+        ColumnType::Float
+    } else if parse_date(v).is_some() {
+        ColumnType::Date
+    } else if parse_timestamp(v).is_some() {
+        ColumnType::Timestamp
+    } else if parse_timestamp_tz(v).is_some() {
+        ColumnType::TimestampTz
+    } else {
+        ColumnType::String
+    }
+}
+
+/// The narrowest type holding both.
+pub fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
+    use ColumnType::*;
+    match (a, b) {
+        (x, y) if x == y => x,
+        (Integer, Float) | (Float, Integer) => Float,
+        (Date, Timestamp) | (Timestamp, Date) => Timestamp,
+        _ => String,
+    }
+}
+
+/// Running inference for one column.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inference {
+    /// `None` while only nulls were seen.
+    pub ty: Option<ColumnType>,
+}
+
+impl Inference {
+    pub fn observe(&mut self, v: &str, options: &ValueOptions) {
+        if options.is_null(v) || self.ty == Some(ColumnType::String) {
+            return;
+        }
+        let t = classify(v, options);
+        self.ty = Some(match self.ty {
+            None => t,
+            Some(cur) => widen(cur, t),
+        });
+    }
+
+    /// The final type; an all-null column is a string column.
+    pub fn finish(self) -> ColumnType {
+        self.ty.unwrap_or(ColumnType::String)
+    }
+}
+
+/// Parses one non-null value as `ty`, or says why not.
+pub(crate) fn parse_as(v: &str, ty: ColumnType, options: &ValueOptions) -> Result<Parsed, String> {
+    let bad = |what: &str| format!("`{v}` is not {what}");
+    Ok(match ty {
+        ColumnType::Boolean => {
+            Parsed::Bool(parse_bool(v, options.zero_one_booleans).ok_or_else(|| bad("a boolean"))?)
+        }
+        ColumnType::Integer => Parsed::Int(
+            parse_int(v)
+                .or_else(|| v.trim().parse().ok())
+                .ok_or_else(|| bad("an integer"))?,
+        ),
+        ColumnType::Float => Parsed::Float(v.trim().parse::<f64>().map_err(|_| bad("a number"))?),
+        ColumnType::Date => Parsed::Date(parse_date(v).ok_or_else(|| bad("a date"))?),
+        ColumnType::Timestamp => Parsed::Timestamp(
+            parse_timestamp(v)
+                .or_else(|| parse_date(v).and_then(|d| d.and_hms_opt(0, 0, 0)))
+                .ok_or_else(|| bad("a timestamp"))?
+                .and_utc()
+                .timestamp_micros(),
+        ),
+        ColumnType::TimestampTz => {
+            Parsed::Timestamp(parse_timestamp_tz(v).ok_or_else(|| bad("a timestamp with offset"))?)
+        }
+        ColumnType::String => Parsed::Str,
+    })
+}
+
+/// A parsed value (strings are taken from the source as they are).
+pub(crate) enum Parsed {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Date(NaiveDate),
+    Timestamp(i64),
+    Str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ValueOptions {
+        ValueOptions {
+            null_values: vec!["".into(), "NA".into()],
+            zero_one_booleans: false,
+        }
+    }
+
+    fn infer(values: &[&str]) -> ColumnType {
+        let mut i = Inference::default();
+        for v in values {
+            i.observe(v, &opts());
+        }
+        i.finish()
+    }
+
+    #[test]
+    fn infers_and_widens() {
+        assert_eq!(infer(&["1", "2", "NA", "-3"]), ColumnType::Integer);
+        assert_eq!(infer(&["1", "2", "2.5"]), ColumnType::Float);
+        assert_eq!(infer(&["1", "2.5", "abc"]), ColumnType::String);
+        assert_eq!(infer(&["007", "010"]), ColumnType::String);
+        assert_eq!(infer(&["0", "10"]), ColumnType::Integer);
+        assert_eq!(infer(&["yes", "no", "Y"]), ColumnType::Boolean);
+        assert_eq!(
+            infer(&["0", "1"]),
+            ColumnType::Integer,
+            "0/1 are numbers unless configured"
+        );
+        assert_eq!(infer(&["2025-01-02", "2025-12-31"]), ColumnType::Date);
+        assert_eq!(
+            infer(&["2025-01-02", "2025-01-03 10:00:00"]),
+            ColumnType::Timestamp
+        );
+        assert_eq!(
+            infer(&["2025-01-02T10:00:00Z", "2025-01-02T10:00:00+09:00"]),
+            ColumnType::TimestampTz
+        );
+        assert_eq!(infer(&["NA", ""]), ColumnType::String);
+        assert_eq!(infer(&["1e3", "2.5E-2"]), ColumnType::Float);
+        assert_eq!(infer(&["12345678901234567890123"]), ColumnType::String);
+    }
+
+    #[test]
+    fn zero_one_booleans_when_configured() {
+        let o = ValueOptions {
+            null_values: vec![],
+            zero_one_booleans: true,
+        };
+        assert_eq!(classify("1", &o), ColumnType::Boolean);
+    }
+}

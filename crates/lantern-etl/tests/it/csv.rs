@@ -1,0 +1,361 @@
+//! CSV → Parquet: every encoding, delimiter and quoting case, type inference and widening, checked in the output.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+};
+use datafusion::arrow::record_batch::RecordBatch;
+use lantern_core::catalog::Catalog;
+use lantern_core::config::StorageConfig;
+use lantern_core::storage::Storage;
+use lantern_etl::EtlConfig;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+struct Loaded {
+    batches: Vec<RecordBatch>,
+    summary: lantern_etl::RunSummary,
+}
+
+impl Loaded {
+    fn column(&self, name: &str) -> Arc<dyn Array> {
+        let b = &self.batches[0];
+        b.column(
+            b.schema()
+                .index_of(name)
+                .unwrap_or_else(|_| panic!("no column {name} in {:?}", b.schema())),
+        )
+        .clone()
+    }
+    fn data_type(&self, name: &str) -> DataType {
+        self.column(name).data_type().clone()
+    }
+    fn strings(&self, name: &str) -> Vec<Option<String>> {
+        let c = self.column(name);
+        let a = c.as_string::<i32>();
+        (0..a.len())
+            .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+            .collect()
+    }
+}
+
+/// Writes `bytes` as the only source file, runs the ETL with `extra` YAML, reads the published Parquet back.
+async fn load(dir: &Path, file_name: &str, bytes: &[u8], extra: &str) -> Loaded {
+    let src = dir.join("in");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join(file_name), bytes).unwrap();
+    let yaml = format!(
+        "id: t\nsource:\n  kind: csv\n  path: {}/*\n{extra}",
+        src.display()
+    );
+    let config = EtlConfig::parse(Path::new("t.yaml"), &yaml)
+        .unwrap()
+        .unwrap();
+    let storage = Storage::open(&StorageConfig {
+        url: dir.join("data").display().to_string(),
+        ..Default::default()
+    })
+    .unwrap();
+    let catalog = Catalog::new(storage.clone());
+    let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
+    let manifest = catalog.current("t").await.unwrap().unwrap();
+    let mut batches = Vec::new();
+    for f in &manifest.files {
+        let bytes = storage.get_bytes(&f.path.as_str().into()).await.unwrap();
+        for b in ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap()
+        {
+            batches.push(b.unwrap());
+        }
+    }
+    let schema = batches[0].schema();
+    let batch = datafusion::arrow::compute::concat_batches(&schema, &batches).unwrap();
+    Loaded {
+        batches: vec![batch],
+        summary,
+    }
+}
+
+fn utf16(text: &str, le: bool) -> Vec<u8> {
+    let mut out = if le {
+        vec![0xFF, 0xFE]
+    } else {
+        vec![0xFE, 0xFF]
+    };
+    for u in text.encode_utf16() {
+        out.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+    }
+    out
+}
+
+fn encode(text: &str, label: &str) -> Vec<u8> {
+    let enc = encoding_rs::Encoding::for_label(label.as_bytes()).unwrap();
+    let (bytes, _, unmappable) = enc.encode(text);
+    assert!(!unmappable, "{label} cannot hold the test text");
+    bytes.into_owned()
+}
+
+#[tokio::test]
+async fn every_encoding_is_detected_and_decoded() {
+    let cases: Vec<(&str, &str, Vec<u8>)> = vec![
+        (
+            "utf8",
+            "Zürich",
+            "city,n\nZürich,1\nMünchen,2\n".as_bytes().to_vec(),
+        ),
+        (
+            "utf8-bom",
+            "Zürich",
+            [
+                b"\xEF\xBB\xBF".as_slice(),
+                "city,n\nZürich,1\nMünchen,2\n".as_bytes(),
+            ]
+            .concat(),
+        ),
+        (
+            "utf16le",
+            "Zürich",
+            utf16("city,n\r\nZürich,1\r\nMünchen,2\r\n", true),
+        ),
+        (
+            "utf16be",
+            "Zürich",
+            utf16("city,n\nZürich,1\nMünchen,2\n", false),
+        ),
+        (
+            "cp1252",
+            "Café €5",
+            encode("city,n\nCafé €5,1\nNaïve façade,2\n", "windows-1252"),
+        ),
+        (
+            "shift_jis",
+            "東京都千代田区",
+            encode(
+                "city,n\n東京都千代田区,1\n大阪府大阪市北区,2\n名古屋市中区,3\n",
+                "shift_jis",
+            ),
+        ),
+        (
+            "euc-kr",
+            "서울특별시 강남구",
+            encode(
+                "city,n\n서울특별시 강남구,1\n부산광역시 해운대구,2\n",
+                "euc-kr",
+            ),
+        ),
+        (
+            "gbk",
+            "北京市朝阳区",
+            encode(
+                "city,n\n北京市朝阳区,1\n上海市浦东新区,2\n广州市天河区,3\n",
+                "gbk",
+            ),
+        ),
+        (
+            "big5",
+            "臺北市信義區",
+            encode(
+                "city,n\n臺北市信義區,1\n高雄市前鎮區,2\n臺中市西屯區,3\n",
+                "big5",
+            ),
+        ),
+    ];
+    for (name, first_city, bytes) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = load(dir.path(), &format!("{name}.csv"), &bytes, "").await;
+        let cities = loaded.strings("city");
+        assert_eq!(cities[0].as_deref(), Some(first_city), "{name}: {cities:?}");
+        assert_eq!(loaded.data_type("n"), DataType::Int64, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_encoding_override_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = encode("city,n\n東京,1\n", "shift_jis");
+    let loaded = load(dir.path(), "a.csv", &bytes, "  encoding: shift_jis\n").await;
+    assert_eq!(loaded.strings("city")[0].as_deref(), Some("東京"));
+}
+
+#[tokio::test]
+async fn delimiters_quotes_newlines_crlf_and_headers() {
+    // Excel's sep= line, semicolons, CRLF, a quoted field with the delimiter, a newline and escaped quotes,
+    // blank and duplicate headers.
+    let text = "sep=;\r\nName;Name;;Note\r\nAnn;1;x;\"a; b\"\r\nBob;2;y;\"two\r\nlines, \"\"quoted\"\"\"\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load(dir.path(), "a.csv", text.as_bytes(), "").await;
+    let names: Vec<String> = loaded.batches[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["name", "name_2", "column_3", "note"]);
+    assert_eq!(
+        loaded.strings("note"),
+        [Some("a; b".into()), Some("two\r\nlines, \"quoted\"".into())]
+    );
+    assert_eq!(loaded.data_type("name_2"), DataType::Int64);
+
+    for (d, name) in [("\t", "tab"), ("|", "pipe"), (",", "comma")] {
+        let text = format!("a{d}b{d}c\n1{d}x{d}2.5\n2{d}\"y{d}z\"{d}3\n");
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = load(dir.path(), "a.csv", text.as_bytes(), "").await;
+        assert_eq!(
+            loaded.strings("b")[1].as_deref(),
+            Some(format!("y{d}z").as_str()),
+            "{name}"
+        );
+        assert_eq!(loaded.data_type("c"), DataType::Float64, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn types_are_inferred_over_the_whole_file_and_widened() {
+    // 70,000 rows, so the breaking values come after the first batch and any sample.
+    let mut text = String::from("id,code,amount,flag,day,at,at_tz,mixed,empty\n");
+    for i in 0..70_000 {
+        let amount = if i == 69_990 {
+            "12.75".to_string()
+        } else {
+            i.to_string()
+        };
+        let mixed = if i == 69_999 {
+            "n/a-text".to_string()
+        } else {
+            (i % 7).to_string()
+        };
+        let flag = ["yes", "no", "Y", "N", "true", "false"][i % 6];
+        let day = format!("2025-{:02}-{:02}", 1 + i % 12, 1 + i % 28);
+        let at = format!("2025-03-{:02} {:02}:15:00", 1 + i % 28, i % 24);
+        let at_tz = format!("2025-03-{:02}T{:02}:15:00+09:00", 1 + i % 28, i % 24);
+        let empty = if i % 2 == 0 { "NA" } else { "" };
+        text.push_str(&format!(
+            "{i},{:05},{amount},{flag},{day},{at},{at_tz},{mixed},{empty}\n",
+            i % 1000
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load(
+        dir.path(),
+        "big.csv",
+        text.as_bytes(),
+        "load:\n  null_values: ['', NA]\n",
+    )
+    .await;
+    assert_eq!(loaded.summary.rows, 70_000);
+    assert_eq!(loaded.data_type("id"), DataType::Int64);
+    assert_eq!(
+        loaded.data_type("code"),
+        DataType::Utf8,
+        "leading zeros stay strings"
+    );
+    assert_eq!(loaded.strings("code")[7].as_deref(), Some("00007"));
+    assert_eq!(
+        loaded.data_type("amount"),
+        DataType::Float64,
+        "widened by a late value"
+    );
+    let amount = loaded.column("amount");
+    let amount = amount.as_primitive::<Float64Type>();
+    assert_eq!(amount.value(69_990), 12.75);
+    assert_eq!(amount.value(5), 5.0);
+    assert_eq!(amount.null_count(), 0, "never silently nulled");
+    assert_eq!(loaded.data_type("flag"), DataType::Boolean);
+    assert_eq!(loaded.data_type("day"), DataType::Date32);
+    let day = loaded.column("day");
+    assert_eq!(
+        day.as_primitive::<Date32Type>().value(0),
+        20089,
+        "2025-01-01"
+    );
+    assert_eq!(
+        loaded.data_type("at"),
+        DataType::Timestamp(TimeUnit::Microsecond, None)
+    );
+    assert_eq!(
+        loaded.data_type("at_tz"),
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    let at_tz = loaded.column("at_tz");
+    // 2025-03-01T00:15:00+09:00 is 2025-02-28T15:15:00Z.
+    assert_eq!(
+        at_tz.as_primitive::<TimestampMicrosecondType>().value(0),
+        1_740_755_700_000_000
+    );
+    assert_eq!(
+        loaded.data_type("mixed"),
+        DataType::Utf8,
+        "widened to string by the last row"
+    );
+    assert_eq!(loaded.strings("mixed")[69_999].as_deref(), Some("n/a-text"));
+    assert_eq!(loaded.strings("mixed")[3].as_deref(), Some("3"));
+    assert_eq!(loaded.column("empty").null_count(), 70_000);
+    let ids = loaded.column("id");
+    assert_eq!(ids.as_primitive::<Int64Type>().value(69_999), 69_999);
+}
+
+#[tokio::test]
+async fn type_overrides_and_bad_rows_name_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "zip,n\n01234,1\n98765,2\n";
+    let loaded = load(
+        dir.path(),
+        "a.csv",
+        text.as_bytes(),
+        "load:\n  types: {n: float}\n",
+    )
+    .await;
+    assert_eq!(loaded.data_type("n"), DataType::Float64);
+
+    // A row with a missing field is refused with its line number; nothing is published.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.csv"), "a,b\n1,2\n3\n").unwrap();
+    let yaml = format!(
+        "id: t\nsource: {{kind: csv, path: {}/a.csv}}\n",
+        src.display()
+    );
+    let config = EtlConfig::parse(Path::new("t.yaml"), &yaml)
+        .unwrap()
+        .unwrap();
+    let catalog = Catalog::new(
+        Storage::open(&StorageConfig {
+            url: dir.path().join("data").display().to_string(),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let err = lantern_etl::run(&config, &catalog, &|_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("a.csv: row 3") && err.contains("1 fields where the header has 2"),
+        "{err}"
+    );
+    assert!(catalog.current("t").await.unwrap().is_none());
+
+    // An explicit type that a value breaks names the row and column.
+    std::fs::write(src.join("a.csv"), "a,b\n1,2\n3,x\n").unwrap();
+    let yaml = format!(
+        "id: t\nsource: {{kind: csv, path: {}/a.csv}}\nload:\n  types: {{b: integer}}\n",
+        src.display()
+    );
+    let config = EtlConfig::parse(Path::new("t.yaml"), &yaml)
+        .unwrap()
+        .unwrap();
+    let err = lantern_etl::run(&config, &catalog, &|_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("row 3, column `b`") && err.contains("`x` is not an integer"),
+        "{err}"
+    );
+}
