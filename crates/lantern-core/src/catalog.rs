@@ -66,6 +66,9 @@ pub struct Manifest {
     pub schema: Vec<ColumnInfo>,
     #[serde(default)]
     pub partitions: Vec<String>,
+    /// Rows the ETL refused (see `v<N>/_quarantine/`).
+    #[serde(default)]
+    pub quarantined_rows: u64,
     pub files: Vec<DataFile>,
 }
 
@@ -175,7 +178,11 @@ impl Catalog {
             version,
             schema,
             files: Vec::new(),
-            open: None,
+            open: std::collections::BTreeMap::new(),
+            file_counts: std::collections::HashMap::new(),
+            partitions: Vec::new(),
+            extras: Vec::new(),
+            quarantined: 0,
             rows: 0,
         })
     }
@@ -208,7 +215,12 @@ pub struct VersionWriter {
     version: u64,
     schema: SchemaRef,
     files: Vec<DataFile>,
-    open: Option<OpenFile>,
+    /// Open files by partition path (`""` when unpartitioned).
+    open: std::collections::BTreeMap<String, OpenFile>,
+    file_counts: std::collections::HashMap<String, usize>,
+    partitions: Vec<String>,
+    extras: Vec<(String, bytes::Bytes)>,
+    quarantined: u64,
     rows: u64,
 }
 
@@ -227,6 +239,22 @@ impl VersionWriter {
 
     /// Appends a batch; starts a new file every `FILE_ROWS` rows.
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.write_partition("", batch).await
+    }
+
+    /// Declares the Hive-style partition columns (recorded in the manifest).
+    pub fn set_partitions(&mut self, columns: Vec<String>) {
+        self.partitions = columns;
+    }
+
+    /// Records rows refused by the ETL: `file` (CSV text) is stored as `_quarantine/<name>` beside the data.
+    pub fn quarantine(&mut self, name: &str, rows: u64, file: bytes::Bytes) {
+        self.quarantined += rows;
+        self.extras.push((format!("_quarantine/{name}"), file));
+    }
+
+    /// Appends a batch to the files of one partition (`country=Japan/due_month=2025-03`, or `""`).
+    pub async fn write_partition(&mut self, partition: &str, batch: &RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -237,36 +265,42 @@ impl VersionWriter {
                 message: "a batch does not match the dataset schema".into(),
             });
         }
-        if self.open.is_none() {
-            let path = ObjectPath::from(format!(
-                "{}/part-{:05}.parquet",
-                self.version_dir(),
-                self.files.len()
-            ));
+        if !self.open.contains_key(partition) {
+            let n = self.file_counts.entry(partition.to_string()).or_insert(0);
+            let dir = if partition.is_empty() {
+                format!("datasets/{}/v{}", self.dataset, self.version)
+            } else {
+                format!("datasets/{}/v{}/{partition}", self.dataset, self.version)
+            };
+            let path = ObjectPath::from(format!("{dir}/part-{n:05}.parquet"));
+            *n += 1;
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
                 .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                 .build();
             let object = BufWriter::new(self.catalog.storage.store().clone(), path.clone());
             let writer = AsyncArrowWriter::try_new(object, self.schema.clone(), Some(props))?;
-            self.open = Some(OpenFile {
-                path,
-                writer,
-                rows: 0,
-            });
+            self.open.insert(
+                partition.to_string(),
+                OpenFile {
+                    path,
+                    writer,
+                    rows: 0,
+                },
+            );
         }
-        let open = self.open.as_mut().expect("opened above");
+        let open = self.open.get_mut(partition).expect("opened above");
         open.writer.write(batch).await?;
         open.rows += batch.num_rows() as u64;
         self.rows += batch.num_rows() as u64;
         if open.rows >= FILE_ROWS {
-            self.close_file().await?;
+            self.close_file(partition).await?;
         }
         Ok(())
     }
 
-    async fn close_file(&mut self) -> Result<()> {
-        if let Some(open) = self.open.take() {
+    async fn close_file(&mut self, partition: &str) -> Result<()> {
+        if let Some(open) = self.open.remove(partition) {
             open.writer.close().await?;
             let meta = self
                 .catalog
@@ -286,7 +320,15 @@ impl VersionWriter {
 
     /// Closes the last file, writes the version's manifest, then `current.json` (the commit point).
     pub async fn publish(mut self) -> Result<Manifest> {
-        self.close_file().await?;
+        let open: Vec<String> = self.open.keys().cloned().collect();
+        for partition in open {
+            self.close_file(&partition).await?;
+        }
+        self.files.sort_by(|a, b| a.path.cmp(&b.path));
+        for (name, data) in std::mem::take(&mut self.extras) {
+            let path = ObjectPath::from(format!("{}/{name}", self.version_dir()));
+            self.catalog.storage.put_bytes(&path, data).await?;
+        }
         let manifest = Manifest {
             dataset: self.dataset.clone(),
             version: self.version,
@@ -302,7 +344,8 @@ impl VersionWriter {
                     nullable: f.is_nullable(),
                 })
                 .collect(),
-            partitions: Vec::new(),
+            partitions: self.partitions.clone(),
+            quarantined_rows: self.quarantined,
             files: self.files.clone(),
         };
         let json =

@@ -42,6 +42,11 @@ pub struct LoadConfig {
     pub normalize_names: bool,
     /// Published versions to keep; older ones are deleted after a successful run.
     pub retention: usize,
+    /// Hive-style partition columns: files go to `col=value/…/part-*.parquet`.
+    pub partition_by: Vec<String>,
+    /// Rows that cannot be loaded (wrong field count, a value that breaks a configured type) are written to the
+    /// version's `_quarantine/bad_rows.csv`; more than this many fail the run.
+    pub max_bad_rows: u64,
 }
 
 impl Default for LoadConfig {
@@ -55,6 +60,8 @@ impl Default for LoadConfig {
             zero_one_booleans: false,
             normalize_names: true,
             retention: 5,
+            partition_by: Vec::new(),
+            max_bad_rows: 1000,
         }
     }
 }

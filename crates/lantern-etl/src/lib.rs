@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod infer;
 pub mod pipeline;
+pub mod sink;
 pub mod sources;
 
 pub use config::EtlConfig;

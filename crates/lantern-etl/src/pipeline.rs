@@ -27,6 +27,9 @@ pub struct RunSummary {
     pub elapsed_secs: f64,
     pub rows_per_sec: f64,
     pub columns: Vec<(String, String)>,
+    /// Rows refused and written to the version's `_quarantine/bad_rows.csv`.
+    pub quarantined_rows: u64,
+    pub partitions: Vec<String>,
     pub pruned_versions: Vec<u64>,
 }
 
@@ -98,34 +101,91 @@ pub async fn run(
         }
     }
     let schema: SchemaRef = csv::schema(&files[0].columns, &types);
+    for (i, name) in config.load.partition_by.iter().enumerate() {
+        if schema.index_of(name).is_err() {
+            return Err(EtlError::Config {
+                file: config.file.clone(),
+                line: 1,
+                field: format!("load.partition_by[{i}]"),
+                message: format!(
+                    "the source has no column `{name}`; it has: {}",
+                    files[0].columns.join(", ")
+                ),
+            });
+        }
+    }
 
     // Convert in a blocking thread, write from here; the bounded channel keeps at most a few batches in memory.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(4);
+    let max_bad = config.load.max_bad_rows;
     let reader = {
         let (schema, types, options) = (schema.clone(), types.clone(), options.clone());
-        tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || -> Vec<csv::BadRow> {
+            let mut bad_rows: Vec<csv::BadRow> = Vec::new();
             for f in &files {
-                let sent = csv::read_batches(f, &schema, &types, &options, BATCH_ROWS, |b| {
-                    tx.blocking_send(Ok(b)).map_err(|_| {
-                        EtlError::source(f.path.display().to_string(), "writer stopped")
-                    })
-                });
+                let sent = csv::read_batches(
+                    f,
+                    &schema,
+                    &types,
+                    &options,
+                    BATCH_ROWS,
+                    |b| {
+                        tx.blocking_send(Ok(b)).map_err(|_| {
+                            EtlError::source(f.path.display().to_string(), "writer stopped")
+                        })
+                    },
+                    |row| {
+                        if bad_rows.len() as u64 >= max_bad {
+                            let count = bad_rows.len() + 1;
+                            let mut e = row.into_error();
+                            if let EtlError::Source { message, .. } = &mut e {
+                                *message = format!(
+                                    "{message} ({count} bad rows: more than load.max_bad_rows = {max_bad})"
+                                );
+                            }
+                            return Err(e);
+                        }
+                        bad_rows.push(row);
+                        Ok(())
+                    },
+                );
                 if let Err(e) = sent {
                     let _ = tx.blocking_send(Err(e));
-                    return;
+                    break;
                 }
             }
+            bad_rows
         })
     };
     let mut writer = catalog.begin(&config.id, schema.clone()).await?;
+    writer.set_partitions(config.load.partition_by.clone());
+    let partition_columns: Vec<usize> = config
+        .load
+        .partition_by
+        .iter()
+        .map(|c| schema.index_of(c).expect("checked above"))
+        .collect();
     while let Some(batch) = rx.recv().await {
         let batch = batch?;
-        writer.write(&batch).await?;
+        if partition_columns.is_empty() {
+            writer.write(&batch).await?;
+        } else {
+            for (partition, part) in crate::sink::split_by_partition(&batch, &partition_columns)? {
+                writer.write_partition(&partition, &part).await?;
+            }
+        }
         progress(batch.num_rows() as u64);
     }
-    reader
+    let bad_rows = reader
         .await
         .map_err(|e| EtlError::source(&config.id, e.to_string()))?;
+    if !bad_rows.is_empty() {
+        writer.quarantine(
+            "bad_rows.csv",
+            bad_rows.len() as u64,
+            crate::sink::bad_rows_csv(&bad_rows),
+        );
+    }
     let manifest = writer.publish().await?;
     let pruned_versions = catalog.prune(&config.id, config.load.retention).await?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -143,6 +203,8 @@ pub async fn run(
             .iter()
             .map(|c| (c.name.clone(), c.data_type.clone()))
             .collect(),
+        quarantined_rows: manifest.quarantined_rows,
+        partitions: manifest.partitions.clone(),
         pruned_versions,
     })
 }

@@ -321,10 +321,11 @@ async fn etl(config: &Config, command: EtlCommand) -> Result<()> {
                         bar.finish_and_clear();
                         if !json {
                             eprintln!(
-                                "{}: version {} with {} rows from {} file(s), {:.1} MB in, {:.1} MB out, {:.0} rows/s",
+                                "{}: version {} with {} rows ({} quarantined) from {} file(s), {:.1} MB in, {:.1} MB out, {:.0} rows/s",
                                 s.dataset,
                                 s.version,
                                 s.rows,
+                                s.quarantined_rows,
                                 s.input_files,
                                 s.input_bytes as f64 / 1e6,
                                 s.output_bytes as f64 / 1e6,

@@ -309,18 +309,6 @@ fn for_each_row(
         }
         first = false;
         let line = record.position().map(|p| p.line()).unwrap_or(0) + u64::from(file.sep_line);
-        if record.len() != file.columns.len() {
-            return Err(EtlError::Source {
-                file: file.path.display().to_string(),
-                row: Some(line),
-                column: None,
-                message: format!(
-                    "{} fields where the header has {}",
-                    record.len(),
-                    file.columns.len()
-                ),
-            });
-        }
         f(line, &record)?;
     }
     Ok(())
@@ -334,6 +322,10 @@ pub fn infer_types(
 ) -> Result<Vec<ColumnType>> {
     let mut inf = vec![Inference::default(); file.columns.len()];
     for_each_row(file, |_, record| {
+        // Rows with the wrong number of fields are quarantined in pass 2; they do not vote on types.
+        if record.len() != file.columns.len() {
+            return Ok(());
+        }
         for (i, v) in record.iter().enumerate() {
             inf[i].observe(v, options);
         }
@@ -434,7 +426,31 @@ fn append(b: &mut dyn ArrayBuilder, v: Option<(&str, Parsed)>) {
     }
 }
 
-/// Pass 2: rows as Arrow batches of at most `batch_rows`, handed to `emit` one at a time.
+/// A row that could not be loaded.
+#[derive(Debug, Clone)]
+pub struct BadRow {
+    pub file: String,
+    /// 1-based line of the row in the file.
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+    /// The row's fields as read.
+    pub fields: Vec<String>,
+}
+
+impl BadRow {
+    pub fn into_error(self) -> EtlError {
+        EtlError::Source {
+            file: self.file,
+            row: Some(self.line),
+            column: self.column,
+            message: self.reason,
+        }
+    }
+}
+
+/// Pass 2: rows as Arrow batches of at most `batch_rows`, handed to `emit` one at a time; rows that cannot be
+/// loaded go to `bad` instead (which may stop the run by returning an error).
 pub fn read_batches(
     file: &CsvFile,
     schema: &SchemaRef,
@@ -442,6 +458,7 @@ pub fn read_batches(
     options: &ValueOptions,
     batch_rows: usize,
     mut emit: impl FnMut(RecordBatch) -> Result<()>,
+    mut bad: impl FnMut(BadRow) -> Result<()>,
 ) -> Result<()> {
     let mut builders: Vec<Box<dyn ArrayBuilder>> =
         types.iter().map(|t| builder(*t, batch_rows)).collect();
@@ -451,22 +468,38 @@ pub fn read_batches(
         Ok(RecordBatch::try_new(schema.clone(), cols)?)
     };
     for_each_row(file, |line, record| {
+        let refuse = |column: Option<String>, reason: String| BadRow {
+            file: file.path.display().to_string(),
+            line,
+            column,
+            reason,
+            fields: record.iter().map(str::to_string).collect(),
+        };
+        if record.len() != file.columns.len() {
+            return bad(refuse(
+                None,
+                format!(
+                    "{} fields where the header has {}",
+                    record.len(),
+                    file.columns.len()
+                ),
+            ));
+        }
+        let mut values: Vec<Option<(&str, Parsed)>> = Vec::with_capacity(types.len());
         for (i, v) in record.iter().enumerate() {
-            let value = if options.is_null(v) {
-                None
+            if options.is_null(v) {
+                values.push(None);
             } else if types[i] == ColumnType::String {
-                Some((v, Parsed::Str))
+                values.push(Some((v, Parsed::Str)));
             } else {
-                let parsed =
-                    parse_as(v, types[i], options).map_err(|message| EtlError::Source {
-                        file: file.path.display().to_string(),
-                        row: Some(line),
-                        column: Some(file.columns[i].clone()),
-                        message,
-                    })?;
-                Some((v.trim(), parsed))
-            };
-            append(builders[i].as_mut(), value);
+                match parse_as(v, types[i], options) {
+                    Ok(parsed) => values.push(Some((v.trim(), parsed))),
+                    Err(reason) => return bad(refuse(Some(file.columns[i].clone()), reason)),
+                }
+            }
+        }
+        for (b, v) in builders.iter_mut().zip(values) {
+            append(b.as_mut(), v);
         }
         rows += 1;
         if rows == batch_rows {

@@ -312,26 +312,51 @@ async fn type_overrides_and_bad_rows_name_row_and_column() {
     .await;
     assert_eq!(loaded.data_type("n"), DataType::Float64);
 
-    // A row with a missing field is refused with its line number; nothing is published.
+    // A row with a missing field is quarantined with its line number and reason; the rest is published.
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("in");
     std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("a.csv"), "a,b\n1,2\n3\n").unwrap();
-    let yaml = format!(
-        "id: t\nsource: {{kind: csv, path: {}/a.csv}}\n",
-        src.display()
-    );
-    let config = EtlConfig::parse(Path::new("t.yaml"), &yaml)
-        .unwrap()
+    std::fs::write(src.join("a.csv"), "a,b\n1,2\n3\n4,5\n").unwrap();
+    let storage = Storage::open(&StorageConfig {
+        url: dir.path().join("data").display().to_string(),
+        ..Default::default()
+    })
+    .unwrap();
+    let catalog = Catalog::new(storage.clone());
+    let config = |extra: &str| {
+        let yaml = format!(
+            "id: t\nsource: {{kind: csv, path: {}/a.csv}}\n{extra}",
+            src.display()
+        );
+        EtlConfig::parse(Path::new("t.yaml"), &yaml)
+            .unwrap()
+            .unwrap()
+    };
+    let summary = lantern_etl::run(&config(""), &catalog, &|_| {})
+        .await
         .unwrap();
-    let catalog = Catalog::new(
-        Storage::open(&StorageConfig {
-            url: dir.path().join("data").display().to_string(),
-            ..Default::default()
-        })
-        .unwrap(),
+    assert_eq!((summary.rows, summary.quarantined_rows), (2, 1));
+    let quarantine = storage
+        .get_bytes(&"datasets/t/v1/_quarantine/bad_rows.csv".into())
+        .await
+        .unwrap();
+    let text = String::from_utf8(quarantine.to_vec()).unwrap();
+    assert!(
+        text.contains(",3,,1 fields where the header has 2,3"),
+        "{text}"
     );
-    let err = lantern_etl::run(&config, &catalog, &|_| {})
+    assert_eq!(
+        catalog
+            .current("t")
+            .await
+            .unwrap()
+            .unwrap()
+            .quarantined_rows,
+        1
+    );
+
+    // Over the limit, the run fails naming the row, and the published version stays as it was.
+    let err = lantern_etl::run(&config("load: {max_bad_rows: 0}\n"), &catalog, &|_| {})
         .await
         .unwrap_err()
         .to_string();
@@ -339,23 +364,82 @@ async fn type_overrides_and_bad_rows_name_row_and_column() {
         err.contains("a.csv: row 3") && err.contains("1 fields where the header has 2"),
         "{err}"
     );
-    assert!(catalog.current("t").await.unwrap().is_none());
+    assert!(err.contains("more than load.max_bad_rows = 0"), "{err}");
+    assert_eq!(catalog.current("t").await.unwrap().unwrap().version, 1);
 
     // An explicit type that a value breaks names the row and column.
     std::fs::write(src.join("a.csv"), "a,b\n1,2\n3,x\n").unwrap();
-    let yaml = format!(
-        "id: t\nsource: {{kind: csv, path: {}/a.csv}}\nload:\n  types: {{b: integer}}\n",
-        src.display()
-    );
-    let config = EtlConfig::parse(Path::new("t.yaml"), &yaml)
-        .unwrap()
-        .unwrap();
-    let err = lantern_etl::run(&config, &catalog, &|_| {})
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = lantern_etl::run(
+        &config("load:\n  types: {b: integer}\n  max_bad_rows: 0\n"),
+        &catalog,
+        &|_| {},
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("row 3, column `b`") && err.contains("`x` is not an integer"),
         "{err}"
+    );
+    assert_eq!(catalog.current("t").await.unwrap().unwrap().version, 1);
+
+    // The next good run publishes, and pruning removes what the failed runs left behind.
+    std::fs::write(src.join("a.csv"), "a,b\n1,2\n").unwrap();
+    let summary = lantern_etl::run(&config("load: {retention: 1}\n"), &catalog, &|_| {})
+        .await
+        .unwrap();
+    assert!(summary.version >= 2);
+    assert_eq!(
+        catalog.version_folders("t").await.unwrap(),
+        vec![summary.version]
+    );
+}
+
+#[tokio::test]
+async fn partitioned_output_is_hive_style_and_complete() {
+    let mut text = String::from("order_id,country,due_date,amount\n");
+    for i in 0..1000 {
+        let country = ["Japan", "Korea", "Hong Kong"][i % 3];
+        text.push_str(&format!(
+            "SO-{i:05},{country},2025-{:02}-01,{}.5\n",
+            1 + i % 12,
+            i
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load(
+        dir.path(),
+        "orders.csv",
+        text.as_bytes(),
+        "load:\n  partition_by: [country]\n",
+    )
+    .await;
+    assert_eq!(loaded.summary.rows, 1000);
+    assert_eq!(loaded.summary.partitions, ["country"]);
+    let catalog = Catalog::new(
+        Storage::open(&StorageConfig {
+            url: dir.path().join("data").display().to_string(),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let manifest = catalog.current("t").await.unwrap().unwrap();
+    let paths: Vec<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "datasets/t/v1/country=Hong Kong/part-00000.parquet",
+            "datasets/t/v1/country=Japan/part-00000.parquet",
+            "datasets/t/v1/country=Korea/part-00000.parquet",
+        ]
+    );
+    assert_eq!(manifest.files.iter().map(|f| f.rows).sum::<u64>(), 1000);
+    assert_eq!(
+        loaded
+            .strings("country")
+            .iter()
+            .filter(|c| c.as_deref() == Some("Japan"))
+            .count(),
+        334
     );
 }
