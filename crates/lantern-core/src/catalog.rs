@@ -406,6 +406,7 @@ impl Catalog {
         for p in &paths {
             store.delete(p).await.map_err(|e| Error::storage(p, e))?;
         }
+        self.storage.remove_unlisted(prefix)?;
         Ok(paths.len())
     }
 }

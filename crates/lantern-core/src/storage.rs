@@ -23,6 +23,8 @@ pub const STORE_URL: &str = "lantern://store/";
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
     description: String,
+    /// The folder behind a local store, where a killed writer's staging files can remain.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl Storage {
@@ -71,6 +73,7 @@ impl Storage {
             Ok(Self {
                 store,
                 description: url.to_string(),
+                local_root: None,
             })
         } else if url.contains("://") && !url.starts_with("file://") {
             Err(Error::config(
@@ -91,6 +94,7 @@ impl Storage {
                 description: std::fs::canonicalize(dir)
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|_| dir.to_string()),
+                local_root: Some(dir.into()),
             })
         }
     }
@@ -100,7 +104,23 @@ impl Storage {
         Self {
             store,
             description: description.into(),
+            local_root: None,
         }
+    }
+
+    /// Removes what a killed writer may have left under `prefix` that the object store API does not list
+    /// (a local store's multipart staging files). On S3, abort incomplete multipart uploads with a bucket
+    /// lifecycle rule instead.
+    pub fn remove_unlisted(&self, prefix: &ObjectPath) -> Result<()> {
+        if let Some(root) = &self.local_root {
+            let dir = root.join(prefix.as_ref());
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::Io { path: dir, source }),
+            }
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {

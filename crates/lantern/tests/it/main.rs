@@ -1,0 +1,3 @@
+//! Tests of the `lantern` binary itself, run as real processes.
+
+mod etl_kill;
