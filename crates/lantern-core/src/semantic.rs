@@ -102,6 +102,8 @@ pub struct DatasetSpecFile {
     pub source: Option<serde_yaml::Value>,
     #[serde(default)]
     pub load: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub transforms: Option<serde_yaml::Value>,
 }
 
 /// A dataset spec with the file it came from, for error messages.

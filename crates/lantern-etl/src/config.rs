@@ -73,6 +73,8 @@ struct EtlFile {
     source: Option<SourceConfig>,
     #[serde(default)]
     load: LoadConfig,
+    #[serde(default)]
+    transforms: Vec<crate::transforms::TransformConfig>,
 }
 
 /// One dataset's ETL configuration.
@@ -81,6 +83,7 @@ pub struct EtlConfig {
     pub id: String,
     pub source: SourceConfig,
     pub load: LoadConfig,
+    pub transforms: Vec<crate::transforms::TransformConfig>,
     pub file: PathBuf,
 }
 
@@ -110,6 +113,7 @@ impl EtlConfig {
             id: parsed.id,
             source,
             load: parsed.load,
+            transforms: parsed.transforms,
             file: file.to_path_buf(),
         }))
     }

@@ -10,6 +10,7 @@ pub mod infer;
 pub mod pipeline;
 pub mod sink;
 pub mod sources;
+pub mod transforms;
 
 pub use config::EtlConfig;
 pub use error::{EtlError, Result};

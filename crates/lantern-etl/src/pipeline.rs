@@ -101,15 +101,23 @@ pub async fn run(
         }
     }
     let schema: SchemaRef = csv::schema(&files[0].columns, &types);
+    let transforms =
+        crate::transforms::Transforms::compile(&config.transforms, schema.clone(), &config.file)?;
+    let output: SchemaRef = transforms.output_schema();
     for (i, name) in config.load.partition_by.iter().enumerate() {
-        if schema.index_of(name).is_err() {
+        if output.index_of(name).is_err() {
             return Err(EtlError::Config {
                 file: config.file.clone(),
                 line: 1,
                 field: format!("load.partition_by[{i}]"),
                 message: format!(
-                    "the source has no column `{name}`; it has: {}",
-                    files[0].columns.join(", ")
+                    "no column `{name}` after the source and transforms; there are: {}",
+                    output
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         }
@@ -157,16 +165,18 @@ pub async fn run(
             bad_rows
         })
     };
-    let mut writer = catalog.begin(&config.id, schema.clone()).await?;
+    let mut writer = catalog.begin(&config.id, output.clone()).await?;
     writer.set_partitions(config.load.partition_by.clone());
     let partition_columns: Vec<usize> = config
         .load
         .partition_by
         .iter()
-        .map(|c| schema.index_of(c).expect("checked above"))
+        .map(|c| output.index_of(c).expect("checked above"))
         .collect();
     while let Some(batch) = rx.recv().await {
-        let batch = batch?;
+        let read = batch?;
+        let rows_read = read.num_rows() as u64;
+        let batch = transforms.apply(read)?;
         if partition_columns.is_empty() {
             writer.write(&batch).await?;
         } else {
@@ -174,7 +184,7 @@ pub async fn run(
                 writer.write_partition(&partition, &part).await?;
             }
         }
-        progress(batch.num_rows() as u64);
+        progress(rows_read);
     }
     let bad_rows = reader
         .await

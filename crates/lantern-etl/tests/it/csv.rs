@@ -443,3 +443,52 @@ async fn partitioned_output_is_hive_style_and_complete() {
         334
     );
 }
+
+#[tokio::test]
+async fn transforms_run_before_partitioning_by_a_derived_column() {
+    let mut text = String::from("Order ID,Country,Status,Due Date\n");
+    for i in 0..600 {
+        let status = ["Delivered", "Cancelled", "Open"][(i / 7) % 3];
+        text.push_str(&format!(
+            "SO-{i:04}, {} ,{status},2025-{:02}-{:02}\n",
+            ["Japan", "Korea"][i % 2],
+            1 + i % 3,
+            1 + i % 28
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "transforms:\n  - trim: [country]\n  - exclude: {column: status, values: [Cancelled]}\n  - derive: {name: due_month, expr: \"to_char(due_date, '%Y-%m')\"}\n  - select: [order_id, country, due_date, due_month]\nload:\n  partition_by: [due_month, country]\n";
+    let loaded = load(dir.path(), "orders.csv", text.as_bytes(), extra).await;
+    let kept = (0..600).filter(|i| (i / 7) % 3 != 1).count() as u64;
+    assert_eq!(loaded.summary.rows, kept, "cancelled rows excluded");
+    let names: Vec<String> = loaded.batches[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["order_id", "country", "due_date", "due_month"]);
+    let catalog = Catalog::new(
+        Storage::open(&StorageConfig {
+            url: dir.path().join("data").display().to_string(),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let manifest = catalog.current("t").await.unwrap().unwrap();
+    assert_eq!(manifest.partitions, ["due_month", "country"]);
+    assert_eq!(manifest.files.len(), 6, "3 months x 2 countries");
+    assert!(
+        manifest
+            .files
+            .iter()
+            .any(|f| f.path == "datasets/t/v1/due_month=2025-03/country=Japan/part-00000.parquet")
+    );
+    assert!(
+        loaded
+            .strings("country")
+            .iter()
+            .all(|c| matches!(c.as_deref(), Some("Japan" | "Korea"))),
+        "trimmed"
+    );
+}

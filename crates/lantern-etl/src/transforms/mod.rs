@@ -1,0 +1,253 @@
+//! Transforms: applied in order to every batch between the source and the sink.
+//!
+//! ```yaml
+//! transforms:
+//!   - trim: [country, status]               # strip surrounding white space (or `trim: all`)
+//!   - rename: {customer_segment: segment}
+//!   - exclude: {column: status, values: [Cancelled]}
+//!   - derive: {name: due_month, expr: "to_char(due_date, '%Y-%m')"}   # any DataFusion SQL expression
+//!   - select: [order_id, country, segment, due_date, due_month]
+//! ```
+//!
+//! Each transform is compiled once against the schema it receives (so a bad column or expression fails before
+//! any row is read, naming `transforms[i]`), then applied batch by batch.
+
+mod columns;
+mod derive;
+mod exclude;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use serde::Deserialize;
+
+use crate::error::{EtlError, Result};
+
+/// One entry of `transforms:`, written as a one-key map (`- derive: {…}`).
+#[derive(Debug, Clone)]
+pub enum TransformConfig {
+    Trim(columns::TrimColumns),
+    Rename(std::collections::BTreeMap<String, String>),
+    Select(Vec<String>),
+    Exclude(exclude::ExcludeConfig),
+    Derive(derive::DeriveConfig),
+}
+
+/// The transform names, for error messages.
+const KINDS: &[&str] = &["trim", "rename", "select", "exclude", "derive"];
+
+impl<'de> Deserialize<'de> for TransformConfig {
+    // serde_yaml writes externally tagged enums as YAML tags (`!derive`); dashboards-as-code users write maps.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error;
+        let map = serde_yaml::Mapping::deserialize(d)?;
+        let mut entries = map.into_iter();
+        let (Some((key, value)), None) = (entries.next(), entries.next()) else {
+            return Err(D::Error::custom(format!(
+                "write each transform as one of `{}: …`",
+                KINDS.join("`, `")
+            )));
+        };
+        let kind = key.as_str().unwrap_or_default().to_string();
+        let bad = |e: serde_yaml::Error| D::Error::custom(format!("{kind}: {e}"));
+        Ok(match kind.as_str() {
+            "trim" => TransformConfig::Trim(serde_yaml::from_value(value).map_err(bad)?),
+            "rename" => TransformConfig::Rename(serde_yaml::from_value(value).map_err(bad)?),
+            "select" => TransformConfig::Select(serde_yaml::from_value(value).map_err(bad)?),
+            "exclude" => TransformConfig::Exclude(serde_yaml::from_value(value).map_err(bad)?),
+            "derive" => TransformConfig::Derive(serde_yaml::from_value(value).map_err(bad)?),
+            other => {
+                return Err(D::Error::custom(format!(
+                    "unknown transform `{other}`; use one of: {}",
+                    KINDS.join(", ")
+                )));
+            }
+        })
+    }
+}
+
+/// A compiled transform.
+trait Transform: Send + Sync {
+    fn apply(&self, batch: RecordBatch) -> Result<RecordBatch>;
+}
+
+/// The compiled chain.
+pub struct Transforms {
+    steps: Vec<Box<dyn Transform>>,
+    output: SchemaRef,
+}
+
+/// A transform's config error, tied to its position.
+pub(crate) fn config_error(
+    file: &std::path::Path,
+    index: usize,
+    field: &str,
+    message: impl Into<String>,
+) -> EtlError {
+    EtlError::Config {
+        file: file.to_path_buf(),
+        line: 1,
+        field: if field.is_empty() {
+            format!("transforms[{index}]")
+        } else {
+            format!("transforms[{index}].{field}")
+        },
+        message: message.into(),
+    }
+}
+
+impl Transforms {
+    /// Compiles `configs` in order against `input`.
+    pub fn compile(
+        configs: &[TransformConfig],
+        input: SchemaRef,
+        file: &std::path::Path,
+    ) -> Result<Self> {
+        let mut steps: Vec<Box<dyn Transform>> = Vec::new();
+        let mut schema = input;
+        for (i, c) in configs.iter().enumerate() {
+            let step: Box<dyn Transform> = match c {
+                TransformConfig::Trim(t) => Box::new(columns::Trim::compile(t, &schema, file, i)?),
+                TransformConfig::Rename(map) => {
+                    Box::new(columns::Rename::compile(map, &schema, file, i)?)
+                }
+                TransformConfig::Select(cols) => {
+                    Box::new(columns::Select::compile(cols, &schema, file, i)?)
+                }
+                TransformConfig::Exclude(e) => {
+                    Box::new(exclude::Exclude::compile(e, &schema, file, i)?)
+                }
+                TransformConfig::Derive(d) => {
+                    Box::new(derive::Derive::compile(d, &schema, file, i)?)
+                }
+            };
+            // The schema after this step: apply it to no rows.
+            schema = step.apply(RecordBatch::new_empty(schema.clone()))?.schema();
+            steps.push(step);
+        }
+        Ok(Self {
+            steps,
+            output: schema,
+        })
+    }
+
+    /// The schema of what [`Transforms::apply`] returns.
+    pub fn output_schema(&self) -> SchemaRef {
+        self.output.clone()
+    }
+
+    pub fn apply(&self, mut batch: RecordBatch) -> Result<RecordBatch> {
+        for step in &self.steps {
+            batch = step.apply(batch)?;
+        }
+        Ok(batch)
+    }
+}
+
+/// The index of `name` in `schema`, or an error listing the columns there are.
+pub(crate) fn column_index(
+    schema: &SchemaRef,
+    name: &str,
+    file: &std::path::Path,
+    index: usize,
+    field: &str,
+) -> Result<usize> {
+    schema.index_of(name).map_err(|_| {
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        config_error(
+            file,
+            index,
+            field,
+            format!("no column `{name}` here; there are: {}", names.join(", ")),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, AsArray, Date32Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn batch() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("country", DataType::Utf8, true),
+            Field::new("status", DataType::Utf8, true),
+            Field::new("due_date", DataType::Date32, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![
+                    Some(" Japan "),
+                    Some("Korea"),
+                    None,
+                ])),
+                Arc::new(StringArray::from(vec![
+                    Some("Delivered"),
+                    Some("Cancelled"),
+                    Some("Open"),
+                ])),
+                Arc::new(Date32Array::from(vec![20089, 20120, 20200])),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn compile(yaml: &str) -> Result<Transforms> {
+        let configs: Vec<TransformConfig> = serde_yaml::from_str(yaml).unwrap();
+        Transforms::compile(&configs, batch().schema(), Path::new("d.yaml"))
+    }
+
+    #[test]
+    fn a_chain_trims_renames_excludes_derives_and_selects() {
+        let t = compile(
+            "- trim: all\n- rename: {country: nation}\n- exclude: {column: status, values: [Cancelled]}\n- derive: {name: due_month, expr: \"to_char(due_date, '%Y-%m')\"}\n- select: [nation, due_month]\n",
+        )
+        .unwrap();
+        let out = t.apply(batch()).unwrap();
+        let schema = out.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["nation", "due_month"]);
+        assert_eq!(t.output_schema(), out.schema());
+        assert_eq!(out.num_rows(), 2, "the cancelled row is gone");
+        let nation = out.column(0).as_string::<i32>();
+        assert_eq!(nation.value(0), "Japan");
+        assert!(nation.is_null(1));
+        let month = out.column(1).as_string::<i32>();
+        assert_eq!(month.value(0), "2025-01");
+    }
+
+    #[test]
+    fn bad_columns_and_expressions_are_named() {
+        let err = compile("- rename: {nope: x}\n").err().unwrap().to_string();
+        assert!(
+            err.contains("transforms[0]") && err.contains("no column `nope`"),
+            "{err}"
+        );
+        let err = compile("- trim: all\n- derive: {name: x, expr: 'due_date +* 1'}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("transforms[1].expr"), "{err}");
+        let err = compile("- exclude: {column: status, values: []}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("transforms[0].values"), "{err}");
+        let err = serde_yaml::from_str::<Vec<TransformConfig>>("- pivot: {}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown transform `pivot`"), "{err}");
+        let err = compile("- exclude: {column: status, values: [x]}\n")
+            .map(|_| ())
+            .err();
+        assert!(err.is_none());
+        let err = compile("- exclude: {column: status, values: []}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("transforms[0].values"), "{err}");
+    }
+}
