@@ -240,16 +240,11 @@ fn apac_dot_batch(rng: &mut ChaCha8Rng, first_order: usize, n: usize) -> RecordB
     RecordBatch::try_new(apac_dot_schema(), cols).expect("columns match the schema")
 }
 
-/// Writes `rows` rows of demo dataset `id` as a new published version. `progress` is told each batch's rows.
-pub async fn publish(
-    catalog: &Catalog,
-    id: &str,
-    rows: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Manifest> {
-    let (schema, seed) = match id {
-        "cursor_usage" => (cursor_usage_schema(), 7),
-        "apac_dot" => (apac_dot_schema(), 11),
+/// The deterministic batches of demo dataset `id`, `rows` rows in all.
+pub fn batches(id: &str, rows: usize) -> Result<(SchemaRef, impl Iterator<Item = RecordBatch>)> {
+    let (schema, seed, cursor) = match id {
+        "cursor_usage" => (cursor_usage_schema(), 7, true),
+        "apac_dot" => (apac_dot_schema(), 11, false),
         other => {
             return Err(crate::Error::NotFound {
                 kind: "demo dataset",
@@ -258,17 +253,29 @@ pub async fn publish(
         }
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut writer = catalog.begin(id, schema).await?;
-    let mut done = 0;
-    while done < rows {
+    let iter = (0..rows).step_by(BATCH_ROWS).map(move |done| {
         let n = BATCH_ROWS.min(rows - done);
-        let batch = match id {
-            "cursor_usage" => cursor_usage_batch(&mut rng, n),
-            _ => apac_dot_batch(&mut rng, done, n),
-        };
+        if cursor {
+            cursor_usage_batch(&mut rng, n)
+        } else {
+            apac_dot_batch(&mut rng, done, n)
+        }
+    });
+    Ok((schema, iter))
+}
+
+/// Writes `rows` rows of demo dataset `id` as a new published version. `progress` is told each batch's rows.
+pub async fn publish(
+    catalog: &Catalog,
+    id: &str,
+    rows: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Manifest> {
+    let (schema, batches) = batches(id, rows)?;
+    let mut writer = catalog.begin(id, schema).await?;
+    for batch in batches {
         writer.write(&batch).await?;
-        done += n;
-        progress(n as u64);
+        progress(batch.num_rows() as u64);
     }
     writer.publish().await
 }
@@ -285,16 +292,7 @@ pub fn write_csv(
         path: path.to_path_buf(),
         source: e,
     };
-    let seed = match id {
-        "cursor_usage" => 7,
-        "apac_dot" => 11,
-        other => {
-            return Err(crate::Error::NotFound {
-                kind: "demo dataset",
-                id: other.to_string(),
-            });
-        }
-    };
+    let (_, batches) = batches(id, rows)?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -302,19 +300,11 @@ pub fn write_csv(
     let mut writer = datafusion::arrow::csv::WriterBuilder::new()
         .with_header(true)
         .build(file);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut done = 0;
-    while done < rows {
-        let n = BATCH_ROWS.min(rows - done);
-        let batch = match id {
-            "cursor_usage" => cursor_usage_batch(&mut rng, n),
-            _ => apac_dot_batch(&mut rng, done, n),
-        };
+    for batch in batches {
         writer
             .write(&batch)
             .map_err(|e| crate::Error::Query(e.into()))?;
-        done += n;
-        progress(n as u64);
+        progress(batch.num_rows() as u64);
     }
     drop(writer);
     Ok(std::fs::metadata(path).map_err(io)?.len())

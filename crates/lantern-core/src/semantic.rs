@@ -117,22 +117,8 @@ pub struct DatasetSpec {
 impl DatasetSpec {
     /// Parses a dataset spec; errors name the file, line and field.
     pub fn parse(file: &Path, text: &str) -> Result<Self> {
-        let lines = LineIndex::new(text);
-        let de = serde_yaml::Deserializer::from_str(text);
-        let spec: DatasetSpecFile = serde_path_to_error::deserialize(de).map_err(|e| {
-            let field = e.path().to_string();
-            let line = e
-                .inner()
-                .location()
-                .map(|l| l.line())
-                .unwrap_or_else(|| lines.line(&field));
-            Error::Spec {
-                file: file.to_path_buf(),
-                line,
-                field,
-                message: e.inner().to_string(),
-            }
-        })?;
+        let (spec, lines): (DatasetSpecFile, LineIndex) =
+            crate::yaml_lines::parse_spec(file, text)?;
         let this = Self {
             spec,
             file: file.to_path_buf(),

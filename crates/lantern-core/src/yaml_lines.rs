@@ -6,6 +6,30 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
+/// Deserializes a YAML spec file; errors name the file, the line and the dotted path of the bad field.
+pub(crate) fn parse_spec<T: serde::de::DeserializeOwned>(
+    file: &std::path::Path,
+    text: &str,
+) -> crate::Result<(T, LineIndex)> {
+    let lines = LineIndex::new(text);
+    let de = serde_yaml::Deserializer::from_str(text);
+    let spec = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let line = e
+            .inner()
+            .location()
+            .map(|l| l.line())
+            .unwrap_or_else(|| lines.line(&field));
+        crate::Error::Spec {
+            file: file.to_path_buf(),
+            line,
+            field,
+            message: e.inner().to_string(),
+        }
+    })?;
+    Ok((spec, lines))
+}
+
 /// Line numbers (1-based) by field path. Paths use `.` between keys and `[i]` for sequence items.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct LineIndex {
