@@ -29,6 +29,8 @@ pub struct RunSummary {
     pub columns: Vec<(String, String)>,
     /// Rows refused and written to the version's `_quarantine/bad_rows.csv`.
     pub quarantined_rows: u64,
+    /// Rows that failed a `policy: warn` validation (kept).
+    pub warned_rows: u64,
     pub partitions: Vec<String>,
     pub pruned_versions: Vec<u64>,
 }
@@ -173,10 +175,31 @@ pub async fn run(
         .iter()
         .map(|c| output.index_of(c).expect("checked above"))
         .collect();
+    let mut transform_refused: Vec<csv::BadRow> = Vec::new();
     while let Some(batch) = rx.recv().await {
         let read = batch?;
         let rows_read = read.num_rows() as u64;
-        let batch = transforms.apply(read)?;
+        let (batch, refused) = transforms.apply(read)?;
+        for r in refused {
+            if transform_refused.len() as u64 >= max_bad {
+                return Err(EtlError::Source {
+                    file: format!("transforms ({})", config.file.display()),
+                    row: None,
+                    column: Some(r.column),
+                    message: format!(
+                        "{} (more than load.max_bad_rows = {max_bad} refused)",
+                        r.reason
+                    ),
+                });
+            }
+            transform_refused.push(csv::BadRow {
+                file: "(validation)".into(),
+                line: 0,
+                column: Some(r.column),
+                reason: r.reason,
+                fields: r.fields,
+            });
+        }
         if partition_columns.is_empty() {
             writer.write(&batch).await?;
         } else {
@@ -186,9 +209,20 @@ pub async fn run(
         }
         progress(rows_read);
     }
-    let bad_rows = reader
+    let mut bad_rows = reader
         .await
         .map_err(|e| EtlError::source(&config.id, e.to_string()))?;
+    bad_rows.append(&mut transform_refused);
+    if bad_rows.len() as u64 > max_bad {
+        return Err(EtlError::source(
+            &config.id,
+            format!(
+                "{} rows refused: more than load.max_bad_rows = {max_bad}",
+                bad_rows.len()
+            ),
+        ));
+    }
+    let warned_rows = transforms.warnings();
     if !bad_rows.is_empty() {
         writer.quarantine(
             "bad_rows.csv",
@@ -214,6 +248,7 @@ pub async fn run(
             .map(|c| (c.name.clone(), c.data_type.clone()))
             .collect(),
         quarantined_rows: manifest.quarantined_rows,
+        warned_rows,
         partitions: manifest.partitions.clone(),
         pruned_versions,
     })

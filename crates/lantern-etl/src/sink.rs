@@ -76,8 +76,21 @@ pub fn bad_rows_csv(rows: &[BadRow]) -> bytes::Bytes {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(["file", "row", "column", "reason", "fields"]);
     for r in rows {
-        let fields = r.fields.join("\u{1f}");
-        let line = r.line.to_string();
+        // The row as one CSV line of its own, so it can be pasted back into the source.
+        let fields = {
+            let mut inner = csv::Writer::from_writer(Vec::new());
+            let _ = inner.write_record(&r.fields);
+            String::from_utf8(inner.into_inner().unwrap_or_default())
+                .unwrap_or_default()
+                .trim_end()
+                .to_string()
+        };
+        // Rows refused by a validation have no source line.
+        let line = if r.line == 0 {
+            String::new()
+        } else {
+            r.line.to_string()
+        };
         let _ = w.write_record([
             r.file.as_str(),
             line.as_str(),

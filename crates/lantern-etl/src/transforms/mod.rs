@@ -15,6 +15,7 @@
 mod columns;
 mod derive;
 mod exclude;
+mod validate;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -30,10 +31,11 @@ pub enum TransformConfig {
     Select(Vec<String>),
     Exclude(exclude::ExcludeConfig),
     Derive(derive::DeriveConfig),
+    Validate(validate::ValidateConfig),
 }
 
 /// The transform names, for error messages.
-const KINDS: &[&str] = &["trim", "rename", "select", "exclude", "derive"];
+const KINDS: &[&str] = &["trim", "rename", "select", "exclude", "derive", "validate"];
 
 impl<'de> Deserialize<'de> for TransformConfig {
     // serde_yaml writes externally tagged enums as YAML tags (`!derive`); dashboards-as-code users write maps.
@@ -55,6 +57,7 @@ impl<'de> Deserialize<'de> for TransformConfig {
             "select" => TransformConfig::Select(serde_yaml::from_value(value).map_err(bad)?),
             "exclude" => TransformConfig::Exclude(serde_yaml::from_value(value).map_err(bad)?),
             "derive" => TransformConfig::Derive(serde_yaml::from_value(value).map_err(bad)?),
+            "validate" => TransformConfig::Validate(serde_yaml::from_value(value).map_err(bad)?),
             other => {
                 return Err(D::Error::custom(format!(
                     "unknown transform `{other}`; use one of: {}",
@@ -65,15 +68,41 @@ impl<'de> Deserialize<'de> for TransformConfig {
     }
 }
 
+/// A row a transform refused (a validation with `policy: quarantine`).
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub column: String,
+    pub reason: String,
+    pub fields: Vec<String>,
+}
+
 /// A compiled transform.
 trait Transform: Send + Sync {
     fn apply(&self, batch: RecordBatch) -> Result<RecordBatch>;
+
+    /// Like `apply`, also returning the rows it refused.
+    fn apply_checked(&self, batch: RecordBatch) -> Result<(RecordBatch, Vec<Refused>)> {
+        Ok((self.apply(batch)?, vec![]))
+    }
 }
 
 /// The compiled chain.
 pub struct Transforms {
     steps: Vec<Box<dyn Transform>>,
+    validations: Vec<std::sync::Arc<validate::Validate>>,
     output: SchemaRef,
+}
+
+/// Forwards to a shared validation, so the chain can read its warning count after the run.
+struct Shared(std::sync::Arc<validate::Validate>);
+
+impl Transform for Shared {
+    fn apply(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        self.0.apply(batch)
+    }
+    fn apply_checked(&self, batch: RecordBatch) -> Result<(RecordBatch, Vec<Refused>)> {
+        self.0.apply_checked(batch)
+    }
 }
 
 /// A transform's config error, tied to its position.
@@ -103,6 +132,7 @@ impl Transforms {
         file: &std::path::Path,
     ) -> Result<Self> {
         let mut steps: Vec<Box<dyn Transform>> = Vec::new();
+        let mut validations = Vec::new();
         let mut schema = input;
         for (i, c) in configs.iter().enumerate() {
             let step: Box<dyn Transform> = match c {
@@ -119,6 +149,11 @@ impl Transforms {
                 TransformConfig::Derive(d) => {
                     Box::new(derive::Derive::compile(d, &schema, file, i)?)
                 }
+                TransformConfig::Validate(v) => {
+                    let v = std::sync::Arc::new(validate::Validate::compile(v, &schema, file, i)?);
+                    validations.push(v.clone());
+                    Box::new(Shared(v))
+                }
             };
             // The schema after this step: apply it to no rows.
             schema = step.apply(RecordBatch::new_empty(schema.clone()))?.schema();
@@ -126,6 +161,7 @@ impl Transforms {
         }
         Ok(Self {
             steps,
+            validations,
             output: schema,
         })
     }
@@ -135,11 +171,20 @@ impl Transforms {
         self.output.clone()
     }
 
-    pub fn apply(&self, mut batch: RecordBatch) -> Result<RecordBatch> {
+    /// Runs the chain over one batch; returns what remains and the rows validations refused.
+    pub fn apply(&self, mut batch: RecordBatch) -> Result<(RecordBatch, Vec<Refused>)> {
+        let mut refused = Vec::new();
         for step in &self.steps {
-            batch = step.apply(batch)?;
+            let (next, mut r) = step.apply_checked(batch)?;
+            refused.append(&mut r);
+            batch = next;
         }
-        Ok(batch)
+        Ok((batch, refused))
+    }
+
+    /// Rows that failed a `policy: warn` validation so far (kept in the data).
+    pub fn warnings(&self) -> u64 {
+        self.validations.iter().map(|v| v.warnings()).sum()
     }
 }
 
@@ -206,7 +251,8 @@ mod tests {
             "- trim: all\n- rename: {country: nation}\n- exclude: {column: status, values: [Cancelled]}\n- derive: {name: due_month, expr: \"to_char(due_date, '%Y-%m')\"}\n- select: [nation, due_month]\n",
         )
         .unwrap();
-        let out = t.apply(batch()).unwrap();
+        let (out, refused) = t.apply(batch()).unwrap();
+        assert!(refused.is_empty());
         let schema = out.schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["nation", "due_month"]);
@@ -217,6 +263,58 @@ mod tests {
         assert!(nation.is_null(1));
         let month = out.column(1).as_string::<i32>();
         assert_eq!(month.value(0), "2025-01");
+    }
+
+    #[test]
+    fn validations_fail_warn_or_quarantine() {
+        let t = compile("- validate: {column: status, rule: allowed, values: [Delivered, Open], policy: quarantine}\n").unwrap();
+        let (out, refused) = t.apply(batch()).unwrap();
+        assert_eq!(out.num_rows(), 2);
+        assert_eq!(refused.len(), 1);
+        assert!(
+            refused[0]
+                .reason
+                .contains("`Cancelled` is not one of the allowed values"),
+            "{:?}",
+            refused[0]
+        );
+        assert_eq!(refused[0].fields[1], "Cancelled");
+
+        let t = compile("- validate: {column: country, rule: not_null, policy: warn}\n").unwrap();
+        let (out, _) = t.apply(batch()).unwrap();
+        assert_eq!((out.num_rows(), t.warnings()), (3, 1));
+
+        let t = compile("- validate: {column: country, rule: not_null}\n").unwrap();
+        let err = t.apply(batch()).unwrap_err().to_string();
+        assert!(
+            err.contains("column `country`") && err.contains("is null"),
+            "{err}"
+        );
+
+        let t =
+            compile("- validate: {column: status, rule: unique, policy: quarantine}\n").unwrap();
+        assert_eq!(t.apply(batch()).unwrap().1.len(), 0);
+        assert_eq!(
+            t.apply(batch()).unwrap().1.len(),
+            3,
+            "uniqueness holds across batches"
+        );
+
+        let t = compile("- validate: {column: status, rule: regex, pattern: '^[A-Z][a-z]+$', policy: quarantine}\n").unwrap();
+        assert_eq!(t.apply(batch()).unwrap().1.len(), 0);
+        let err = compile("- validate: {column: status, rule: range, min: 1}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("transforms[0].column") && err.contains("not a number"),
+            "{err}"
+        );
+        let err = compile("- validate: {column: status, rule: regex, pattern: '('}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("transforms[0].pattern"), "{err}");
     }
 
     #[test]

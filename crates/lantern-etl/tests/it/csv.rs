@@ -492,3 +492,35 @@ async fn transforms_run_before_partitioning_by_a_derived_column() {
         "trimmed"
     );
 }
+
+#[tokio::test]
+async fn validations_quarantine_rows_into_the_version() {
+    let text = "id,email,amount\n1,a@x.io,10\n2,broken,20\n3,c@x.io,-5\n4,d@x.io,30\n";
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "transforms:\n  - validate: {column: email, rule: regex, pattern: '^[^@]+@[^@]+$', policy: quarantine}\n  - validate: {column: amount, rule: range, min: 0, policy: quarantine}\n  - validate: {column: id, rule: unique}\n";
+    let loaded = load(dir.path(), "a.csv", text.as_bytes(), extra).await;
+    assert_eq!(
+        (loaded.summary.rows, loaded.summary.quarantined_rows),
+        (2, 2)
+    );
+    let storage = Storage::open(&StorageConfig {
+        url: dir.path().join("data").display().to_string(),
+        ..Default::default()
+    })
+    .unwrap();
+    let q = storage
+        .get_bytes(&"datasets/t/v1/_quarantine/bad_rows.csv".into())
+        .await
+        .unwrap();
+    let q = String::from_utf8(q.to_vec()).unwrap();
+    assert!(
+        q.contains(
+            "(validation),,email,regex: `broken` does not match `^[^@]+@[^@]+$`,\"2,broken,20\""
+        ),
+        "{q}"
+    );
+    assert!(
+        q.contains("(validation),,amount,\"range: -5 is outside [0, inf]\",\"3,c@x.io,-5\""),
+        "{q}"
+    );
+}
