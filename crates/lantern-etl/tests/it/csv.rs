@@ -41,6 +41,15 @@ impl Loaded {
     }
 }
 
+/// The local store the tests publish into.
+fn storage_at(dir: &Path) -> Storage {
+    Storage::open(&StorageConfig {
+        url: dir.join("data").display().to_string(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
 /// Writes `bytes` as the only source file, runs the ETL with `extra` YAML, reads the published Parquet back.
 async fn load(dir: &Path, file_name: &str, bytes: &[u8], extra: &str) -> Loaded {
     let src = dir.join("in");
@@ -53,11 +62,7 @@ async fn load(dir: &Path, file_name: &str, bytes: &[u8], extra: &str) -> Loaded 
     let config = EtlConfig::parse(Path::new("t.yaml"), &yaml)
         .unwrap()
         .unwrap();
-    let storage = Storage::open(&StorageConfig {
-        url: dir.join("data").display().to_string(),
-        ..Default::default()
-    })
-    .unwrap();
+    let storage = storage_at(dir);
     let catalog = Catalog::new(storage.clone());
     let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
     let manifest = catalog.current("t").await.unwrap().unwrap();
@@ -317,11 +322,7 @@ async fn type_overrides_and_bad_rows_name_row_and_column() {
     let src = dir.path().join("in");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("a.csv"), "a,b\n1,2\n3\n4,5\n").unwrap();
-    let storage = Storage::open(&StorageConfig {
-        url: dir.path().join("data").display().to_string(),
-        ..Default::default()
-    })
-    .unwrap();
+    let storage = storage_at(dir.path());
     let catalog = Catalog::new(storage.clone());
     let config = |extra: &str| {
         let yaml = format!(
@@ -416,13 +417,7 @@ async fn partitioned_output_is_hive_style_and_complete() {
     .await;
     assert_eq!(loaded.summary.rows, 1000);
     assert_eq!(loaded.summary.partitions, ["country"]);
-    let catalog = Catalog::new(
-        Storage::open(&StorageConfig {
-            url: dir.path().join("data").display().to_string(),
-            ..Default::default()
-        })
-        .unwrap(),
-    );
+    let catalog = Catalog::new(storage_at(dir.path()));
     let manifest = catalog.current("t").await.unwrap().unwrap();
     let paths: Vec<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
@@ -468,13 +463,7 @@ async fn transforms_run_before_partitioning_by_a_derived_column() {
         .map(|f| f.name().clone())
         .collect();
     assert_eq!(names, ["order_id", "country", "due_date", "due_month"]);
-    let catalog = Catalog::new(
-        Storage::open(&StorageConfig {
-            url: dir.path().join("data").display().to_string(),
-            ..Default::default()
-        })
-        .unwrap(),
-    );
+    let catalog = Catalog::new(storage_at(dir.path()));
     let manifest = catalog.current("t").await.unwrap().unwrap();
     assert_eq!(manifest.partitions, ["due_month", "country"]);
     assert_eq!(manifest.files.len(), 6, "3 months x 2 countries");
@@ -503,11 +492,7 @@ async fn validations_quarantine_rows_into_the_version() {
         (loaded.summary.rows, loaded.summary.quarantined_rows),
         (2, 2)
     );
-    let storage = Storage::open(&StorageConfig {
-        url: dir.path().join("data").display().to_string(),
-        ..Default::default()
-    })
-    .unwrap();
+    let storage = storage_at(dir.path());
     let q = storage
         .get_bytes(&"datasets/t/v1/_quarantine/bad_rows.csv".into())
         .await

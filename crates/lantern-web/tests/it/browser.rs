@@ -92,6 +92,26 @@ fn which(tool: &str) -> String {
     path
 }
 
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 /// Polls `script` (a JS expression) until it returns something other than null/false.
 async fn wait_js(client: &Client, script: &str, what: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -119,27 +139,9 @@ async fn log_in_filter_and_see_the_dashboard_change() {
     assert_eq!(url.path(), "/login", "{url}");
 
     // Log in through the form; we come back to the dashboard we asked for.
-    client
-        .find(Locator::Css("#username"))
-        .await
-        .unwrap()
-        .send_keys("admin")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "#username", "admin").await;
+    type_into(&client, "#password", PASSWORD).await;
+    click(&client, "button[type=submit]").await;
     wait_js(
         &client,
         "location.pathname === '/d/cursor-usage'",
@@ -176,13 +178,7 @@ async fn log_in_filter_and_see_the_dashboard_change() {
         .execute("window.__sameDocument = true;", vec![])
         .await
         .unwrap();
-    client
-        .find(Locator::Css("select[name=team] option[value=Web]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "select[name=team] option[value=Web]").await;
     wait_js(
         &client,
         "document.getElementById('chart-requests-by-team').data[0].x.length === 1",
@@ -230,13 +226,7 @@ async fn log_in_filter_and_see_the_dashboard_change() {
     assert!(png.len() > 10_000);
 
     // Logging out sends the browser back to /login.
-    client
-        .find(Locator::Css(".sidebar-foot button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".sidebar-foot button").await;
     wait_js(
         &client,
         "location.pathname === '/login'",
