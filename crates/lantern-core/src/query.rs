@@ -152,9 +152,11 @@ struct Part {
 }
 
 /// The result of one dashboard refresh.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DashboardResult {
     pub dataset_version: u64,
+    /// The version the results come from, with its semantic model (labels, formats).
+    pub loaded: Arc<LoadedVersion>,
     pub filters: FilterSet,
     /// KPI values in the dashboard's order (one row, one column per KPI measure).
     pub kpis: Arc<ResultTable>,
@@ -441,6 +443,7 @@ impl QueryEngine {
         }
         Ok(DashboardResult {
             dataset_version: version.manifest.version,
+            loaded: version.clone(),
             filters,
             kpis,
             charts: charts.into_iter().map(|(id, t, _)| (id, t)).collect(),

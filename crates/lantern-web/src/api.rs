@@ -117,7 +117,8 @@ pub async fn dashboard_data(
     let started = Instant::now();
     let engine = state.engine();
     let result = engine.dashboard(dashboard, pairs).await?;
-    let version = engine.version(&dashboard.spec.dataset).await?;
+    // The model of the very version the results come from, even if a newer one was published meanwhile.
+    let version = result.loaded.clone();
     let model = &version.model;
 
     let kpis = dashboard
