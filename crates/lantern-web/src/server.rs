@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     let signed_in = Router::new()
         .route("/", get(pages::home::page))
         .route("/d/{id}", get(pages::dashboard::page))
+        .route("/datasets", get(pages::datasets::page))
         .merge(api::routes())
         .route_layer(middleware::from_fn(auth::require_login));
 

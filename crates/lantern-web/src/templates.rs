@@ -9,7 +9,7 @@ pub const ASSET_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 9] = [
+    let templates: [(&str, &str); 10] = [
         ("base.html", include_str!("../templates/base.html")),
         ("layout.html", include_str!("../templates/layout.html")),
         ("login.html", include_str!("../templates/login.html")),
@@ -19,6 +19,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/dashboard.html"),
         ),
         ("error.html", include_str!("../templates/error.html")),
+        ("datasets.html", include_str!("../templates/datasets.html")),
         (
             "components/sidebar.html",
             include_str!("../templates/components/sidebar.html"),

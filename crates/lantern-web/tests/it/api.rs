@@ -329,3 +329,23 @@ async fn pages_render_with_data_and_filter_state() {
     let (status, health) = app.get_json("/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 }
+
+#[tokio::test]
+async fn the_datasets_page_lists_published_versions() {
+    let app = TestApp::start().await;
+    app.login().await;
+    let res = app.client.get(app.url("/datasets")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    for id in ["cursor_usage", "apac_dot"] {
+        let row_start = html
+            .find(&format!(r#"<tr data-dataset="{id}">"#))
+            .unwrap_or_else(|| panic!("{id} listed"));
+        let row = &html[row_start..row_start + html[row_start..].find("</tr>").unwrap()];
+        assert!(
+            row.contains("<td>v1</td>") && row.contains("20,000"),
+            "{row}"
+        );
+    }
+    assert!(html.contains(r#"href="/datasets" class="active""#));
+}
