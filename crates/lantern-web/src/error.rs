@@ -59,6 +59,7 @@ impl AppError {
         match self.status {
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::BAD_REQUEST => "Invalid request",
+            StatusCode::SERVICE_UNAVAILABLE if self.code == "no_data" => "No data yet",
             StatusCode::SERVICE_UNAVAILABLE => "Data unavailable",
             StatusCode::UNAUTHORIZED => "Please sign in",
             _ => "Something went wrong",
@@ -80,6 +81,17 @@ impl From<CoreError> for AppError {
                 message: message.clone(),
                 field: Some(field.clone()),
             },
+            CoreError::NotFound {
+                kind: "dataset",
+                id,
+            } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_data",
+                format!(
+                    "dataset `{id}` has no published version yet: load it with `lantern etl run {id}` \
+                     (or `lantern demo` for the demo datasets)"
+                ),
+            ),
             CoreError::NotFound { .. } => {
                 Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }

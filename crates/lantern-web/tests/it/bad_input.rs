@@ -130,3 +130,40 @@ async fn a_dashboard_naming_an_unknown_measure_stops_the_start_with_file_line_an
     assert!(err.starts_with(&format!("{file}:6: `kpis[1]`")), "{err}");
     assert!(err.contains("unknown measure `revenue`"), "{err}");
 }
+
+#[tokio::test]
+async fn a_dataset_without_data_says_how_to_load_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::support::base_config(&dir.path().join("data").display().to_string());
+    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
+    let app = TestApp::start_with(config, storage, Some(dir)).await;
+    app.login().await;
+    let (status, body) = app.get_json("/api/dashboards/cursor-usage/data").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "no_data");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lantern etl run cursor_usage")
+    );
+    let page = app
+        .client
+        .get(app.url("/d/cursor-usage"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.text().await.unwrap().contains("No data yet"));
+    // Home still lists the dashboard, without data.
+    let home = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("no data yet"), "{home}");
+}
