@@ -9,8 +9,6 @@
 //! A [`VersionWriter`] writes a new version's files and publishes them by writing `current.json` last, so readers
 //! (which always start from `current.json`) never see a half-written version.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -413,34 +411,22 @@ impl Catalog {
 
 /// Deletes every object under the dataset (all versions and the manifest).
 pub async fn delete_dataset(catalog: &Catalog, id: &str) -> Result<usize> {
-    let dir = dataset_dir(id);
-    let store: Arc<dyn object_store::ObjectStore> = catalog.storage.store().clone();
-    let paths: Vec<ObjectPath> = store
-        .list(Some(&dir))
-        .map_ok(|m| m.location)
-        .try_collect()
-        .await
-        .map_err(|e| Error::storage(&dir, e))?;
     // The manifest goes first so that no reader resolves a version whose files are being removed.
     let current = current_path(id);
-    if paths.contains(&current) {
-        store
-            .delete(&current)
-            .await
-            .map_err(|e| Error::storage(&current, e))?;
-    }
-    for p in paths.iter().filter(|p| **p != current) {
-        store.delete(p).await.map_err(|e| Error::storage(p, e))?;
-    }
-    Ok(paths.len())
+    let had_current = match catalog.storage.store().delete(&current).await {
+        Ok(()) => 1,
+        Err(object_store::Error::NotFound { .. }) => 0,
+        Err(e) => return Err(Error::storage(&current, e)),
+    };
+    Ok(had_current + catalog.delete_prefix(&dataset_dir(id)).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
     use datafusion::arrow::array::{Int64Array, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
 
     fn batch(schema: &SchemaRef, n: i64) -> RecordBatch {
         RecordBatch::try_new(
@@ -458,12 +444,7 @@ mod tests {
     #[tokio::test]
     async fn publish_is_visible_only_after_commit_and_versions_increase() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(&StorageConfig {
-            url: dir.path().display().to_string(),
-            ..Default::default()
-        })
-        .unwrap();
-        let catalog = Catalog::new(storage);
+        let catalog = Catalog::new(Storage::local_for_tests(dir.path()));
         let schema = Arc::new(Schema::new(vec![
             Field::new("n", DataType::Int64, false),
             Field::new("s", DataType::Utf8, false),

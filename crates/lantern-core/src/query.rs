@@ -772,7 +772,6 @@ impl ItemPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StorageConfig;
     use std::path::PathBuf;
 
     fn repo() -> PathBuf {
@@ -799,12 +798,7 @@ mod tests {
     #[tokio::test]
     async fn rollups_answer_exactly_like_the_raw_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(&StorageConfig {
-            url: dir.path().display().to_string(),
-            ..Default::default()
-        })
-        .unwrap();
-        let catalog = Catalog::new(storage);
+        let catalog = Catalog::new(Storage::local_for_tests(dir.path()));
         for id in crate::demo::DATASETS {
             crate::demo::publish(&catalog, id, 30_000, &|_| {})
                 .await

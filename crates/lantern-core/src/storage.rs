@@ -99,6 +99,16 @@ impl Storage {
         }
     }
 
+    /// A local store in `dir`, for tests.
+    #[cfg(test)]
+    pub(crate) fn local_for_tests(dir: &std::path::Path) -> Self {
+        Self::open(&StorageConfig {
+            url: dir.display().to_string(),
+            ..Default::default()
+        })
+        .expect("a temporary folder opens")
+    }
+
     /// Wraps an existing store (tests, embedding).
     pub fn from_store(store: Arc<dyn ObjectStore>, description: impl Into<String>) -> Self {
         Self {

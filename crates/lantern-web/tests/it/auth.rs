@@ -16,33 +16,9 @@ async fn logged_out_visitors_are_sent_to_login_and_api_answers_401() {
     assert_eq!(body["error"]["code"], "unauthenticated");
 
     // Public routes stay public.
-    assert_eq!(
-        app.client
-            .get(app.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.client
-            .get(app.url("/static/app.css"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.status("/login").await, 200);
+    assert_eq!(app.status("/healthz").await, 200);
+    assert_eq!(app.status("/static/app.css").await, 200);
 }
 
 #[tokio::test]

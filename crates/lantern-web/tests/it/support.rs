@@ -177,6 +177,17 @@ impl TestApp {
         );
     }
 
+    /// The status of a GET, redirects not followed.
+    pub async fn status(&self, path: &str) -> u16 {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let res = self.client.get(self.url(path)).send().await.unwrap();
         let status = res.status().as_u16();
