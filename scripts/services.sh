@@ -2,9 +2,12 @@
 # Installs and starts what Lantern's tests need. Idempotent: safe to run on a machine where all of it is up.
 set -euo pipefail
 
+PG_VERSION=15
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+[ -x "/usr/lib/postgresql/$PG_VERSION/bin/postgres" ] || need_apt+=(postgresql)
+[ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -17,3 +20,53 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 echo "services.sh: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), chromedriver ready"
+
+# wait_for SECONDS CMD...: polls CMD once a second until it succeeds; fails after SECONDS tries.
+wait_for() {
+  local tries=$1
+  shift
+  for _ in $(seq "$tries"); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  return 1
+}
+
+# PostgreSQL: start the cluster if down, then make sure role and database exist.
+pg_sql() { (cd / && su postgres -c 'psql -X -q -tA -v ON_ERROR_STOP=1') <<<"$1"; }
+if [ "$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "main" { print $4 }')" != online ]; then
+  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
+fi
+if ! wait_for 30 pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "services.sh: PostgreSQL $PG_VERSION did not become ready" >&2
+  exit 1
+fi
+pg_sql "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lantern') THEN
+    CREATE ROLE lantern LOGIN SUPERUSER PASSWORD 'lantern';
+  END IF;
+END \$\$;"
+if [ "$(pg_sql "SELECT 1 FROM pg_database WHERE datname = 'lantern_test'")" != 1 ]; then
+  pg_sql "CREATE DATABASE lantern_test OWNER lantern"
+fi
+echo "services.sh: PostgreSQL $PG_VERSION up at ${LANTERN_TEST_PG_URL:-postgres://lantern:lantern@127.0.0.1:5432/lantern_test}"
+
+# MariaDB: start the server if it does not answer, then make sure database and users exist.
+mkdir -p /run/mysqld
+chown mysql:mysql /run/mysqld
+if ! mariadb-admin ping >/dev/null 2>&1; then
+  [ -d /var/lib/mysql/mysql ] || mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+  start-stop-daemon --start --oknodo --background --chuid mysql --exec /usr/sbin/mariadbd -- --bind-address=127.0.0.1
+  if ! wait_for 30 mariadb-admin ping; then
+    echo "services.sh: MariaDB did not answer" >&2
+    exit 1
+  fi
+fi
+mariadb -uroot <<'SQL'
+CREATE DATABASE IF NOT EXISTS lantern_test;
+CREATE USER IF NOT EXISTS 'lantern'@'127.0.0.1' IDENTIFIED BY 'lantern';
+CREATE USER IF NOT EXISTS 'lantern'@'localhost' IDENTIFIED BY 'lantern';
+GRANT ALL PRIVILEGES ON *.* TO 'lantern'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'lantern'@'localhost';
+SQL
+echo "services.sh: MariaDB $(/usr/sbin/mariadbd --version 2>/dev/null | awk '{print $3}') up at ${LANTERN_TEST_MYSQL_URL:-mysql://lantern:lantern@127.0.0.1:3306/lantern_test}"

@@ -68,6 +68,9 @@ pub struct Manifest {
     #[serde(default)]
     pub quarantined_rows: u64,
     pub files: Vec<DataFile>,
+    /// What an incremental source needs to resume (an S3 prefix's newest last-modified time, a SQL watermark).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub source_state: std::collections::BTreeMap<String, String>,
 }
 
 impl Manifest {
@@ -182,6 +185,7 @@ impl Catalog {
             extras: Vec::new(),
             quarantined: 0,
             rows: 0,
+            source_state: Default::default(),
         })
     }
 
@@ -220,6 +224,7 @@ pub struct VersionWriter {
     extras: Vec<(String, bytes::Bytes)>,
     quarantined: u64,
     rows: u64,
+    source_state: std::collections::BTreeMap<String, String>,
 }
 
 impl VersionWriter {
@@ -243,6 +248,81 @@ impl VersionWriter {
     /// Declares the Hive-style partition columns (recorded in the manifest).
     pub fn set_partitions(&mut self, columns: Vec<String>) {
         self.partitions = columns;
+    }
+
+    /// State stored in the manifest for the next incremental run.
+    pub fn set_source_state(&mut self, state: std::collections::BTreeMap<String, String>) {
+        self.source_state = state;
+    }
+
+    /// Makes `previous`'s rows part of this version (an incremental load appends to them): its files are copied
+    /// into this version's folder by the store (a server-side copy on S3), so each version stays self-contained
+    /// and pruning old versions never breaks a newer one. The schemas must match.
+    pub async fn carry_over(&mut self, previous: &Manifest) -> Result<()> {
+        let ours: Vec<ColumnInfo> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| ColumnInfo {
+                name: f.name().clone(),
+                data_type: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
+            .collect();
+        if ours != previous.schema {
+            let differs = ours
+                .iter()
+                .zip(&previous.schema)
+                .find(|(a, b)| a != b)
+                .map(|(a, b)| {
+                    format!(
+                        "column `{}` is {} now, {} in version {}",
+                        a.name, a.data_type, b.data_type, previous.version
+                    )
+                })
+                .unwrap_or_else(|| {
+                    format!(
+                        "{} columns now, {} in version {}",
+                        ours.len(),
+                        previous.schema.len(),
+                        previous.version
+                    )
+                });
+            return Err(Error::DatasetUnreadable {
+                dataset: self.dataset.clone(),
+                version: self.version,
+                message: format!(
+                    "an incremental load cannot change the schema: {differs}; clear the dataset to reload it in full"
+                ),
+            });
+        }
+        let old_dir = format!("datasets/{}/v{}/", self.dataset, previous.version);
+        for file in &previous.files {
+            let relative = file.path.strip_prefix(&old_dir).unwrap_or(&file.path);
+            let partition = relative.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+            let dir = if partition.is_empty() {
+                self.version_dir()
+            } else {
+                format!("{}/{partition}", self.version_dir())
+            };
+            let n = self.file_counts.entry(partition.to_string()).or_insert(0);
+            let to = ObjectPath::from(format!("{dir}/part-{n:05}.parquet"));
+            *n += 1;
+            let from = ObjectPath::from(file.path.as_str());
+            self.catalog
+                .storage
+                .store()
+                .copy(&from, &to)
+                .await
+                .map_err(|e| Error::storage(&from, e))?;
+            self.files.push(DataFile {
+                path: to.to_string(),
+                rows: file.rows,
+                bytes: file.bytes,
+            });
+            self.rows += file.rows;
+        }
+        Ok(())
     }
 
     /// Records rows refused by the ETL: `file` (CSV text) is stored as `_quarantine/<name>` beside the data.
@@ -345,6 +425,7 @@ impl VersionWriter {
             partitions: self.partitions.clone(),
             quarantined_rows: self.quarantined,
             files: self.files.clone(),
+            source_state: self.source_state.clone(),
         };
         let json =
             bytes::Bytes::from(serde_json::to_vec_pretty(&manifest).expect("manifest serializes"));

@@ -104,6 +104,8 @@ pub struct DatasetSpecFile {
     pub load: Option<serde_yaml::Value>,
     #[serde(default)]
     pub transforms: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub schedule: Option<serde_yaml::Value>,
 }
 
 /// A dataset spec with the file it came from, for error messages.
@@ -137,6 +139,12 @@ impl DatasetSpec {
     pub fn load_dir(dir: &Path) -> Result<Vec<Self>> {
         crate::dashboard::read_yaml_dir(dir)?
             .into_iter()
+            // A seed-style `domo_datasets.yaml` lists how several datasets are loaded: the ETL's, not a spec.
+            .filter(|(path, _)| {
+                !path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.ends_with("domo_datasets.yaml") || n.ends_with("domo_datasets.yml")
+                })
+            })
             .map(|(path, text)| Self::parse(&path, &text))
             .collect()
     }

@@ -26,6 +26,10 @@ use crate::infer::ColumnType;
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
     Csv(crate::sources::csv::CsvConfig),
+    Api(crate::sources::api::ApiConfig),
+    S3(crate::sources::s3::S3Config),
+    Sql(crate::sources::sql::SqlConfig),
+    Domo(crate::sources::domo::DomoConfig),
 }
 
 /// How rows are loaded: types, nulls, names, versions kept.
@@ -75,6 +79,9 @@ struct EtlFile {
     load: LoadConfig,
     #[serde(default)]
     transforms: Vec<crate::transforms::TransformConfig>,
+    /// Cron expression for `lantern serve` (`0 */6 * * *`: every six hours).
+    #[serde(default)]
+    schedule: Option<String>,
 }
 
 /// One dataset's ETL configuration.
@@ -84,6 +91,8 @@ pub struct EtlConfig {
     pub source: SourceConfig,
     pub load: LoadConfig,
     pub transforms: Vec<crate::transforms::TransformConfig>,
+    /// Cron expression: `lantern serve` runs the dataset on it.
+    pub schedule: Option<crate::schedule::Schedule>,
     pub file: PathBuf,
 }
 
@@ -109,13 +118,107 @@ impl EtlConfig {
                 message: "must keep at least 1 version".into(),
             });
         }
-        Ok(Some(Self {
-            id: parsed.id,
+        let schedule = parsed
+            .schedule
+            .as_deref()
+            .map(|s| {
+                crate::schedule::Schedule::parse(s).map_err(|message| EtlError::Config {
+                    file: file.to_path_buf(),
+                    line: line_of(text, "schedule"),
+                    field: "schedule".into(),
+                    message,
+                })
+            })
+            .transpose()?;
+        Ok(Some(Self::assemble(
+            parsed.id,
             source,
-            load: parsed.load,
-            transforms: parsed.transforms,
+            parsed.load,
+            parsed.transforms,
+            schedule,
+            file,
+        )))
+    }
+
+    fn assemble(
+        id: String,
+        source: SourceConfig,
+        load: LoadConfig,
+        mut transforms: Vec<crate::transforms::TransformConfig>,
+        schedule: Option<crate::schedule::Schedule>,
+        file: &Path,
+    ) -> Self {
+        if let SourceConfig::Domo(d) = &source {
+            // The seed's exclude filter names DOMO's columns; it runs first, on the names as loaded.
+            let excludes = d.exclude.iter().map(|e| {
+                let mut e = e.clone();
+                if load.normalize_names {
+                    e.column =
+                        crate::sources::csv::clean_names(&[e.column.clone()], true).remove(0);
+                }
+                crate::transforms::TransformConfig::Exclude(e)
+            });
+            transforms.splice(0..0, excludes);
+        }
+        Self {
+            id,
+            source,
+            load,
+            transforms,
+            schedule,
             file: file.to_path_buf(),
-        }))
+        }
+    }
+
+    /// The datasets of a seed-style `domo_datasets.yaml` (see [`crate::sources::domo::DomoListFile`]).
+    pub fn parse_domo_list(file: &Path, text: &str) -> Result<Vec<Self>> {
+        let de = serde_yaml::Deserializer::from_str(text);
+        let list: crate::sources::domo::DomoListFile = serde_path_to_error::deserialize(de)
+            .map_err(|e| EtlError::Config {
+                file: file.to_path_buf(),
+                line: e.inner().location().map(|l| l.line()).unwrap_or(1),
+                field: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        let mut out = Vec::new();
+        for (i, entry) in list.datasets.iter().enumerate() {
+            let bad = |field: &str, message: String| EtlError::Config {
+                file: file.to_path_buf(),
+                line: line_of(text, &entry.name),
+                field: format!("datasets[{i}].{field}"),
+                message,
+            };
+            if !lantern_core::catalog::valid_id(&entry.name) {
+                return Err(bad(
+                    "name",
+                    format!(
+                        "`{}`: use lowercase letters, digits, `_` and `-`",
+                        entry.name
+                    ),
+                ));
+            }
+            let schedule = entry
+                .schedule
+                .as_deref()
+                .map(|s| crate::schedule::Schedule::parse(s).map_err(|m| bad("schedule", m)))
+                .transpose()?;
+            out.push(Self::assemble(
+                entry.name.clone(),
+                SourceConfig::Domo(entry.source(&list.domo)),
+                entry.load.clone().unwrap_or_default(),
+                Vec::new(),
+                schedule,
+                file,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Whether `path` is a seed-style DOMO list rather than one dataset's spec.
+    pub fn is_domo_list(path: &Path) -> bool {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with("domo_datasets.yaml") || n.ends_with("domo_datasets.yml"))
     }
 
     /// Every dataset in `dir` that has a `source:`, sorted by id.
@@ -131,11 +234,27 @@ impl EtlConfig {
         for p in paths {
             let text = std::fs::read_to_string(&p)
                 .map_err(|e| EtlError::source(p.display().to_string(), e.to_string()))?;
-            if let Some(c) = Self::parse(&p, &text)? {
+            if Self::is_domo_list(&p) {
+                out.extend(Self::parse_domo_list(&p, &text)?);
+            } else if let Some(c) = Self::parse(&p, &text)? {
                 out.push(c);
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
+        for pair in out.windows(2) {
+            if pair[0].id == pair[1].id {
+                return Err(EtlError::Config {
+                    file: pair[1].file.clone(),
+                    line: 1,
+                    field: "id".into(),
+                    message: format!(
+                        "dataset `{}` is loaded by {} too: give it one source",
+                        pair[1].id,
+                        pair[0].file.display()
+                    ),
+                });
+            }
+        }
         Ok(out)
     }
 
@@ -143,8 +262,20 @@ impl EtlConfig {
     pub fn describe(&self) -> String {
         match &self.source {
             SourceConfig::Csv(c) => format!("csv {}", c.path),
+            SourceConfig::Api(c) => format!("api {} {}{}", c.method.as_str(), c.base_url, c.path),
+            SourceConfig::S3(c) => format!("s3 {}", c.url),
+            SourceConfig::Sql(c) => format!("sql {}", c.describe()),
+            SourceConfig::Domo(c) => format!("domo dataset {}", c.dataset_id),
         }
     }
+}
+
+/// The 1-based line where `needle` first appears (for errors found after parsing).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or(1)
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 //! a source yields Arrow record batches a bounded number of rows at a time, and the sink writes them as Parquet
 //! through the catalog, which publishes the version atomically (its `current.json` is written last).
 
+pub mod batch;
 pub mod config;
 pub mod error;
 pub mod infer;
 pub mod pipeline;
+pub mod schedule;
 pub mod sink;
 pub mod sources;
 pub mod transforms;

@@ -1,16 +1,16 @@
 //! One ETL run: source → typed Arrow batches → Parquet through the catalog → publish → prune old versions.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use lantern_core::catalog::Catalog;
+use lantern_core::catalog::{Catalog, Manifest};
 use serde::Serialize;
 
-use crate::config::{EtlConfig, SourceConfig};
+use crate::config::EtlConfig;
 use crate::error::{EtlError, Result};
-use crate::infer::{ValueOptions, widen};
-use crate::sources::csv;
+use crate::sources::{self, BadRow, Input, ReadOptions, RowSink, StageContext};
 
 /// Rows per batch handed from a source to the sink: bounds the memory a run needs.
 pub const BATCH_ROWS: usize = 64 * 1024;
@@ -20,7 +20,12 @@ pub const BATCH_ROWS: usize = 64 * 1024;
 pub struct RunSummary {
     pub dataset: String,
     pub version: u64,
+    /// Rows in the published version.
     pub rows: u64,
+    /// Rows this run loaded (fewer than `rows` when an incremental load appended to the previous version).
+    pub new_rows: u64,
+    /// An incremental source had nothing new: no version was published.
+    pub unchanged: bool,
     pub input_files: usize,
     pub input_bytes: u64,
     pub output_bytes: u64,
@@ -35,74 +40,77 @@ pub struct RunSummary {
     pub pruned_versions: Vec<u64>,
 }
 
-/// Runs `config` into `catalog`; `progress` is told (rows, input bytes) as batches are written.
+/// Runs `config` into `catalog`; `progress` is told the rows read as batches are written.
 pub async fn run(
     config: &EtlConfig,
     catalog: &Catalog,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    let options = ValueOptions {
-        null_values: config.load.null_values.clone(),
-        zero_one_booleans: config.load.zero_one_booleans,
-    };
-    let SourceConfig::Csv(source) = &config.source;
-    let paths = source.files()?;
-    let input_files = paths.len();
-    let input_bytes: u64 = paths
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-
-    // Inspect and infer types over every row of every file, off the async workers.
-    let (files, types) = {
-        let (source, options, load) = (source.clone(), options.clone(), config.load.clone());
-        tokio::task::spawn_blocking(move || -> Result<_> {
-            let mut files = Vec::new();
-            let mut types: Option<Vec<_>> = None;
-            for p in &paths {
-                let f = csv::inspect(p, &source, load.normalize_names)?;
-                if let Some(first) = files.first() {
-                    let first: &csv::CsvFile = first;
-                    if first.columns != f.columns {
-                        return Err(EtlError::source(
-                            p.display().to_string(),
-                            format!(
-                                "its columns {:?} differ from {}'s {:?}",
-                                f.columns,
-                                first.path.display(),
-                                first.columns
-                            ),
-                        ));
-                    }
-                }
-                let t = csv::infer_types(&f, &options, &load.types)?;
-                types = Some(match types {
-                    None => t,
-                    Some(prev) => prev.iter().zip(&t).map(|(a, b)| widen(*a, *b)).collect(),
-                });
-                files.push(f);
+    let previous = catalog.current(&config.id).await?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!("lantern-etl-{}-", config.id))
+        .tempdir()
+        .map_err(|e| {
+            EtlError::source(&config.id, format!("cannot create a staging folder: {e}"))
+        })?;
+    let staged = sources::stage(
+        &config.source,
+        &StageContext {
+            dataset: &config.id,
+            config_file: &config.file,
+            previous: previous.as_ref(),
+            staging: staging.path(),
+        },
+    )
+    .await?;
+    let (input_files, input_bytes, append) =
+        (staged.input_files, staged.input_bytes, staged.append);
+    if let (true, Some(prev), false) = (append, &previous, staged.input.has_rows_to_read()) {
+        return Ok(RunSummary::unchanged(
+            config,
+            prev,
+            started,
+            input_files,
+            input_bytes,
+        ));
+    }
+    let mut options = ReadOptions::new(&config.load, BATCH_ROWS);
+    let text_input = matches!(staged.input, Input::Csv { .. } | Input::JsonLines(_));
+    if append
+        && text_input
+        && let Some(prev) = &previous
+    {
+        // New rows must fit the published columns: their types are fixed, not inferred again.
+        for c in &prev.schema {
+            if let Ok(t) = c.data_type.parse::<DataType>()
+                && let Some(ct) = crate::batch::column_type_of(&t)
+            {
+                options.types.entry(c.name.clone()).or_insert(ct);
             }
-            Ok((files, types.unwrap_or_default()))
-        })
+        }
+    }
+    let requested_types: Vec<String> = config.load.types.keys().cloned().collect();
+    let staged_state = staged.state;
+
+    // Inspect and infer types (a first pass over text input), off the async workers.
+    let mut reader = tokio::task::spawn_blocking(move || sources::open(staged.input, &options))
         .await
-        .map_err(|e| EtlError::source(&config.id, e.to_string()))??
-    };
-    for name in config.load.types.keys() {
-        if !files[0].columns.contains(name) {
+        .map_err(|e| EtlError::source(&config.id, e.to_string()))??;
+    let schema: SchemaRef = reader.schema();
+    for name in requested_types {
+        if schema.index_of(&name).is_err() {
             return Err(EtlError::Config {
                 file: config.file.clone(),
                 line: 1,
                 field: format!("load.types.{name}"),
                 message: format!(
                     "the source has no column `{name}`; it has: {}",
-                    files[0].columns.join(", ")
+                    column_list(&schema)
                 ),
             });
         }
     }
-    let schema: SchemaRef = csv::schema(&files[0].columns, &types);
     let transforms =
         crate::transforms::Transforms::compile(&config.transforms, schema.clone(), &config.file)?;
     let output: SchemaRef = transforms.output_schema();
@@ -114,12 +122,7 @@ pub async fn run(
                 field: format!("load.partition_by[{i}]"),
                 message: format!(
                     "no column `{name}` after the source and transforms; there are: {}",
-                    output
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    column_list(&output)
                 ),
             });
         }
@@ -128,45 +131,40 @@ pub async fn run(
     // Convert in a blocking thread, write from here; the bounded channel keeps at most a few batches in memory.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(4);
     let max_bad = config.load.max_bad_rows;
-    let reader = {
-        let (schema, types, options) = (schema.clone(), types.clone(), options.clone());
-        tokio::task::spawn_blocking(move || -> Vec<csv::BadRow> {
-            let mut bad_rows: Vec<csv::BadRow> = Vec::new();
-            for f in &files {
-                let sent = csv::read_batches(
-                    f,
-                    &schema,
-                    &types,
-                    &options,
-                    BATCH_ROWS,
-                    |b| {
-                        tx.blocking_send(Ok(b)).map_err(|_| {
-                            EtlError::source(f.path.display().to_string(), "writer stopped")
-                        })
-                    },
-                    |row| {
-                        if bad_rows.len() as u64 >= max_bad {
-                            let count = bad_rows.len() + 1;
-                            let mut e = row.into_error();
-                            if let EtlError::Source { message, .. } = &mut e {
-                                *message = format!(
-                                    "{message} ({count} bad rows: more than load.max_bad_rows = {max_bad})"
-                                );
-                            }
-                            return Err(e);
-                        }
-                        bad_rows.push(row);
-                        Ok(())
-                    },
-                );
-                if let Err(e) = sent {
-                    let _ = tx.blocking_send(Err(e));
-                    break;
+    let reading =
+        tokio::task::spawn_blocking(move || -> (Vec<BadRow>, BTreeMap<String, String>) {
+            let mut bad_rows: Vec<BadRow> = Vec::new();
+            let mut emit = |b: RecordBatch| {
+                tx.blocking_send(Ok(b))
+                    .map_err(|_| EtlError::source("(pipeline)", "writer stopped"))
+            };
+            let mut bad = |row: BadRow| {
+                if bad_rows.len() as u64 >= max_bad {
+                    let count = bad_rows.len() + 1;
+                    let mut e = row.into_error();
+                    if let EtlError::Source { message, .. } = &mut e {
+                        *message = format!(
+                            "{message} ({count} bad rows: more than load.max_bad_rows = {max_bad})"
+                        );
+                    }
+                    return Err(e);
                 }
-            }
-            bad_rows
-        })
-    };
+                bad_rows.push(row);
+                Ok(())
+            };
+            let result = reader.read(&mut RowSink {
+                emit: &mut emit,
+                bad: &mut bad,
+            });
+            let state = match result {
+                Ok(state) => state,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    BTreeMap::new()
+                }
+            };
+            (bad_rows, state)
+        });
     let mut writer = catalog.begin(&config.id, output.clone()).await?;
     writer.set_partitions(config.load.partition_by.clone());
     let partition_columns: Vec<usize> = config
@@ -175,7 +173,7 @@ pub async fn run(
         .iter()
         .map(|c| output.index_of(c).expect("checked above"))
         .collect();
-    let mut transform_refused: Vec<csv::BadRow> = Vec::new();
+    let mut transform_refused: Vec<BadRow> = Vec::new();
     while let Some(batch) = rx.recv().await {
         let read = batch?;
         let rows_read = read.num_rows() as u64;
@@ -192,7 +190,7 @@ pub async fn run(
                     ),
                 });
             }
-            transform_refused.push(csv::BadRow {
+            transform_refused.push(BadRow {
                 file: "(validation)".into(),
                 line: 0,
                 column: Some(r.column),
@@ -209,9 +207,10 @@ pub async fn run(
         }
         progress(rows_read);
     }
-    let mut bad_rows = reader
+    let (mut bad_rows, read_state) = reading
         .await
         .map_err(|e| EtlError::source(&config.id, e.to_string()))?;
+    let new_rows = writer.rows();
     bad_rows.append(&mut transform_refused);
     if bad_rows.len() as u64 > max_bad {
         return Err(EtlError::source(
@@ -230,6 +229,22 @@ pub async fn run(
             crate::sink::bad_rows_csv(&bad_rows),
         );
     }
+    let mut state = staged_state;
+    state.extend(read_state);
+    if append && let Some(prev) = &previous {
+        if new_rows == 0 && bad_rows.is_empty() {
+            // Nothing new since the last run: the published version stays as it is.
+            return Ok(RunSummary::unchanged(
+                config,
+                prev,
+                started,
+                input_files,
+                input_bytes,
+            ));
+        }
+        writer.carry_over(prev).await?;
+    }
+    writer.set_source_state(state);
     let manifest = writer.publish().await?;
     let pruned_versions = catalog.prune(&config.id, config.load.retention).await?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -237,19 +252,61 @@ pub async fn run(
         dataset: config.id.clone(),
         version: manifest.version,
         rows: manifest.rows,
+        new_rows,
+        unchanged: false,
         input_files,
         input_bytes,
         output_bytes: manifest.total_bytes(),
         elapsed_secs: elapsed,
-        rows_per_sec: manifest.rows as f64 / elapsed.max(1e-9),
-        columns: manifest
-            .schema
-            .iter()
-            .map(|c| (c.name.clone(), c.data_type.clone()))
-            .collect(),
+        rows_per_sec: new_rows as f64 / elapsed.max(1e-9),
+        columns: columns_of(&manifest),
         quarantined_rows: manifest.quarantined_rows,
         warned_rows,
         partitions: manifest.partitions.clone(),
         pruned_versions,
     })
+}
+
+impl RunSummary {
+    fn unchanged(
+        config: &EtlConfig,
+        prev: &Manifest,
+        started: Instant,
+        input_files: usize,
+        input_bytes: u64,
+    ) -> Self {
+        RunSummary {
+            dataset: config.id.clone(),
+            version: prev.version,
+            rows: prev.rows,
+            new_rows: 0,
+            unchanged: true,
+            input_files,
+            input_bytes,
+            output_bytes: prev.total_bytes(),
+            elapsed_secs: started.elapsed().as_secs_f64(),
+            rows_per_sec: 0.0,
+            columns: columns_of(prev),
+            quarantined_rows: 0,
+            warned_rows: 0,
+            partitions: prev.partitions.clone(),
+            pruned_versions: vec![],
+        }
+    }
+}
+
+fn column_list(schema: &SchemaRef) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn columns_of(m: &Manifest) -> Vec<(String, String)> {
+    m.schema
+        .iter()
+        .map(|c| (c.name.clone(), c.data_type.clone()))
+        .collect()
 }

@@ -6,19 +6,16 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
-    StringBuilder, TimestampMicrosecondBuilder,
-};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use encoding_rs::Encoding;
 use serde::Deserialize;
 
+use crate::batch::BatchBuilder;
+pub use crate::batch::{arrow_type, schema};
 use crate::error::{EtlError, Result};
-use crate::infer::{ColumnType, Inference, Parsed, ValueOptions, parse_as};
+use crate::infer::{ColumnType, Inference, ValueOptions};
 
 /// `source: {kind: csv, …}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +45,8 @@ const SNIFF_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct CsvFile {
     pub path: PathBuf,
+    /// How errors name the file (its path, or where it was fetched from).
+    pub label: String,
     pub encoding: &'static Encoding,
     pub delimiter: u8,
     /// The first line is Excel's `sep=X`.
@@ -211,7 +210,7 @@ pub fn clean_names(raw: &[String], normalize: bool) -> Vec<String> {
 /// Opens `path` as decoded UTF-8 text, without its BOM and without Excel's `sep=` line.
 fn open_text(file: &CsvFile) -> Result<Box<dyn Read + Send>> {
     let raw = std::fs::File::open(&file.path)
-        .map_err(|e| EtlError::source(file.path.display().to_string(), e.to_string()))?;
+        .map_err(|e| EtlError::source(file.label.clone(), e.to_string()))?;
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(Some(file.encoding))
         .bom_override(true)
@@ -222,7 +221,7 @@ fn open_text(file: &CsvFile) -> Result<Box<dyn Read + Send>> {
         let mut first = String::new();
         reader
             .read_line(&mut first)
-            .map_err(|e| EtlError::source(file.path.display().to_string(), e.to_string()))?;
+            .map_err(|e| EtlError::source(file.label.clone(), e.to_string()))?;
     }
     Ok(Box::new(reader))
 }
@@ -250,6 +249,7 @@ pub fn inspect(path: &Path, config: &CsvConfig, normalize_names: bool) -> Result
     };
     let mut file = CsvFile {
         path: path.to_path_buf(),
+        label: name.clone(),
         encoding,
         delimiter,
         sep_line,
@@ -284,7 +284,7 @@ fn csv_reader(file: &CsvFile, text: Box<dyn Read + Send>) -> csv::Reader<Box<dyn
 
 fn csv_error(file: &CsvFile, e: csv::Error) -> EtlError {
     EtlError::Source {
-        file: file.path.display().to_string(),
+        file: file.label.clone(),
         row: e.position().map(|p| p.line() + u64::from(file.sep_line)),
         column: None,
         message: e.to_string(),
@@ -339,93 +339,6 @@ pub fn infer_types(
         .collect())
 }
 
-/// The Arrow schema for these columns and types.
-pub fn schema(columns: &[String], types: &[ColumnType]) -> SchemaRef {
-    Arc::new(Schema::new(
-        columns
-            .iter()
-            .zip(types)
-            .map(|(n, t)| Field::new(n, arrow_type(*t), true))
-            .collect::<Vec<_>>(),
-    ))
-}
-
-pub fn arrow_type(t: ColumnType) -> DataType {
-    match t {
-        ColumnType::Boolean => DataType::Boolean,
-        ColumnType::Integer => DataType::Int64,
-        ColumnType::Float => DataType::Float64,
-        ColumnType::Date => DataType::Date32,
-        ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-        ColumnType::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        ColumnType::String => DataType::Utf8,
-    }
-}
-
-fn builder(t: ColumnType, capacity: usize) -> Box<dyn ArrayBuilder> {
-    match t {
-        ColumnType::Boolean => Box::new(BooleanBuilder::with_capacity(capacity)),
-        ColumnType::Integer => Box::new(Int64Builder::with_capacity(capacity)),
-        ColumnType::Float => Box::new(Float64Builder::with_capacity(capacity)),
-        ColumnType::Date => Box::new(Date32Builder::with_capacity(capacity)),
-        ColumnType::Timestamp => Box::new(TimestampMicrosecondBuilder::with_capacity(capacity)),
-        ColumnType::TimestampTz => {
-            Box::new(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
-        }
-        ColumnType::String => Box::new(StringBuilder::with_capacity(capacity, capacity * 16)),
-    }
-}
-
-fn append(b: &mut dyn ArrayBuilder, v: Option<(&str, Parsed)>) {
-    let any = b.as_any_mut();
-    match v {
-        None => {
-            if let Some(b) = any.downcast_mut::<BooleanBuilder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<Int64Builder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<Float64Builder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<Date32Builder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<TimestampMicrosecondBuilder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<StringBuilder>() {
-                b.append_null()
-            }
-        }
-        Some((raw, parsed)) => match parsed {
-            Parsed::Bool(x) => any
-                .downcast_mut::<BooleanBuilder>()
-                .expect("typed")
-                .append_value(x),
-            Parsed::Int(x) => any
-                .downcast_mut::<Int64Builder>()
-                .expect("typed")
-                .append_value(x),
-            Parsed::Float(x) => any
-                .downcast_mut::<Float64Builder>()
-                .expect("typed")
-                .append_value(x),
-            Parsed::Date(d) => {
-                let days = (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
-                    .num_days() as i32;
-                any.downcast_mut::<Date32Builder>()
-                    .expect("typed")
-                    .append_value(days)
-            }
-            Parsed::Timestamp(us) => any
-                .downcast_mut::<TimestampMicrosecondBuilder>()
-                .expect("typed")
-                .append_value(us),
-            Parsed::Str => any
-                .downcast_mut::<StringBuilder>()
-                .expect("typed")
-                .append_value(raw),
-        },
-    }
-}
-
 /// A row that could not be loaded.
 #[derive(Debug, Clone)]
 pub struct BadRow {
@@ -460,16 +373,10 @@ pub fn read_batches(
     mut emit: impl FnMut(RecordBatch) -> Result<()>,
     mut bad: impl FnMut(BadRow) -> Result<()>,
 ) -> Result<()> {
-    let mut builders: Vec<Box<dyn ArrayBuilder>> =
-        types.iter().map(|t| builder(*t, batch_rows)).collect();
-    let mut rows = 0usize;
-    let flush = |builders: &mut Vec<Box<dyn ArrayBuilder>>| -> Result<RecordBatch> {
-        let cols: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
-        Ok(RecordBatch::try_new(schema.clone(), cols)?)
-    };
+    let mut batch = BatchBuilder::new(schema.clone(), types.to_vec(), options.clone(), batch_rows);
     for_each_row(file, |line, record| {
         let refuse = |column: Option<String>, reason: String| BadRow {
-            file: file.path.display().to_string(),
+            file: file.label.clone(),
             line,
             column,
             reason,
@@ -485,31 +392,18 @@ pub fn read_batches(
                 ),
             ));
         }
-        let mut values: Vec<Option<(&str, Parsed)>> = Vec::with_capacity(types.len());
-        for (i, v) in record.iter().enumerate() {
-            if options.is_null(v) {
-                values.push(None);
-            } else if types[i] == ColumnType::String {
-                values.push(Some((v, Parsed::Str)));
-            } else {
-                match parse_as(v, types[i], options) {
-                    Ok(parsed) => values.push(Some((v.trim(), parsed))),
-                    Err(reason) => return bad(refuse(Some(file.columns[i].clone()), reason)),
-                }
-            }
+        if let Err((i, reason)) = batch.push(record.iter().map(Some)) {
+            return bad(refuse(Some(file.columns[i].clone()), reason));
         }
-        for (b, v) in builders.iter_mut().zip(values) {
-            append(b.as_mut(), v);
-        }
-        rows += 1;
-        if rows == batch_rows {
-            emit(flush(&mut builders)?)?;
-            rows = 0;
+        if batch.full()
+            && let Some(b) = batch.take()?
+        {
+            emit(b)?;
         }
         Ok(())
     })?;
-    if rows > 0 {
-        emit(flush(&mut builders)?)?;
+    if let Some(b) = batch.take()? {
+        emit(b)?;
     }
     Ok(())
 }
@@ -519,7 +413,7 @@ pub fn decode_all(file: &CsvFile) -> Result<String> {
     let mut s = String::new();
     open_text(file)?
         .read_to_string(&mut s)
-        .map_err(|e| EtlError::source(file.path.display().to_string(), e.to_string()))?;
+        .map_err(|e| EtlError::source(file.label.clone(), e.to_string()))?;
     Ok(s)
 }
 
@@ -580,5 +474,85 @@ mod tests {
             .flat_map(|u| u.to_be_bytes())
             .collect();
         assert_eq!(detect_encoding(&bytes), encoding_rs::UTF_16BE);
+    }
+}
+
+/// Reads CSV files that share one header: types inferred over every row of every file when opened.
+pub struct CsvReader {
+    files: Vec<CsvFile>,
+    types: Vec<ColumnType>,
+    schema: SchemaRef,
+    options: ValueOptions,
+    batch_rows: usize,
+}
+
+impl CsvReader {
+    pub fn open(
+        staged: &[super::StagedFile],
+        config: &CsvConfig,
+        options: &super::ReadOptions,
+    ) -> Result<Self> {
+        let mut files: Vec<CsvFile> = Vec::new();
+        let mut types: Option<Vec<ColumnType>> = None;
+        for s in staged {
+            let mut f = inspect(&s.path, config, options.normalize_names)?;
+            f.label = s.label.clone();
+            if let Some(first) = files.first()
+                && first.columns != f.columns
+            {
+                return Err(EtlError::source(
+                    &f.label,
+                    format!(
+                        "its columns {:?} differ from {}'s {:?}",
+                        f.columns, first.label, first.columns
+                    ),
+                ));
+            }
+            let t = infer_types(&f, &options.values, &options.types)?;
+            types = Some(match types {
+                None => t,
+                Some(prev) => prev
+                    .iter()
+                    .zip(&t)
+                    .map(|(a, b)| crate::infer::widen(*a, *b))
+                    .collect(),
+            });
+            files.push(f);
+        }
+        let Some(first) = files.first() else {
+            return Err(EtlError::source(&config.path, "no file to read"));
+        };
+        let types = types.unwrap_or_default();
+        Ok(Self {
+            schema: schema(&first.columns, &types),
+            types,
+            files,
+            options: options.values.clone(),
+            batch_rows: options.batch_rows,
+        })
+    }
+}
+
+impl super::TableReader for CsvReader {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn read(
+        &mut self,
+        sink: &mut super::RowSink<'_>,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        for f in &self.files {
+            read_batches(
+                f,
+                &self.schema,
+                &self.types,
+                &self.options,
+                self.batch_rows,
+                &mut *sink.emit,
+                &mut *sink.bad,
+            )?;
+        }
+        Ok(Default::default())
     }
 }

@@ -1,4 +1,172 @@
-//! Sources: each kind is a config struct (in [`crate::config::SourceConfig`]) and a module that turns it into a
-//! stream of Arrow record batches.
+//! Sources: each kind is a config struct (registered in [`crate::config::SourceConfig`]) and a module that
+//! *stages* it: remote data is fetched into a private folder as files in a format the readers know (CSV, JSON lines,
+//! Parquet), or, for databases, opened as a stream. A [`TableReader`] then turns the staged input into typed Arrow
+//! batches, a bounded number of rows at a time.
+//!
+//! Staging first keeps retries, pagination and authentication apart from type inference, and lets text sources be
+//! read twice (once to infer types over every row, once to convert) without holding them in memory.
 
+pub mod api;
 pub mod csv;
+pub mod domo;
+pub mod http;
+pub mod jsonl;
+pub mod parquet_files;
+pub mod s3;
+pub mod sql;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use lantern_core::catalog::Manifest;
+
+use crate::config::{LoadConfig, SourceConfig};
+use crate::error::Result;
+use crate::infer::{ColumnType, ValueOptions};
+pub use csv::BadRow;
+
+/// What a source may use while staging.
+pub struct StageContext<'a> {
+    pub dataset: &'a str,
+    /// The dataset's config file, for errors.
+    pub config_file: &'a Path,
+    /// The published version: incremental sources resume from its `source_state`.
+    pub previous: Option<&'a Manifest>,
+    /// A private folder for fetched files, deleted when the run ends.
+    pub staging: &'a Path,
+}
+
+/// A fetched file and how errors should name it.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub path: PathBuf,
+    /// Where the rows came from (`s3://bucket/key`, `GET https://…`), for quarantine and error messages.
+    pub label: String,
+}
+
+impl StagedFile {
+    pub fn local(path: PathBuf) -> Self {
+        let label = path.display().to_string();
+        Self { path, label }
+    }
+}
+
+/// A staged source, ready to read.
+pub enum Input {
+    Csv {
+        files: Vec<StagedFile>,
+        options: csv::CsvConfig,
+    },
+    JsonLines(Vec<StagedFile>),
+    Parquet(Vec<StagedFile>),
+    Sql(sql::SqlInput),
+}
+
+impl Input {
+    /// False when there is nothing to read (an incremental S3 prefix with no new objects).
+    pub fn has_rows_to_read(&self) -> bool {
+        match self {
+            Input::Csv { files, .. } | Input::JsonLines(files) | Input::Parquet(files) => {
+                !files.is_empty()
+            }
+            Input::Sql(_) => true,
+        }
+    }
+}
+
+/// A source's data, staged.
+pub struct Staged {
+    pub input: Input,
+    pub input_files: usize,
+    pub input_bytes: u64,
+    /// Stored in the published manifest for the next run (merged with what the reader reports).
+    pub state: BTreeMap<String, String>,
+    /// The rows add to the previous version's instead of replacing them (incremental loads).
+    pub append: bool,
+}
+
+impl Staged {
+    /// Local files of one format, read in full.
+    pub fn files(input: Input) -> Self {
+        let files: Vec<&StagedFile> = match &input {
+            Input::Csv { files, .. } | Input::JsonLines(files) | Input::Parquet(files) => {
+                files.iter().collect()
+            }
+            Input::Sql(_) => vec![],
+        };
+        let input_bytes = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(&f.path).ok())
+            .map(|m| m.len())
+            .sum();
+        Self {
+            input_files: files.len(),
+            input_bytes,
+            input,
+            state: BTreeMap::new(),
+            append: false,
+        }
+    }
+}
+
+/// Fetches what `source` names (remote sources download into `ctx.staging`).
+pub async fn stage(source: &SourceConfig, ctx: &StageContext<'_>) -> Result<Staged> {
+    match source {
+        SourceConfig::Csv(c) => Ok(Staged::files(Input::Csv {
+            files: c.files()?.into_iter().map(StagedFile::local).collect(),
+            options: c.clone(),
+        })),
+        SourceConfig::Api(c) => c.stage(ctx).await,
+        SourceConfig::S3(c) => c.stage(ctx).await,
+        SourceConfig::Sql(c) => c.stage(ctx).await,
+        SourceConfig::Domo(c) => c.stage(ctx).await,
+    }
+}
+
+/// How text values are read, from the dataset's `load:` block.
+pub struct ReadOptions {
+    pub values: ValueOptions,
+    pub types: BTreeMap<String, ColumnType>,
+    pub normalize_names: bool,
+    pub batch_rows: usize,
+}
+
+impl ReadOptions {
+    pub fn new(load: &LoadConfig, batch_rows: usize) -> Self {
+        Self {
+            values: ValueOptions {
+                null_values: load.null_values.clone(),
+                zero_one_booleans: load.zero_one_booleans,
+            },
+            types: load.types.clone(),
+            normalize_names: load.normalize_names,
+            batch_rows,
+        }
+    }
+}
+
+/// Where a reader sends what it reads.
+pub struct RowSink<'a> {
+    pub emit: &'a mut dyn FnMut(RecordBatch) -> Result<()>,
+    /// Rows that cannot be loaded; returning an error stops the run.
+    pub bad: &'a mut dyn FnMut(BadRow) -> Result<()>,
+}
+
+/// Staged input turned into typed batches. Opening may read the input once (type inference); `read` streams it.
+pub trait TableReader: Send {
+    fn schema(&self) -> SchemaRef;
+    /// Reads every row; returns source state to store with the version (e.g. a new watermark).
+    fn read(&mut self, sink: &mut RowSink<'_>) -> Result<BTreeMap<String, String>>;
+}
+
+/// Opens staged input for reading. Blocking: run it off the async workers.
+pub fn open(input: Input, options: &ReadOptions) -> Result<Box<dyn TableReader>> {
+    Ok(match input {
+        Input::Csv { files, options: c } => Box::new(csv::CsvReader::open(&files, &c, options)?),
+        Input::JsonLines(files) => Box::new(jsonl::JsonLinesReader::open(files, options)?),
+        Input::Parquet(files) => Box::new(parquet_files::ParquetReader::open(files, options)?),
+        Input::Sql(s) => Box::new(s.open(options)?),
+    })
+}

@@ -14,7 +14,7 @@
 
 mod columns;
 mod derive;
-mod exclude;
+pub mod exclude;
 mod validate;
 
 use datafusion::arrow::datatypes::SchemaRef;

@@ -1,3 +1,7 @@
 //! ETL integration tests: messy files generated here, loaded through the real pipeline, read back as Parquet.
 
+mod api;
 mod csv;
+mod s3;
+mod sql;
+mod support;
