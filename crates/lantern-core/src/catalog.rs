@@ -79,6 +79,34 @@ impl Manifest {
     }
 }
 
+/// The outcome of the last ETL run of a dataset (`datasets/<id>/last_run.json`), written by every run — from the
+/// CLI or `lantern serve`'s schedule — so that every replica's `/datasets` page shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    pub dataset: String,
+    /// `cli` or `schedule`.
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub ok: bool,
+    /// The version published (or kept, when nothing was new).
+    #[serde(default)]
+    pub version: Option<u64>,
+    #[serde(default)]
+    pub new_rows: Option<u64>,
+    /// The error, when the run failed.
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub next_run: Option<DateTime<Utc>>,
+}
+
+fn last_run_path(id: &str) -> ObjectPath {
+    ObjectPath::from(format!("datasets/{id}/last_run.json"))
+}
+
 /// Reads and publishes dataset versions.
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -125,6 +153,18 @@ impl Catalog {
 
     /// Every published dataset's current manifest, sorted by id.
     pub async fn list(&self) -> Result<Vec<Manifest>> {
+        let mut out = Vec::new();
+        for id in self.dataset_ids().await? {
+            if let Some(m) = self.current(&id).await? {
+                out.push(m);
+            }
+        }
+        out.sort_by(|a, b| a.dataset.cmp(&b.dataset));
+        Ok(out)
+    }
+
+    /// Every dataset with a folder in the store (published, or only tried), sorted.
+    pub async fn dataset_ids(&self) -> Result<Vec<String>> {
         let root = ObjectPath::from("datasets");
         let listing = self
             .storage
@@ -132,16 +172,13 @@ impl Catalog {
             .list_with_delimiter(Some(&root))
             .await
             .map_err(|e| Error::storage(&root, e))?;
-        let mut out = Vec::new();
-        for prefix in listing.common_prefixes {
-            if let Some(id) = prefix.filename()
-                && let Some(m) = self.current(id).await?
-            {
-                out.push(m);
-            }
-        }
-        out.sort_by(|a, b| a.dataset.cmp(&b.dataset));
-        Ok(out)
+        let mut ids: Vec<String> = listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(str::to_string))
+            .collect();
+        ids.sort();
+        Ok(ids)
     }
 
     /// Version numbers that have a folder under the dataset, published or not, ascending.
@@ -444,6 +481,27 @@ impl VersionWriter {
 }
 
 impl Catalog {
+    /// Stores the outcome of a run (replacing the previous one).
+    pub async fn record_run(&self, run: &RunRecord) -> Result<()> {
+        let json = serde_json::to_vec_pretty(run).expect("run record serializes");
+        self.storage
+            .put_bytes(&last_run_path(&run.dataset), json.into())
+            .await
+    }
+
+    /// The outcome of the dataset's last run, if it ever ran.
+    pub async fn last_run(&self, id: &str) -> Result<Option<RunRecord>> {
+        let path = last_run_path(id);
+        match self.storage.store().get(&path).await {
+            Ok(r) => {
+                let bytes = r.bytes().await.map_err(|e| Error::storage(&path, e))?;
+                Ok(serde_json::from_slice(&bytes).ok())
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::storage(&path, e)),
+        }
+    }
+
     /// Removes what readers no longer need: folders of failed or abandoned runs (no manifest, or newer than the
     /// published version) and published versions beyond the newest `keep`. Returns the version numbers removed.
     ///

@@ -310,3 +310,46 @@ fn columns_of(m: &Manifest) -> Vec<(String, String)> {
         .map(|c| (c.name.clone(), c.data_type.clone()))
         .collect()
 }
+
+/// Who started a run, as recorded with its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Cli,
+    Schedule,
+}
+
+/// [`run`], then stores the outcome as the dataset's last run (`datasets/<id>/last_run.json`) for the
+/// `/datasets` page. A failure to store the record is logged, never hides the run's own result.
+pub async fn run_recorded(
+    config: &EtlConfig,
+    catalog: &Catalog,
+    progress: &(dyn Fn(u64) + Sync),
+    trigger: Trigger,
+) -> Result<RunSummary> {
+    let started_at = chrono::Utc::now();
+    let result = run(config, catalog, progress).await;
+    let finished_at = chrono::Utc::now();
+    let record = lantern_core::catalog::RunRecord {
+        dataset: config.id.clone(),
+        trigger: match trigger {
+            Trigger::Cli => "cli",
+            Trigger::Schedule => "schedule",
+        }
+        .into(),
+        started_at,
+        finished_at,
+        ok: result.is_ok(),
+        version: result.as_ref().ok().map(|s| s.version),
+        new_rows: result.as_ref().ok().map(|s| s.new_rows),
+        error: result.as_ref().err().map(|e| e.to_string()),
+        schedule: config.schedule.as_ref().map(|s| s.expr.clone()),
+        next_run: config
+            .schedule
+            .as_ref()
+            .and_then(|s| s.next_after(finished_at)),
+    };
+    if let Err(e) = catalog.record_run(&record).await {
+        tracing::warn!(dataset = %config.id, error = %e, "could not record the run");
+    }
+    result
+}

@@ -29,6 +29,53 @@ impl Schedule {
     }
 }
 
+/// Runs every dataset that has a `schedule:` on it until the returned handles are aborted (or the process
+/// ends). Each dataset has its own loop, so one dataset is never run twice at once: a run that outlasts its
+/// next time simply makes the loop wait for the following one.
+pub fn spawn_all(
+    configs: Vec<crate::EtlConfig>,
+    catalog: lantern_core::catalog::Catalog,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    configs
+        .into_iter()
+        .filter(|c| c.schedule.is_some())
+        .map(|config| {
+            let catalog = catalog.clone();
+            tokio::spawn(async move {
+                let schedule = config.schedule.clone().expect("filtered");
+                loop {
+                    let now = Utc::now();
+                    let Some(next) = schedule.next_after(now) else {
+                        tracing::warn!(dataset = %config.id, schedule = %schedule.expr, "the schedule never fires again");
+                        return;
+                    };
+                    let wait = (next - now).to_std().unwrap_or_default();
+                    tokio::time::sleep(wait).await;
+                    tracing::info!(dataset = %config.id, schedule = %schedule.expr, "scheduled ETL run starting");
+                    match crate::pipeline::run_recorded(
+                        &config,
+                        &catalog,
+                        &|_| {},
+                        crate::pipeline::Trigger::Schedule,
+                    )
+                    .await
+                    {
+                        Ok(s) => tracing::info!(
+                            dataset = %config.id,
+                            version = s.version,
+                            new_rows = s.new_rows,
+                            unchanged = s.unchanged,
+                            elapsed_secs = s.elapsed_secs,
+                            "scheduled ETL run finished"
+                        ),
+                        Err(e) => tracing::error!(dataset = %config.id, error = %e, "scheduled ETL run failed"),
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,6 +188,16 @@ async fn serve(
         eprintln!("  (set LANTERN_ADMIN_PASSWORD, or auth.users in lantern.yaml, to choose)\n");
     }
     let addr = format!("{}:{}", config.server.host, config.server.port);
+    // Datasets with a `schedule:` are loaded on it while the server runs.
+    let etl_configs = lantern_etl::EtlConfig::load_dir(&config.datasets_dir)?;
+    let scheduled: Vec<String> = etl_configs
+        .iter()
+        .filter_map(|c| Some(format!("{} ({})", c.id, c.schedule.as_ref()?.expr)))
+        .collect();
+    let schedules = lantern_etl::schedule::spawn_all(etl_configs, Catalog::new(storage.clone()));
+    if !scheduled.is_empty() {
+        tracing::info!(datasets = %scheduled.join(", "), "ETL schedules running");
+    }
     let state = AppState::build_with_storage(config, users, storage).await?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -198,6 +208,9 @@ async fn serve(
         tracing::info!("shutting down");
     })
     .await?;
+    for s in schedules {
+        s.abort();
+    }
     Ok(())
 }
 
@@ -316,10 +329,22 @@ async fn etl(config: &Config, command: EtlCommand) -> Result<()> {
                 );
                 bar.set_prefix(c.id.clone());
                 bar.enable_steady_tick(Duration::from_millis(200));
-                match lantern_etl::run(c, &catalog, &|n| bar.inc(n)).await {
+                match lantern_etl::run_recorded(
+                    c,
+                    &catalog,
+                    &|n| bar.inc(n),
+                    lantern_etl::Trigger::Cli,
+                )
+                .await
+                {
                     Ok(s) => {
                         bar.finish_and_clear();
-                        if !json {
+                        if !json && s.unchanged {
+                            eprintln!(
+                                "{}: nothing new since version {} ({} rows); nothing published",
+                                s.dataset, s.version, s.rows
+                            );
+                        } else if !json {
                             eprintln!(
                                 "{}: version {} with {} rows ({} quarantined) from {} file(s), {:.1} MB in, {:.1} MB out, {:.0} rows/s",
                                 s.dataset,

@@ -417,66 +417,6 @@ pub fn decode_all(file: &CsvFile) -> Result<String> {
     Ok(s)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_clean_and_unique() {
-        let raw: Vec<String> = [
-            "  User Email ",
-            "",
-            "userEmail",
-            "user_email",
-            "Count (#)",
-            "名前",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(
-            clean_names(&raw, true),
-            [
-                "user_email",
-                "column_2",
-                "user_email_2",
-                "user_email_3",
-                "count",
-                "名前"
-            ]
-        );
-        assert_eq!(
-            clean_names(&["a".into(), "a".into(), " ".into()], false),
-            ["a", "a_2", "column_3"]
-        );
-    }
-
-    #[test]
-    fn sniffs_delimiters_outside_quotes() {
-        assert_eq!(sniff_delimiter("a;b;c\n1;\"x,y\";3\n4;5;6\n"), b';');
-        assert_eq!(sniff_delimiter("a\tb\n1\t2\n"), b'\t');
-        assert_eq!(sniff_delimiter("a|b|c\n1|2|3\n"), b'|');
-        assert_eq!(sniff_delimiter("a,b\n\"1;2\",3\n"), b',');
-    }
-
-    #[test]
-    fn detects_boms_and_bare_utf16() {
-        assert_eq!(detect_encoding(b"\xEF\xBB\xBFa,b"), encoding_rs::UTF_8);
-        assert_eq!(detect_encoding(b"\xFF\xFEa\0,\0b\0"), encoding_rs::UTF_16LE);
-        // encoding_rs only decodes UTF-16 (WHATWG), so the test builds the bytes itself.
-        let bytes: Vec<u8> = "id,name\n1,abc\n"
-            .encode_utf16()
-            .flat_map(|u| u.to_le_bytes())
-            .collect();
-        assert_eq!(detect_encoding(&bytes), encoding_rs::UTF_16LE);
-        let bytes: Vec<u8> = "id,name\n1,abc\n"
-            .encode_utf16()
-            .flat_map(|u| u.to_be_bytes())
-            .collect();
-        assert_eq!(detect_encoding(&bytes), encoding_rs::UTF_16BE);
-    }
-}
-
 /// Reads CSV files that share one header: types inferred over every row of every file when opened.
 pub struct CsvReader {
     files: Vec<CsvFile>,
@@ -554,5 +494,65 @@ impl super::TableReader for CsvReader {
             )?;
         }
         Ok(Default::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_clean_and_unique() {
+        let raw: Vec<String> = [
+            "  User Email ",
+            "",
+            "userEmail",
+            "user_email",
+            "Count (#)",
+            "名前",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            clean_names(&raw, true),
+            [
+                "user_email",
+                "column_2",
+                "user_email_2",
+                "user_email_3",
+                "count",
+                "名前"
+            ]
+        );
+        assert_eq!(
+            clean_names(&["a".into(), "a".into(), " ".into()], false),
+            ["a", "a_2", "column_3"]
+        );
+    }
+
+    #[test]
+    fn sniffs_delimiters_outside_quotes() {
+        assert_eq!(sniff_delimiter("a;b;c\n1;\"x,y\";3\n4;5;6\n"), b';');
+        assert_eq!(sniff_delimiter("a\tb\n1\t2\n"), b'\t');
+        assert_eq!(sniff_delimiter("a|b|c\n1|2|3\n"), b'|');
+        assert_eq!(sniff_delimiter("a,b\n\"1;2\",3\n"), b',');
+    }
+
+    #[test]
+    fn detects_boms_and_bare_utf16() {
+        assert_eq!(detect_encoding(b"\xEF\xBB\xBFa,b"), encoding_rs::UTF_8);
+        assert_eq!(detect_encoding(b"\xFF\xFEa\0,\0b\0"), encoding_rs::UTF_16LE);
+        // encoding_rs only decodes UTF-16 (WHATWG), so the test builds the bytes itself.
+        let bytes: Vec<u8> = "id,name\n1,abc\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert_eq!(detect_encoding(&bytes), encoding_rs::UTF_16LE);
+        let bytes: Vec<u8> = "id,name\n1,abc\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        assert_eq!(detect_encoding(&bytes), encoding_rs::UTF_16BE);
     }
 }

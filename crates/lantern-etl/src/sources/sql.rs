@@ -781,15 +781,13 @@ fn max_text(array: &dyn Array) -> Option<String> {
     }
     if let Some(a) = any.downcast_ref::<TimestampMicrosecondArray>() {
         let tz = matches!(a.data_type(), DataType::Timestamp(_, Some(_)));
-        return max(a)
-            .and_then(|us| DateTime::from_timestamp_micros(us))
-            .map(|d| {
-                if tz {
-                    d.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
-                } else {
-                    d.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
-                }
-            });
+        return max(a).and_then(DateTime::from_timestamp_micros).map(|d| {
+            if tz {
+                d.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
+            } else {
+                d.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+            }
+        });
     }
     if let Some(a) = any.downcast_ref::<StringArray>() {
         return max_string(a).map(str::to_string);

@@ -39,7 +39,7 @@ impl Server {
 fn order(i: u64) -> Value {
     json!({
         "id": i,
-        "status": if i % 2 == 0 { "open" } else { "shipped" },
+        "status": if i.is_multiple_of(2) { "open" } else { "shipped" },
         "amount": i as f64 * 10.25,
         "created_at": format!("2025-01-0{i}T10:00:00+09:00"),
         "customer": {"name": format!("Customer {i}"), "address": {"city": if i < 3 { "Tokyo" } else { "Seoul" }}},

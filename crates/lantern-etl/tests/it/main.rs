@@ -3,5 +3,6 @@
 mod api;
 mod csv;
 mod s3;
+mod schedule;
 mod sql;
 mod support;

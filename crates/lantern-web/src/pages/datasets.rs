@@ -1,4 +1,5 @@
-//! `/datasets`: every published dataset with its current version, size and quarantine count.
+//! `/datasets`: every dataset in the store with its current version, size and quarantine count, its ETL schedule
+//! and the outcome of its last run (from the CLI or the schedule).
 
 use axum::Extension;
 use axum::extract::State;
@@ -24,6 +25,39 @@ struct Row {
     published: String,
     quarantined: String,
     partitions: String,
+    schedule: String,
+    last_run: Option<LastRun>,
+}
+
+#[derive(Serialize)]
+struct LastRun {
+    ok: bool,
+    when: String,
+    trigger: String,
+    summary: String,
+    next: Option<String>,
+}
+
+impl LastRun {
+    fn of(r: &lantern_core::catalog::RunRecord) -> Self {
+        let took = (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0;
+        let summary = match (&r.error, r.version, r.new_rows) {
+            (Some(e), _, _) => e.clone(),
+            (None, Some(v), Some(0)) => format!("nothing new; v{v} kept ({took:.1} s)"),
+            (None, Some(v), Some(n)) => format!(
+                "v{v}: {} new rows in {took:.1} s",
+                format_value(&n.into(), Format::Integer)
+            ),
+            _ => format!("{took:.1} s"),
+        };
+        Self {
+            ok: r.ok,
+            when: r.finished_at.format("%Y-%m-%d %H:%M").to_string(),
+            trigger: r.trigger.clone(),
+            summary,
+            next: r.next_run.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+        }
+    }
 }
 
 pub async fn page(
@@ -31,36 +65,63 @@ pub async fn page(
     Extension(SignedIn(user)): Extension<SignedIn>,
 ) -> Response {
     let engine = state.engine();
-    let manifests = match engine.catalog().list().await {
-        Ok(m) => m,
+    let catalog = engine.catalog();
+    let ids = match catalog.dataset_ids().await {
+        Ok(ids) => ids,
         Err(e) => return AppError::from(e).page().into_response(),
     };
-    let rows: Vec<Row> = manifests
-        .iter()
-        .map(|m| Row {
-            title: engine
-                .dataset_spec(&m.dataset)
+    let mut rows: Vec<Row> = Vec::new();
+    for id in ids {
+        let (manifest, last_run) =
+            match tokio::try_join!(catalog.current(&id), catalog.last_run(&id)) {
+                Ok(found) => found,
+                Err(e) => return AppError::from(e).page().into_response(),
+            };
+        if manifest.is_none() && last_run.is_none() {
+            continue;
+        }
+        let spec = engine.dataset_spec(&id);
+        let schedule = spec
+            .and_then(|s| s.spec.schedule.as_ref()?.as_str().map(str::to_string))
+            .or_else(|| last_run.as_ref()?.schedule.clone())
+            .unwrap_or_else(|| "—".into());
+        let dash = || "—".to_string();
+        rows.push(Row {
+            title: spec
                 .map(|s| s.title().to_string())
-                .unwrap_or_else(|| m.dataset.clone()),
-            id: m.dataset.clone(),
-            version: m.version,
-            rows: format_value(&m.rows.into(), Format::Integer),
-            files: m.files.len(),
-            size: format!("{:.1} MB", m.total_bytes() as f64 / 1e6),
-            published: m.created_at.format("%Y-%m-%d %H:%M").to_string(),
-            quarantined: format_value(&m.quarantined_rows.into(), Format::Integer),
-            partitions: if m.partitions.is_empty() {
-                "—".into()
-            } else {
-                m.partitions.join(", ")
+                .unwrap_or_else(|| id.clone()),
+            version: manifest.as_ref().map(|m| m.version).unwrap_or(0),
+            rows: manifest
+                .as_ref()
+                .map(|m| format_value(&m.rows.into(), Format::Integer))
+                .unwrap_or_else(dash),
+            files: manifest.as_ref().map(|m| m.files.len()).unwrap_or(0),
+            size: manifest
+                .as_ref()
+                .map(|m| format!("{:.1} MB", m.total_bytes() as f64 / 1e6))
+                .unwrap_or_else(dash),
+            published: manifest
+                .as_ref()
+                .map(|m| m.created_at.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "never".into()),
+            quarantined: manifest
+                .as_ref()
+                .map(|m| format_value(&m.quarantined_rows.into(), Format::Integer))
+                .unwrap_or_else(dash),
+            partitions: match &manifest {
+                Some(m) if !m.partitions.is_empty() => m.partitions.join(", "),
+                _ => dash(),
             },
-        })
-        .collect();
+            schedule,
+            last_run: last_run.as_ref().map(LastRun::of),
+            id,
+        });
+    }
     super::html(
         "datasets.html",
         minijinja::context! {
             datasets => Value::from(Serde(&rows)),
-            storage => engine.catalog().storage().description(),
+            storage => catalog.storage().description(),
             nav => Value::from(Serde(sidebar::entries(&state))),
             active => "/datasets",
             user,

@@ -334,6 +334,38 @@ async fn pages_render_with_data_and_filter_state() {
 async fn the_datasets_page_lists_published_versions() {
     let app = TestApp::start().await;
     app.login().await;
+    // What `lantern etl run` and the schedule record after each run.
+    let catalog = lantern_core::catalog::Catalog::new(app.storage.clone());
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let ok = lantern_core::catalog::RunRecord {
+        dataset: "cursor_usage".into(),
+        trigger: "schedule".into(),
+        started_at: at("2026-11-25T03:00:00Z"),
+        finished_at: at("2026-11-25T03:00:02.5Z"),
+        ok: true,
+        version: Some(1),
+        new_rows: Some(20_000),
+        error: None,
+        schedule: Some("0 3 * * *".into()),
+        next_run: Some(at("2026-11-26T03:00:00Z")),
+    };
+    catalog.record_run(&ok).await.unwrap();
+    let failed = lantern_core::catalog::RunRecord {
+        dataset: "orders_feed".into(),
+        trigger: "cli".into(),
+        ok: false,
+        version: None,
+        new_rows: None,
+        error: Some("GET http://127.0.0.1:9/v1/orders: answered 503 after 5 attempts".into()),
+        schedule: None,
+        next_run: None,
+        ..ok.clone()
+    };
+    catalog.record_run(&failed).await.unwrap();
     let res = app.client.get(app.url("/datasets")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
@@ -348,4 +380,29 @@ async fn the_datasets_page_lists_published_versions() {
         );
     }
     assert!(html.contains(r#"href="/datasets" class="active""#));
+    let row_of = |id: &str| {
+        let start = html
+            .find(&format!(r#"<tr data-dataset="{id}">"#))
+            .unwrap_or_else(|| panic!("{id} listed"));
+        html[start..start + html[start..].find("</tr>").unwrap()].to_string()
+    };
+    let row = row_of("cursor_usage");
+    for part in [
+        "<code>0 3 * * *</code>",
+        "OK</span> 2026-11-25 03:00",
+        "(schedule)",
+        "v1: 20,000 new rows in 2.5 s",
+        "next 2026-11-26 03:00",
+    ] {
+        assert!(row.contains(part), "{part} in {row}");
+    }
+    let row = row_of("orders_feed");
+    for part in [
+        "Failed</span>",
+        "answered 503 after 5 attempts",
+        "never",
+        "(cli)",
+    ] {
+        assert!(row.contains(part), "{part} in {row}");
+    }
 }
