@@ -280,8 +280,41 @@ pub async fn publish(
     writer.publish().await
 }
 
-/// Writes `rows` rows of demo dataset `id` as a CSV file (header, `,`, ISO dates, empty nulls) at `path`, for
-/// loading through the ETL. Returns the bytes written.
+/// The header of the CSV that Cursor's team admins download from the dashboard (Usage → Export CSV), in order.
+pub const CURSOR_EXPORT_HEADER: [&str; 25] = [
+    "Date",
+    "User ID",
+    "Email",
+    "Is Active",
+    "Chat Suggested Lines Added",
+    "Chat Suggested Lines Deleted",
+    "Chat Accepted Lines Added",
+    "Chat Accepted Lines Deleted",
+    "Chat Total Applies",
+    "Chat Total Accepts",
+    "Chat Total Rejects",
+    "Chat Tabs Shown",
+    "Tabs Accepted",
+    "Edit Requests",
+    "Ask Requests",
+    "Agent Requests",
+    "Cmd+K Usages",
+    "Subscription Included Reqs",
+    "API Key Reqs",
+    "Usage Based Reqs",
+    "Bugbot Usages",
+    "Most Used Model",
+    "Most Used Apply Extension",
+    "Most Used Tab Extension",
+    "Client Version",
+];
+
+/// What one usage-based request costs in the demo: `Usage Based Reqs` × this ≈ the demo's `cost_usd`.
+pub const USAGE_BASED_REQUEST_USD: f64 = 0.04;
+
+/// Writes a demo dataset as CSV for the ETL to load: `apac_dot` in its own columns; `cursor_usage` in the columns of
+/// Cursor's admin usage export ([`CURSOR_EXPORT_HEADER`]), plus `cursor_teams.csv` (Email, Team) beside it, the team
+/// directory that `datasets/cursor_usage.yaml` joins in. Returns the bytes written.
 pub fn write_csv(
     id: &str,
     rows: usize,
@@ -301,13 +334,140 @@ pub fn write_csv(
         .with_header(true)
         .build(file);
     for batch in batches {
+        let batch = if id == "cursor_usage" {
+            cursor_export(&batch)?
+        } else {
+            batch
+        };
         writer
             .write(&batch)
             .map_err(|e| crate::Error::Query(e.into()))?;
         progress(batch.num_rows() as u64);
     }
     drop(writer);
+    if id == "cursor_usage" {
+        let teams = path.with_file_name("cursor_teams.csv");
+        let mut text = String::from("Email,Team\n");
+        for u in 0..USERS {
+            text.push_str(&format!(
+                "user{u:04}@example.com,{}\n",
+                TEAMS[u % TEAMS.len()]
+            ));
+        }
+        std::fs::write(&teams, text).map_err(|e| crate::Error::Io {
+            path: teams.clone(),
+            source: e,
+        })?;
+    }
     Ok(std::fs::metadata(path).map_err(io)?.len())
+}
+
+/// Demo `cursor_usage` rows in the export's columns; the counts the export has and the demo lacks are derived
+/// from the demo's own (deletions from additions, applies from edit and agent requests…), so the file is
+/// deterministic and the shipped mapping recovers every dashboard column.
+fn cursor_export(batch: &RecordBatch) -> Result<RecordBatch> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Date32Type, Float64Type, Int64Type};
+    let int = |name: &str| -> Vec<i64> {
+        let c = batch.column(batch.schema().index_of(name).expect("demo column"));
+        c.as_primitive::<Int64Type>().values().to_vec()
+    };
+    let text = |name: &str| -> Vec<String> {
+        let c = batch.column(batch.schema().index_of(name).expect("demo column"));
+        c.as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect()
+    };
+    let schema = batch.schema();
+    let dates = batch
+        .column(schema.index_of("date").expect("date"))
+        .as_primitive::<Date32Type>();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let date: Vec<String> = dates
+        .values()
+        .iter()
+        .map(|d| {
+            format!(
+                "{}T00:00:00.000Z",
+                epoch + chrono::Duration::days(*d as i64)
+            )
+        })
+        .collect();
+    let email = text("user_email");
+    let user_id: Vec<i64> = email
+        .iter()
+        .map(|e| 155_700_000 + e[4..8].parse::<i64>().unwrap_or(0))
+        .collect();
+    let active = batch
+        .column(schema.index_of("is_active").expect("is_active"))
+        .clone();
+    let (added, accepted) = (int("lines_added"), int("lines_accepted"));
+    let (chat, composer, agent) = (
+        int("chat_requests"),
+        int("composer_requests"),
+        int("agent_requests"),
+    );
+    let cost = batch
+        .column(schema.index_of("cost_usd").expect("cost"))
+        .as_primitive::<Float64Type>();
+    let usage_based: Vec<i64> = cost
+        .values()
+        .iter()
+        .map(|c| (c / USAGE_BASED_REQUEST_USD).round() as i64)
+        .collect();
+    let applies: Vec<i64> = composer.iter().zip(&agent).map(|(c, a)| c + a).collect();
+    let accepts: Vec<i64> = applies.iter().map(|a| a * 3 / 4).collect();
+    let extensions = ["ts", "py", "rs", "go", "tsx"];
+    let ext: Vec<&str> = user_id
+        .iter()
+        .map(|u| extensions[*u as usize % 5])
+        .collect();
+    let ints = |v: Vec<i64>| Arc::new(Int64Array::from(v)) as ArrayRef;
+    let strs = |v: Vec<String>| Arc::new(StringArray::from(v)) as ArrayRef;
+    let total: Vec<i64> = (0..batch.num_rows())
+        .map(|i| chat[i] + composer[i] + agent[i])
+        .collect();
+    let columns: Vec<ArrayRef> = vec![
+        strs(date),
+        ints(user_id),
+        strs(email),
+        active,
+        ints(added.clone()),
+        ints(added.iter().map(|a| a / 4).collect()),
+        ints(accepted.clone()),
+        ints(accepted.iter().map(|a| a / 5).collect()),
+        ints(applies.clone()),
+        ints(accepts.clone()),
+        ints(applies.iter().zip(&accepts).map(|(a, b)| a - b).collect()),
+        ints(int("tabs_shown")),
+        ints(int("tabs_accepted")),
+        ints(composer),
+        ints(chat.clone()),
+        ints(agent),
+        ints(chat.iter().map(|c| c / 2).collect()),
+        ints(
+            total
+                .iter()
+                .zip(&usage_based)
+                .map(|(t, u)| (t - u).max(0))
+                .collect(),
+        ),
+        ints(vec![0; batch.num_rows()]),
+        ints(usage_based),
+        ints(vec![0; batch.num_rows()]),
+        strs(text("most_used_model")),
+        Arc::new(StringArray::from(ext.clone())),
+        Arc::new(StringArray::from(ext)),
+        strs(text("client_version")),
+    ];
+    let fields: Vec<Field> = CURSOR_EXPORT_HEADER
+        .iter()
+        .zip(&columns)
+        .map(|(n, c)| Field::new(*n, c.data_type().clone(), false))
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| crate::Error::Query(e.into()))
 }
 
 /// Publishes every demo dataset that has no published version yet; returns the manifests written.

@@ -6,6 +6,7 @@
 //!   - rename: {customer_segment: segment}
 //!   - exclude: {column: status, values: [Cancelled]}
 //!   - derive: {name: due_month, expr: "to_char(due_date, '%Y-%m')"}   # any DataFusion SQL expression
+//!   - lookup: {path: data/regions.csv, key: country, columns: [region]}   # add columns from a small CSV
 //!   - select: [order_id, country, segment, due_date, due_month]
 //! ```
 //!
@@ -15,6 +16,7 @@
 mod columns;
 mod derive;
 pub mod exclude;
+pub mod lookup;
 mod validate;
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -32,10 +34,13 @@ pub enum TransformConfig {
     Exclude(exclude::ExcludeConfig),
     Derive(derive::DeriveConfig),
     Validate(validate::ValidateConfig),
+    Lookup(lookup::LookupConfig),
 }
 
 /// The transform names, for error messages.
-const KINDS: &[&str] = &["trim", "rename", "select", "exclude", "derive", "validate"];
+const KINDS: &[&str] = &[
+    "trim", "rename", "select", "exclude", "derive", "validate", "lookup",
+];
 
 impl<'de> Deserialize<'de> for TransformConfig {
     // serde_yaml writes externally tagged enums as YAML tags (`!derive`); dashboards-as-code users write maps.
@@ -58,6 +63,7 @@ impl<'de> Deserialize<'de> for TransformConfig {
             "exclude" => TransformConfig::Exclude(serde_yaml::from_value(value).map_err(bad)?),
             "derive" => TransformConfig::Derive(serde_yaml::from_value(value).map_err(bad)?),
             "validate" => TransformConfig::Validate(serde_yaml::from_value(value).map_err(bad)?),
+            "lookup" => TransformConfig::Lookup(serde_yaml::from_value(value).map_err(bad)?),
             other => {
                 return Err(D::Error::custom(format!(
                     "unknown transform `{other}`; use one of: {}",
@@ -148,6 +154,9 @@ impl Transforms {
                 }
                 TransformConfig::Derive(d) => {
                     Box::new(derive::Derive::compile(d, &schema, file, i)?)
+                }
+                TransformConfig::Lookup(l) => {
+                    Box::new(lookup::Lookup::compile(l, &schema, file, i)?)
                 }
                 TransformConfig::Validate(v) => {
                     let v = std::sync::Arc::new(validate::Validate::compile(v, &schema, file, i)?);

@@ -2,6 +2,7 @@
 
 mod api;
 mod csv;
+mod cursor_export;
 mod s3;
 mod schedule;
 mod sql;
