@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
-    StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -49,67 +49,61 @@ pub fn column_type_of(t: &DataType) -> Option<ColumnType> {
     })
 }
 
-fn builder(t: ColumnType, capacity: usize) -> Box<dyn ArrayBuilder> {
-    match t {
-        ColumnType::Boolean => Box::new(BooleanBuilder::with_capacity(capacity)),
-        ColumnType::Integer => Box::new(Int64Builder::with_capacity(capacity)),
-        ColumnType::Float => Box::new(Float64Builder::with_capacity(capacity)),
-        ColumnType::Date => Box::new(Date32Builder::with_capacity(capacity)),
-        ColumnType::Timestamp => Box::new(TimestampMicrosecondBuilder::with_capacity(capacity)),
-        ColumnType::TimestampTz => {
-            Box::new(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
-        }
-        ColumnType::String => Box::new(StringBuilder::with_capacity(capacity, capacity * 16)),
-    }
+/// One column being built; an enum rather than `dyn ArrayBuilder` so appending a value is a match, not a chain
+/// of downcasts.
+enum Col {
+    Bool(BooleanBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Date(Date32Builder),
+    Ts(TimestampMicrosecondBuilder),
+    Str(StringBuilder),
 }
 
-fn append(b: &mut dyn ArrayBuilder, v: Option<(&str, Parsed)>) {
-    let any = b.as_any_mut();
-    match v {
-        None => {
-            if let Some(b) = any.downcast_mut::<BooleanBuilder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<Int64Builder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<Float64Builder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<Date32Builder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<TimestampMicrosecondBuilder>() {
-                b.append_null()
-            } else if let Some(b) = any.downcast_mut::<StringBuilder>() {
-                b.append_null()
+impl Col {
+    fn new(t: ColumnType, capacity: usize) -> Self {
+        match t {
+            ColumnType::Boolean => Col::Bool(BooleanBuilder::with_capacity(capacity)),
+            ColumnType::Integer => Col::Int(Int64Builder::with_capacity(capacity)),
+            ColumnType::Float => Col::Float(Float64Builder::with_capacity(capacity)),
+            ColumnType::Date => Col::Date(Date32Builder::with_capacity(capacity)),
+            ColumnType::Timestamp => Col::Ts(TimestampMicrosecondBuilder::with_capacity(capacity)),
+            ColumnType::TimestampTz => {
+                Col::Ts(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
             }
+            ColumnType::String => Col::Str(StringBuilder::with_capacity(capacity, capacity * 16)),
         }
-        Some((raw, parsed)) => match parsed {
-            Parsed::Bool(x) => any
-                .downcast_mut::<BooleanBuilder>()
-                .expect("typed")
-                .append_value(x),
-            Parsed::Int(x) => any
-                .downcast_mut::<Int64Builder>()
-                .expect("typed")
-                .append_value(x),
-            Parsed::Float(x) => any
-                .downcast_mut::<Float64Builder>()
-                .expect("typed")
-                .append_value(x),
-            Parsed::Date(d) => {
-                let days = (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
-                    .num_days() as i32;
-                any.downcast_mut::<Date32Builder>()
-                    .expect("typed")
-                    .append_value(days)
-            }
-            Parsed::Timestamp(us) => any
-                .downcast_mut::<TimestampMicrosecondBuilder>()
-                .expect("typed")
-                .append_value(us),
-            Parsed::Str => any
-                .downcast_mut::<StringBuilder>()
-                .expect("typed")
-                .append_value(raw),
-        },
+    }
+
+    fn append(&mut self, v: Option<(&str, Parsed)>) {
+        match (self, v) {
+            (Col::Bool(b), None) => b.append_null(),
+            (Col::Int(b), None) => b.append_null(),
+            (Col::Float(b), None) => b.append_null(),
+            (Col::Date(b), None) => b.append_null(),
+            (Col::Ts(b), None) => b.append_null(),
+            (Col::Str(b), None) => b.append_null(),
+            (Col::Bool(b), Some((_, Parsed::Bool(x)))) => b.append_value(x),
+            (Col::Int(b), Some((_, Parsed::Int(x)))) => b.append_value(x),
+            (Col::Float(b), Some((_, Parsed::Float(x)))) => b.append_value(x),
+            (Col::Date(b), Some((_, Parsed::Date(d)))) => b.append_value(
+                (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32,
+            ),
+            (Col::Ts(b), Some((_, Parsed::Timestamp(us)))) => b.append_value(us),
+            (Col::Str(b), Some((raw, _))) => b.append_value(raw),
+            (_, Some(_)) => unreachable!("values are parsed as their column's type"),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Col::Bool(b) => Arc::new(b.finish()),
+            Col::Int(b) => Arc::new(b.finish()),
+            Col::Float(b) => Arc::new(b.finish()),
+            Col::Date(b) => Arc::new(b.finish()),
+            Col::Ts(b) => Arc::new(b.finish()),
+            Col::Str(b) => Arc::new(b.finish()),
+        }
     }
 }
 
@@ -118,7 +112,8 @@ pub struct BatchBuilder {
     schema: SchemaRef,
     types: Vec<ColumnType>,
     options: ValueOptions,
-    builders: Vec<Box<dyn ArrayBuilder>>,
+    builders: Vec<Col>,
+    parsed: Vec<Option<Parsed>>,
     rows: usize,
     batch_rows: usize,
 }
@@ -130,39 +125,50 @@ impl BatchBuilder {
         options: ValueOptions,
         batch_rows: usize,
     ) -> Self {
-        let builders = types.iter().map(|t| builder(*t, batch_rows)).collect();
+        let builders = types.iter().map(|t| Col::new(*t, batch_rows)).collect();
         Self {
             schema,
             types,
             options,
             builders,
+            parsed: Vec::new(),
             rows: 0,
             batch_rows,
         }
     }
 
-    /// Appends one row (`None` or a configured null spelling is null). A value that does not parse as its
-    /// column's type refuses the whole row: nothing is appended and `(column index, reason)` comes back.
-    pub fn push<'a>(
+    /// Appends one row, whose cell `i` is `cell(i)` (`None` or a configured null spelling is null). A value that
+    /// does not parse as its column's type refuses the whole row: nothing is appended and `(column index,
+    /// reason)` comes back.
+    pub fn push_with<'a>(
         &mut self,
-        cells: impl Iterator<Item = Option<&'a str>>,
+        cell: impl Fn(usize) -> Option<&'a str>,
     ) -> Result<(), (usize, String)> {
-        let mut values: Vec<Option<(&str, Parsed)>> = Vec::with_capacity(self.types.len());
-        for (i, v) in cells.enumerate() {
-            match v {
-                None => values.push(None),
-                Some(v) if self.options.is_null(v) => values.push(None),
-                Some(v) if self.types[i] == ColumnType::String => {
-                    values.push(Some((v, Parsed::Str)))
-                }
-                Some(v) => match parse_as(v, self.types[i], &self.options) {
-                    Ok(parsed) => values.push(Some((v.trim(), parsed))),
-                    Err(reason) => return Err((i, reason)),
-                },
-            }
+        // Parse every cell first (into a buffer reused across rows), append only when the whole row is good.
+        self.parsed.clear();
+        for (i, ty) in self.types.iter().enumerate() {
+            let parsed = match cell(i) {
+                None => None,
+                Some(v) if self.options.is_null(v) => None,
+                Some(_) if *ty == ColumnType::String => Some(Parsed::Str),
+                Some(v) => Some(parse_as(v, *ty, &self.options).map_err(|reason| (i, reason))?),
+            };
+            self.parsed.push(parsed);
         }
-        for (b, v) in self.builders.iter_mut().zip(values) {
-            append(b.as_mut(), v);
+        for (i, (b, p)) in self
+            .builders
+            .iter_mut()
+            .zip(self.parsed.drain(..))
+            .enumerate()
+        {
+            b.append(p.map(|p| {
+                let raw = if matches!(p, Parsed::Str) {
+                    cell(i).unwrap_or("")
+                } else {
+                    ""
+                };
+                (raw, p)
+            }));
         }
         self.rows += 1;
         Ok(())

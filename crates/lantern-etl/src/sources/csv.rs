@@ -32,6 +32,24 @@ pub struct CsvConfig {
     /// Whether the first row names the columns (default true).
     #[serde(default = "yes")]
     pub header: bool,
+    /// For `s3://bucket/prefix/*.csv` paths: an S3-compatible endpoint and credentials (default: the usual AWS
+    /// environment variables).
+    #[serde(default)]
+    pub s3: Option<S3Access>,
+}
+
+/// Where and how to reach S3 for a CSV path that is an `s3://` URL.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Access {
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
 }
 
 fn yes() -> bool {
@@ -57,10 +75,36 @@ pub struct CsvFile {
 }
 
 impl CsvConfig {
+    /// For an object-store URL (`s3://bucket/prefix/*.csv`), the S3 source that fetches it.
+    pub fn as_s3(&self) -> Option<super::s3::S3Config> {
+        let rest = self.path.strip_prefix("s3://")?;
+        let (dir, name) = match rest.rsplit_once('/') {
+            Some((dir, name)) if name.contains(['*', '?', '[']) => {
+                (dir.to_string(), Some(name.to_string()))
+            }
+            _ => (rest.to_string(), None),
+        };
+        let access = self.s3.clone().unwrap_or_default();
+        Some(super::s3::S3Config {
+            url: format!("s3://{dir}"),
+            endpoint: access.endpoint,
+            region: access.region,
+            path_style: None,
+            access_key_id: access.access_key_id,
+            secret_access_key: access.secret_access_key,
+            format: super::s3::S3Format::Csv,
+            pattern: name,
+            incremental: false,
+            encoding: self.encoding.clone(),
+            delimiter: self.delimiter.clone(),
+        })
+    }
+
     /// The files the config names, sorted; an error when there are none.
     pub fn files(&self) -> Result<Vec<PathBuf>> {
-        let matches = glob::glob(&self.path)
-            .map_err(|e| EtlError::source(&self.path, format!("bad glob: {e}")))?;
+        let path = self.path.strip_prefix("file://").unwrap_or(&self.path);
+        let matches =
+            glob::glob(path).map_err(|e| EtlError::source(&self.path, format!("bad glob: {e}")))?;
         let mut files: Vec<PathBuf> = matches
             .filter_map(|m| m.ok())
             .filter(|p| p.is_file())
@@ -296,6 +340,9 @@ fn for_each_row(
     file: &CsvFile,
     mut f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
 ) -> Result<()> {
+    if file.encoding == encoding_rs::UTF_8 && !file.sep_line {
+        return for_each_utf8_row(file, f);
+    }
     let mut reader = csv_reader(file, open_text(file)?);
     let mut record = csv::StringRecord::new();
     let mut first = true;
@@ -314,29 +361,183 @@ fn for_each_row(
     Ok(())
 }
 
+/// [`for_each_row`] for UTF-8 files: the bytes are read as they are (no decoding copy) and checked per record;
+/// a record with invalid UTF-8 gets replacement characters, as the decoder would have given it.
+fn for_each_utf8_row(
+    file: &CsvFile,
+    mut f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
+) -> Result<()> {
+    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
+    let mut raw =
+        BufReader::with_capacity(256 * 1024, std::fs::File::open(&file.path).map_err(err)?);
+    if raw.fill_buf().map_err(err)?.starts_with(b"\xEF\xBB\xBF") {
+        raw.consume(3);
+    }
+    let mut reader = csv_reader(file, Box::new(raw));
+    let mut bytes = csv::ByteRecord::new();
+    let mut first = true;
+    while reader
+        .read_byte_record(&mut bytes)
+        .map_err(|e| csv_error(file, e))?
+    {
+        if first && file.header {
+            first = false;
+            continue;
+        }
+        first = false;
+        let line = bytes.position().map(|p| p.line()).unwrap_or(0);
+        let record = match csv::StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
+            Ok(r) => r,
+            Err(e) => {
+                let b = e.into_byte_record();
+                csv::StringRecord::from(
+                    b.iter()
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        f(line, &record)?;
+        // Hand the allocation back for the next record.
+        bytes = record.into_byte_record();
+    }
+    Ok(())
+}
+
 /// Pass 1: the type of every column over all rows (configured types win).
+///
+/// UTF-8 files of some size are split in two at a record boundary and inferred on two threads: nothing else runs
+/// during this pass, and the per-column results merge exactly (the wider type wins).
 pub fn infer_types(
     file: &CsvFile,
     options: &ValueOptions,
     overrides: &std::collections::BTreeMap<String, ColumnType>,
 ) -> Result<Vec<ColumnType>> {
-    let mut inf = vec![Inference::default(); file.columns.len()];
-    for_each_row(file, |_, record| {
+    let width = file.columns.len();
+    let observe = |inf: &mut Vec<Inference>, record: &csv::ByteRecord| {
         // Rows with the wrong number of fields are quarantined in pass 2; they do not vote on types.
-        if record.len() != file.columns.len() {
-            return Ok(());
+        if record.len() != width {
+            return;
         }
         for (i, v) in record.iter().enumerate() {
-            inf[i].observe(v, options);
+            inf[i].observe(&String::from_utf8_lossy(v), options);
         }
-        Ok(())
-    })?;
+    };
+    let merged = match split_point(file)? {
+        Some((start, split, end)) => {
+            let (a, b) = std::thread::scope(|scope| {
+                let second = scope.spawn(|| {
+                    let mut inf = vec![Inference::default(); width];
+                    byte_rows(file, split, end, false, |r| observe(&mut inf, r)).map(|_| inf)
+                });
+                let mut inf = vec![Inference::default(); width];
+                let first = byte_rows(file, start, split, file.header, |r| observe(&mut inf, r))
+                    .map(|_| inf);
+                (first, second.join().expect("inference thread"))
+            });
+            let (a, b) = (a?, b?);
+            a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect()
+        }
+        None => {
+            let mut inf = vec![Inference::default(); width];
+            for_each_row(file, |_, record| {
+                if record.len() == width {
+                    for (i, v) in record.iter().enumerate() {
+                        inf[i].observe(v, options);
+                    }
+                }
+                Ok(())
+            })?;
+            inf
+        }
+    };
     Ok(file
         .columns
         .iter()
-        .zip(inf)
+        .zip(merged)
         .map(|(name, i)| overrides.get(name).copied().unwrap_or_else(|| i.finish()))
         .collect())
+}
+
+/// Files smaller than this are inferred on one thread.
+const PARALLEL_BYTES: u64 = 4 << 20;
+
+/// For a UTF-8 file worth splitting: (first data byte, a record boundary near the middle, file length).
+///
+/// A `"` can only open or close a quoted field (escaped quotes come in pairs), so the number of quotes before a
+/// byte tells whether it is inside quotes: the split is the first newline after the middle with an even count.
+fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64)>> {
+    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
+    let len = std::fs::metadata(&file.path).map_err(err)?.len();
+    if file.encoding != encoding_rs::UTF_8 || file.sep_line || len < PARALLEL_BYTES {
+        return Ok(None);
+    }
+    // Streamed in blocks: the file is never held in memory.
+    let mut f = std::fs::File::open(&file.path).map_err(err)?;
+    let mut block = vec![0u8; 1 << 20];
+    let mut head = [0u8; 3];
+    let start = match f.read_exact(&mut head) {
+        Ok(()) if head == *b"\xEF\xBB\xBF" => 3,
+        _ => 0,
+    };
+    let middle = len / 2;
+    let mut pos = 0u64;
+    let mut quoted = false;
+    use std::io::Seek;
+    f.seek(std::io::SeekFrom::Start(0)).map_err(err)?;
+    loop {
+        let n = f.read(&mut block).map_err(err)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let chunk = &block[..n];
+        let from = if pos < middle {
+            let upto = ((middle - pos) as usize).min(n);
+            quoted ^= memchr::memchr_iter(b'"', &chunk[..upto]).count() % 2 == 1;
+            upto
+        } else {
+            0
+        };
+        for (i, b) in chunk[from..].iter().enumerate() {
+            match *b {
+                b'"' => quoted = !quoted,
+                b'\n' if !quoted => return Ok(Some((start, pos + (from + i + 1) as u64, len))),
+                _ => {}
+            }
+        }
+        pos += n as u64;
+    }
+}
+
+/// Reads the records in bytes `from..to` of a UTF-8 file.
+fn byte_rows(
+    file: &CsvFile,
+    from: u64,
+    to: u64,
+    skip_header: bool,
+    mut f: impl FnMut(&csv::ByteRecord),
+) -> Result<()> {
+    use std::io::Seek;
+    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
+    let mut raw = std::fs::File::open(&file.path).map_err(err)?;
+    raw.seek(std::io::SeekFrom::Start(from)).map_err(err)?;
+    let text: Box<dyn Read + Send> =
+        Box::new(BufReader::with_capacity(256 * 1024, raw.take(to - from)));
+    let mut reader = csv_reader(file, text);
+    let mut record = csv::ByteRecord::new();
+    let mut first = true;
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(file, e))?
+    {
+        if first && skip_header {
+            first = false;
+            continue;
+        }
+        first = false;
+        f(&record);
+    }
+    Ok(())
 }
 
 /// A row that could not be loaded.
@@ -392,7 +593,7 @@ pub fn read_batches(
                 ),
             ));
         }
-        if let Err((i, reason)) = batch.push(record.iter().map(Some)) {
+        if let Err((i, reason)) = batch.push_with(|i| record.get(i)) {
             return bad(refuse(Some(file.columns[i].clone()), reason));
         }
         if batch.full()

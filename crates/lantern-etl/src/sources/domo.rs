@@ -96,6 +96,7 @@ impl DomoConfig {
                 encoding: None,
                 delimiter: Some(",".into()),
                 header: true,
+                s3: None,
             },
         });
         staged.input_bytes = bytes;

@@ -177,7 +177,7 @@ impl TableReader for JsonLinesReader {
                         cells[i] = text;
                     }
                 }
-                if let Err((i, reason)) = batch.push(cells.iter().map(|c| c.as_deref())) {
+                if let Err((i, reason)) = batch.push_with(|i| cells[i].as_deref()) {
                     return (sink.bad)(refuse(Some(self.names[i].clone()), reason));
                 }
                 if batch.full()

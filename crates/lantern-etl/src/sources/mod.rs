@@ -114,6 +114,7 @@ impl Staged {
 /// Fetches what `source` names (remote sources download into `ctx.staging`).
 pub async fn stage(source: &SourceConfig, ctx: &StageContext<'_>) -> Result<Staged> {
     match source {
+        SourceConfig::Csv(c) if c.as_s3().is_some() => c.as_s3().expect("checked").stage(ctx).await,
         SourceConfig::Csv(c) => Ok(Staged::files(Input::Csv {
             files: c.files()?.into_iter().map(StagedFile::local).collect(),
             options: c.clone(),

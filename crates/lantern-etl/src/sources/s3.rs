@@ -143,7 +143,10 @@ impl S3Config {
         });
 
         // Which objects are new since the last run.
-        let previous = ctx.previous.filter(|_| self.incremental);
+        // Append only to a version an incremental run published (it knows where it stopped).
+        let previous = ctx
+            .previous
+            .filter(|m| self.incremental && m.source_state.contains_key(LAST_MODIFIED));
         let since: Option<DateTime<Utc>> = previous
             .and_then(|m| m.source_state.get(LAST_MODIFIED))
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -253,6 +256,7 @@ impl S3Config {
                     encoding: self.encoding.clone(),
                     delimiter: self.delimiter.clone(),
                     header: true,
+                    s3: None,
                 },
             },
             S3Format::Jsonl => Input::JsonLines(files),

@@ -63,6 +63,9 @@ pub struct Incremental {
     pub column: String,
 }
 
+/// Bytes of COPY data handed to the decoding thread at a time.
+const COPY_BLOCK: usize = 256 * 1024;
+
 /// The state key holding the largest watermark value loaded.
 pub const WATERMARK: &str = "sql_watermark";
 
@@ -86,7 +89,10 @@ impl SqlConfig {
     pub async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
         let url = expand_env(&self.url, "source.url")?;
         let scheme = url.split("://").next().unwrap_or("");
-        let previous = ctx.previous.filter(|_| self.incremental.is_some());
+        // Append only to a version an incremental run published (it stored its watermark).
+        let previous = ctx
+            .previous
+            .filter(|m| self.incremental.is_some() && m.source_state.contains_key(WATERMARK));
         let watermark = previous
             .and_then(|m| m.source_state.get(WATERMARK))
             .cloned();
@@ -185,7 +191,7 @@ impl SqlConfig {
             );
         }
         let copy = format!("COPY ({sql}) TO STDOUT (FORMAT binary)");
-        let (tx, rx) = mpsc::channel::<Result<Bytes>>(64);
+        let (tx, rx) = mpsc::channel::<Result<Bytes>>(8);
         let task_label = label.to_string();
         tokio::spawn(async move {
             let mut stream = match conn.copy_out_raw(&copy).await {
@@ -197,16 +203,28 @@ impl SqlConfig {
                     return;
                 }
             };
+            // PostgreSQL sends one message per row: gather them into larger blocks for the decoding thread.
+            let mut block = bytes::BytesMut::with_capacity(COPY_BLOCK);
             while let Some(chunk) = stream.next().await {
-                let failed = chunk.is_err();
-                if tx
-                    .send(chunk.map_err(|e| EtlError::source(&task_label, e.to_string())))
-                    .await
-                    .is_err()
-                    || failed
-                {
-                    return;
+                match chunk {
+                    Ok(c) => {
+                        block.extend_from_slice(&c);
+                        if block.len() >= COPY_BLOCK
+                            && tx.send(Ok(block.split().freeze())).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(EtlError::source(&task_label, e.to_string())))
+                            .await;
+                        return;
+                    }
                 }
+            }
+            if !block.is_empty() {
+                let _ = tx.send(Ok(block.freeze())).await;
             }
         });
         let fields: Vec<Field> = columns

@@ -509,3 +509,47 @@ async fn validations_quarantine_rows_into_the_version() {
         "{q}"
     );
 }
+
+#[tokio::test]
+async fn big_files_are_inferred_in_two_halves_split_outside_quotes() {
+    // ~6 MB: above the size where inference runs on two threads. Quoted fields hold newlines, commas and
+    // escaped quotes everywhere, so a split that ignored quotes would tear records apart; the column `late`
+    // widens to float only in the last rows, `code` turns into text only in the first rows.
+    let mut text = String::from("id,note,late,code\n");
+    let rows = 60_000;
+    for i in 0..rows {
+        let late = if i == rows - 3 {
+            "2.5".to_string()
+        } else {
+            i.to_string()
+        };
+        let code = if i == 2 {
+            "X1".to_string()
+        } else {
+            (i % 1000).to_string()
+        };
+        text.push_str(&format!(
+            "{i},\"line one, \"\"quoted\"\"\nline two {i} {}\",{late},{code}\n",
+            "x".repeat(40)
+        ));
+    }
+    assert!(text.len() > 5 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load(dir.path(), "big.csv", text.as_bytes(), "").await;
+    assert_eq!(loaded.summary.rows, rows as u64);
+    assert_eq!(loaded.summary.quarantined_rows, 0);
+    assert_eq!(loaded.data_type("id"), DataType::Int64);
+    assert_eq!(loaded.data_type("late"), DataType::Float64);
+    assert_eq!(loaded.data_type("code"), DataType::Utf8);
+    let notes = loaded.strings("note");
+    assert_eq!(
+        notes[31_234].as_deref(),
+        Some(format!("line one, \"quoted\"\nline two 31234 {}", "x".repeat(40)).as_str())
+    );
+    let late = loaded.column("late");
+    assert_eq!(late.as_primitive::<Float64Type>().value(rows - 3), 2.5);
+    assert_eq!(
+        late.as_primitive::<Float64Type>().value(rows - 1),
+        (rows - 1) as f64
+    );
+}

@@ -163,6 +163,15 @@ async fn csv_and_parquet_objects_under_a_prefix() {
         let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
         assert_eq!(summary.rows, rows, "{prefix}");
     }
+    // A CSV source whose path is an object-store URL with a glob reads the same objects.
+    let yaml = format!(
+        "id: csv_url\nsource:\n  kind: csv\n  path: s3://drops/csv/*.csv\n  s3: {{endpoint: {endpoint}, region: us-east-1, access_key_id: {S3_KEY}, secret_access_key: {S3_SECRET}}}\n"
+    );
+    let config = lantern_etl::EtlConfig::parse(std::path::Path::new("x.yaml"), &yaml)
+        .unwrap()
+        .unwrap();
+    let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
+    assert_eq!((summary.rows, summary.input_files), (5, 2));
     let (_, batch) = published(&catalog, "csv_drop").await;
     assert_eq!(
         texts(&batch, "name"),
