@@ -532,6 +532,21 @@ impl Catalog {
         Ok(removed)
     }
 
+    /// Deletes the folders of versions newer than the published one (what a failed or abandoned run left);
+    /// returns their numbers. Only one run per dataset may be in progress.
+    pub async fn remove_unpublished(&self, id: &str) -> Result<Vec<u64>> {
+        let current = self.current(id).await?.map(|m| m.version).unwrap_or(0);
+        let mut removed = Vec::new();
+        for v in self.version_folders(id).await? {
+            if v > current {
+                self.delete_prefix(&ObjectPath::from(format!("datasets/{id}/v{v}")))
+                    .await?;
+                removed.push(v);
+            }
+        }
+        Ok(removed)
+    }
+
     async fn delete_prefix(&self, prefix: &ObjectPath) -> Result<usize> {
         let store = self.storage.store().clone();
         let paths: Vec<ObjectPath> = store

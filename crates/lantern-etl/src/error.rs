@@ -22,6 +22,17 @@ pub enum EtlError {
         column: Option<String>,
         message: String,
     },
+    /// A value does not fit the type its column was given from a sample: the run starts again with types
+    /// inferred over every row (never seen by users unless that fails too).
+    #[error(
+        "{file}: row {row}, column `{column}`: {message} (the type inferred from the first rows does not hold)"
+    )]
+    TypeChanged {
+        file: String,
+        row: u64,
+        column: String,
+        message: String,
+    },
     #[error(transparent)]
     Core(#[from] lantern_core::Error),
     #[error("arrow error: {0}")]

@@ -40,11 +40,39 @@ pub struct RunSummary {
     pub pruned_versions: Vec<u64>,
 }
 
+/// Rows per file that text sources infer types from before converting; the conversion confirms them.
+pub const SAMPLE_ROWS: usize = 20_000;
+
 /// Runs `config` into `catalog`; `progress` is told the rows read as batches are written.
+///
+/// Text sources take their column types from the first [`SAMPLE_ROWS`] rows of each file and convert in a single
+/// pass; a later value that breaks an inferred type makes the run start again with types inferred over every row
+/// (the half-written version folder is removed by the next prune), so no value is ever nulled or refused for it.
 pub async fn run(
     config: &EtlConfig,
     catalog: &Catalog,
     progress: &(dyn Fn(u64) + Sync),
+) -> Result<RunSummary> {
+    match run_pass(config, catalog, progress, Some(SAMPLE_ROWS)).await {
+        Err(EtlError::TypeChanged {
+            file,
+            row,
+            column,
+            message,
+        }) => {
+            tracing::info!(dataset = %config.id, %file, row, %column, %message, "a value breaks the sampled type; inferring over every row");
+            catalog.remove_unpublished(&config.id).await?;
+            run_pass(config, catalog, progress, None).await
+        }
+        other => other,
+    }
+}
+
+async fn run_pass(
+    config: &EtlConfig,
+    catalog: &Catalog,
+    progress: &(dyn Fn(u64) + Sync),
+    sample_rows: Option<usize>,
 ) -> Result<RunSummary> {
     let started = Instant::now();
     let previous = catalog.current(&config.id).await?;
@@ -76,6 +104,7 @@ pub async fn run(
         ));
     }
     let mut options = ReadOptions::new(&config.load, BATCH_ROWS);
+    options.sample_rows = sample_rows;
     let text_input = matches!(staged.input, Input::Csv { .. } | Input::JsonLines(_));
     if append
         && text_input

@@ -412,8 +412,37 @@ pub fn infer_types(
     file: &CsvFile,
     options: &ValueOptions,
     overrides: &std::collections::BTreeMap<String, ColumnType>,
+    sample_rows: Option<usize>,
 ) -> Result<Vec<ColumnType>> {
     let width = file.columns.len();
+    if let Some(limit) = sample_rows {
+        let mut inf = vec![Inference::default(); width];
+        let mut seen = 0;
+        let mut reader = csv_reader(file, open_text(file)?);
+        let mut record = csv::StringRecord::new();
+        let mut first = true;
+        while seen < limit
+            && reader
+                .read_record(&mut record)
+                .map_err(|e| csv_error(file, e))?
+        {
+            if std::mem::take(&mut first) && file.header {
+                continue;
+            }
+            if record.len() == width {
+                for (i, v) in record.iter().enumerate() {
+                    inf[i].observe(v, options);
+                }
+                seen += 1;
+            }
+        }
+        return Ok(file
+            .columns
+            .iter()
+            .zip(inf)
+            .map(|(name, i)| overrides.get(name).copied().unwrap_or_else(|| i.finish()))
+            .collect());
+    }
     let observe = |inf: &mut Vec<Inference>, record: &csv::ByteRecord| {
         // Rows with the wrong number of fields are quarantined in pass 2; they do not vote on types.
         if record.len() != width {
@@ -563,18 +592,21 @@ impl BadRow {
     }
 }
 
-/// Pass 2: rows as Arrow batches of at most `batch_rows`, handed to `emit` one at a time; rows that cannot be
-/// loaded go to `bad` instead (which may stop the run by returning an error).
-pub fn read_batches(
+/// The conversion pass over one file: rows as Arrow batches of at most `batch_rows`, handed to `emit` one at a
+/// time; rows that cannot be loaded go to `bad` instead (which may stop the run by returning an error).
+fn read_batches(
+    reader: &CsvReader,
     file: &CsvFile,
-    schema: &SchemaRef,
-    types: &[ColumnType],
-    options: &ValueOptions,
-    batch_rows: usize,
     mut emit: impl FnMut(RecordBatch) -> Result<()>,
     mut bad: impl FnMut(BadRow) -> Result<()>,
 ) -> Result<()> {
-    let mut batch = BatchBuilder::new(schema.clone(), types.to_vec(), options.clone(), batch_rows);
+    let fixed = &reader.fixed;
+    let mut batch = BatchBuilder::new(
+        reader.schema.clone(),
+        reader.types.clone(),
+        reader.options.clone(),
+        reader.batch_rows,
+    );
     for_each_row(file, |line, record| {
         let refuse = |column: Option<String>, reason: String| BadRow {
             file: file.label.clone(),
@@ -594,6 +626,15 @@ pub fn read_batches(
             ));
         }
         if let Err((i, reason)) = batch.push_with(|i| record.get(i)) {
+            if !fixed[i] {
+                // The type came from a sample and does not hold: not the row's fault.
+                return Err(EtlError::TypeChanged {
+                    file: file.label.clone(),
+                    row: line,
+                    column: file.columns[i].clone(),
+                    message: reason,
+                });
+            }
             return bad(refuse(Some(file.columns[i].clone()), reason));
         }
         if batch.full()
@@ -622,6 +663,9 @@ pub fn decode_all(file: &CsvFile) -> Result<String> {
 pub struct CsvReader {
     files: Vec<CsvFile>,
     types: Vec<ColumnType>,
+    /// Columns whose type is configured (or published): a value that breaks it is a bad row. Other columns'
+    /// types are inferred; when those came from a sample, a breaking value stops the read (`TypeChanged`).
+    fixed: Vec<bool>,
     schema: SchemaRef,
     options: ValueOptions,
     batch_rows: usize,
@@ -649,7 +693,7 @@ impl CsvReader {
                     ),
                 ));
             }
-            let t = infer_types(&f, &options.values, &options.types)?;
+            let t = infer_types(&f, &options.values, &options.types, options.sample_rows)?;
             types = Some(match types {
                 None => t,
                 Some(prev) => prev
@@ -664,7 +708,13 @@ impl CsvReader {
             return Err(EtlError::source(&config.path, "no file to read"));
         };
         let types = types.unwrap_or_default();
+        let fixed = first
+            .columns
+            .iter()
+            .map(|c| options.sample_rows.is_none() || options.types.contains_key(c))
+            .collect();
         Ok(Self {
+            fixed,
             schema: schema(&first.columns, &types),
             types,
             files,
@@ -684,15 +734,7 @@ impl super::TableReader for CsvReader {
         sink: &mut super::RowSink<'_>,
     ) -> Result<std::collections::BTreeMap<String, String>> {
         for f in &self.files {
-            read_batches(
-                f,
-                &self.schema,
-                &self.types,
-                &self.options,
-                self.batch_rows,
-                &mut *sink.emit,
-                &mut *sink.bad,
-            )?;
+            read_batches(self, f, &mut *sink.emit, &mut *sink.bad)?;
         }
         Ok(Default::default())
     }

@@ -132,6 +132,9 @@ pub struct ReadOptions {
     pub types: BTreeMap<String, ColumnType>,
     pub normalize_names: bool,
     pub batch_rows: usize,
+    /// Infer text columns' types from this many rows per file, and confirm them while converting (a value that
+    /// breaks them restarts the run with inference over every row); `None` infers over every row first.
+    pub sample_rows: Option<usize>,
 }
 
 impl ReadOptions {
@@ -144,6 +147,7 @@ impl ReadOptions {
             types: load.types.clone(),
             normalize_names: load.normalize_names,
             batch_rows,
+            sample_rows: None,
         }
     }
 }
