@@ -370,6 +370,23 @@ impl VersionWriter {
 
     /// Appends a batch to the files of one partition (`country=Japan/due_month=2025-03`, or `""`).
     pub async fn write_partition(&mut self, partition: &str, batch: &RecordBatch) -> Result<()> {
+        self.write_stream(0, partition, batch).await
+    }
+
+    /// Like [`Self::write_partition`] for one of several streams of rows produced side by side (a file parsed
+    /// in two halves): each stream has its own files (`part-001-00000.parquet` for stream 1), named so that
+    /// the manifest lists stream 0's files first, which keeps the rows in source order.
+    pub async fn write_stream(
+        &mut self,
+        stream: usize,
+        partition: &str,
+        batch: &RecordBatch,
+    ) -> Result<()> {
+        let key = if stream == 0 {
+            partition.to_string()
+        } else {
+            format!("{partition}\u{1}{stream}")
+        };
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -380,14 +397,19 @@ impl VersionWriter {
                 message: "a batch does not match the dataset schema".into(),
             });
         }
-        if !self.open.contains_key(partition) {
-            let n = self.file_counts.entry(partition.to_string()).or_insert(0);
+        if !self.open.contains_key(&key) {
+            let n = self.file_counts.entry(key.clone()).or_insert(0);
             let dir = if partition.is_empty() {
                 format!("datasets/{}/v{}", self.dataset, self.version)
             } else {
                 format!("datasets/{}/v{}/{partition}", self.dataset, self.version)
             };
-            let path = ObjectPath::from(format!("{dir}/part-{n:05}.parquet"));
+            let name = if stream == 0 {
+                format!("part-{n:05}.parquet")
+            } else {
+                format!("part-{stream:03}-{n:05}.parquet")
+            };
+            let path = ObjectPath::from(format!("{dir}/{name}"));
             *n += 1;
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
@@ -396,7 +418,7 @@ impl VersionWriter {
             let object = BufWriter::new(self.catalog.storage.store().clone(), path.clone());
             let writer = AsyncArrowWriter::try_new(object, self.schema.clone(), Some(props))?;
             self.open.insert(
-                partition.to_string(),
+                key.clone(),
                 OpenFile {
                     path,
                     writer,
@@ -404,12 +426,12 @@ impl VersionWriter {
                 },
             );
         }
-        let open = self.open.get_mut(partition).expect("opened above");
+        let open = self.open.get_mut(&key).expect("opened above");
         open.writer.write(batch).await?;
         open.rows += batch.num_rows() as u64;
         self.rows += batch.num_rows() as u64;
         if open.rows >= FILE_ROWS {
-            self.close_file(partition).await?;
+            self.close_file(&key).await?;
         }
         Ok(())
     }

@@ -158,13 +158,13 @@ async fn run_pass(
     }
 
     // Convert in a blocking thread, write from here; the bounded channel keeps at most a few batches in memory.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(usize, RecordBatch)>>(4);
     let max_bad = config.load.max_bad_rows;
     let reading =
         tokio::task::spawn_blocking(move || -> (Vec<BadRow>, BTreeMap<String, String>) {
             let mut bad_rows: Vec<BadRow> = Vec::new();
-            let mut emit = |b: RecordBatch| {
-                tx.blocking_send(Ok(b))
+            let mut emit = |stream: usize, b: RecordBatch| {
+                tx.blocking_send(Ok((stream, b)))
                     .map_err(|_| EtlError::source("(pipeline)", "writer stopped"))
             };
             let mut bad = |row: BadRow| {
@@ -204,7 +204,7 @@ async fn run_pass(
         .collect();
     let mut transform_refused: Vec<BadRow> = Vec::new();
     while let Some(batch) = rx.recv().await {
-        let read = batch?;
+        let (stream, read) = batch?;
         let rows_read = read.num_rows() as u64;
         let (batch, refused) = transforms.apply(read)?;
         for r in refused {
@@ -228,10 +228,10 @@ async fn run_pass(
             });
         }
         if partition_columns.is_empty() {
-            writer.write(&batch).await?;
+            writer.write_stream(stream, "", &batch).await?;
         } else {
             for (partition, part) in crate::sink::split_by_partition(&batch, &partition_columns)? {
-                writer.write_partition(&partition, &part).await?;
+                writer.write_stream(stream, &partition, &part).await?;
             }
         }
         progress(rows_read);

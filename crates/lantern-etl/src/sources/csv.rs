@@ -365,12 +365,44 @@ fn for_each_row(
 /// a record with invalid UTF-8 gets replacement characters, as the decoder would have given it.
 fn for_each_utf8_row(
     file: &CsvFile,
-    mut f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
+    f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
 ) -> Result<()> {
     let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
-    let mut raw =
-        BufReader::with_capacity(256 * 1024, std::fs::File::open(&file.path).map_err(err)?);
-    if raw.fill_buf().map_err(err)?.starts_with(b"\xEF\xBB\xBF") {
+    let len = std::fs::metadata(&file.path).map_err(err)?.len();
+    for_each_utf8_row_in(
+        file,
+        Range {
+            from: 0,
+            to: len,
+            header: file.header,
+            lines_before: 0,
+        },
+        f,
+    )
+}
+
+/// A part of a UTF-8 file: bytes `from..to`, whether it starts with the header, and the lines before it.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    from: u64,
+    to: u64,
+    header: bool,
+    lines_before: u64,
+}
+
+fn for_each_utf8_row_in(
+    file: &CsvFile,
+    range: Range,
+    mut f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
+) -> Result<()> {
+    use std::io::Seek;
+    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
+    let mut raw_file = std::fs::File::open(&file.path).map_err(err)?;
+    raw_file
+        .seek(std::io::SeekFrom::Start(range.from))
+        .map_err(err)?;
+    let mut raw = BufReader::with_capacity(256 * 1024, raw_file.take(range.to - range.from));
+    if range.from == 0 && raw.fill_buf().map_err(err)?.starts_with(b"\xEF\xBB\xBF") {
         raw.consume(3);
     }
     let mut reader = csv_reader(file, Box::new(raw));
@@ -380,12 +412,10 @@ fn for_each_utf8_row(
         .read_byte_record(&mut bytes)
         .map_err(|e| csv_error(file, e))?
     {
-        if first && file.header {
-            first = false;
+        if std::mem::take(&mut first) && range.header {
             continue;
         }
-        first = false;
-        let line = bytes.position().map(|p| p.line()).unwrap_or(0);
+        let line = range.lines_before + bytes.position().map(|p| p.line()).unwrap_or(0);
         let record = match csv::StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
             Ok(r) => r,
             Err(e) => {
@@ -453,7 +483,7 @@ pub fn infer_types(
         }
     };
     let merged = match split_point(file)? {
-        Some((start, split, end)) => {
+        Some((start, split, end, _)) => {
             let (a, b) = std::thread::scope(|scope| {
                 let second = scope.spawn(|| {
                     let mut inf = vec![Inference::default(); width];
@@ -488,14 +518,18 @@ pub fn infer_types(
         .collect())
 }
 
-/// Files smaller than this are inferred on one thread.
+/// The error a half reports when the other half failed first.
+const STOPPED: &str = "stopped: the other half of the file failed";
+
+/// Files smaller than this are read on one thread.
 const PARALLEL_BYTES: u64 = 4 << 20;
 
-/// For a UTF-8 file worth splitting: (first data byte, a record boundary near the middle, file length).
+/// For a UTF-8 file worth splitting: (first data byte, a record boundary near the middle, file length, newlines
+/// before that boundary).
 ///
 /// A `"` can only open or close a quoted field (escaped quotes come in pairs), so the number of quotes before a
 /// byte tells whether it is inside quotes: the split is the first newline after the middle with an even count.
-fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64)>> {
+fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64, u64)>> {
     let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
     let len = std::fs::metadata(&file.path).map_err(err)?.len();
     if file.encoding != encoding_rs::UTF_8 || file.sep_line || len < PARALLEL_BYTES {
@@ -512,6 +546,7 @@ fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64)>> {
     let middle = len / 2;
     let mut pos = 0u64;
     let mut quoted = false;
+    let mut lines = 0u64;
     use std::io::Seek;
     f.seek(std::io::SeekFrom::Start(0)).map_err(err)?;
     loop {
@@ -523,6 +558,7 @@ fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64)>> {
         let from = if pos < middle {
             let upto = ((middle - pos) as usize).min(n);
             quoted ^= memchr::memchr_iter(b'"', &chunk[..upto]).count() % 2 == 1;
+            lines += memchr::memchr_iter(b'\n', &chunk[..upto]).count() as u64;
             upto
         } else {
             0
@@ -530,7 +566,10 @@ fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64)>> {
         for (i, b) in chunk[from..].iter().enumerate() {
             match *b {
                 b'"' => quoted = !quoted,
-                b'\n' if !quoted => return Ok(Some((start, pos + (from + i + 1) as u64, len))),
+                b'\n' if !quoted => {
+                    return Ok(Some((start, pos + (from + i + 1) as u64, len, lines + 1)));
+                }
+                b'\n' => lines += 1,
                 _ => {}
             }
         }
@@ -597,6 +636,7 @@ impl BadRow {
 fn read_batches(
     reader: &CsvReader,
     file: &CsvFile,
+    range: Option<Range>,
     mut emit: impl FnMut(RecordBatch) -> Result<()>,
     mut bad: impl FnMut(BadRow) -> Result<()>,
 ) -> Result<()> {
@@ -607,7 +647,11 @@ fn read_batches(
         reader.options.clone(),
         reader.batch_rows,
     );
-    for_each_row(file, |line, record| {
+    let rows = |f: &mut dyn FnMut(u64, &csv::StringRecord) -> Result<()>| match range {
+        Some(r) => for_each_utf8_row_in(file, r, f),
+        None => for_each_row(file, f),
+    };
+    rows(&mut |line, record| {
         let refuse = |column: Option<String>, reason: String| BadRow {
             file: file.label.clone(),
             line,
@@ -734,7 +778,67 @@ impl super::TableReader for CsvReader {
         sink: &mut super::RowSink<'_>,
     ) -> Result<std::collections::BTreeMap<String, String>> {
         for f in &self.files {
-            read_batches(self, f, &mut *sink.emit, &mut *sink.bad)?;
+            let Some((start, split, end, lines_before)) = split_point(f)? else {
+                read_batches(self, f, None, |b| (sink.emit)(0, b), &mut *sink.bad)?;
+                continue;
+            };
+            // Both halves at once, each into its own stream of files (the first half's listed first).
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let shared = std::sync::Mutex::new(&mut *sink);
+            let half = |stream: usize, range: Range| -> Result<()> {
+                let result = read_batches(
+                    self,
+                    f,
+                    Some(range),
+                    |b| {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Err(EtlError::source(&f.label, STOPPED));
+                        }
+                        let mut sink = shared.lock().expect("sink lock");
+                        (sink.emit)(stream, b)
+                    },
+                    |row| {
+                        let mut sink = shared.lock().expect("sink lock");
+                        (sink.bad)(row)
+                    },
+                );
+                if result.is_err() {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                result
+            };
+            let (a, b) = std::thread::scope(|scope| {
+                let second = scope.spawn(|| {
+                    half(
+                        1,
+                        Range {
+                            from: split,
+                            to: end,
+                            header: false,
+                            lines_before,
+                        },
+                    )
+                });
+                let first = half(
+                    0,
+                    Range {
+                        from: start,
+                        to: split,
+                        header: f.header,
+                        lines_before: 0,
+                    },
+                );
+                (first, second.join().expect("conversion thread"))
+            });
+            // The real failure, not the other half's stop.
+            let stopped =
+                |e: &EtlError| matches!(e, EtlError::Source { message, .. } if message == STOPPED);
+            match (a, b) {
+                (Err(e), _) if !stopped(&e) => return Err(e),
+                (_, Err(e)) if !stopped(&e) => return Err(e),
+                (Err(e), _) | (_, Err(e)) => return Err(e),
+                _ => {}
+            }
         }
         Ok(Default::default())
     }

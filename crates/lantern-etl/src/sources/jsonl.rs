@@ -183,13 +183,13 @@ impl TableReader for JsonLinesReader {
                 if batch.full()
                     && let Some(b) = batch.take()?
                 {
-                    (sink.emit)(b)?;
+                    (sink.emit)(0, b)?;
                 }
                 Ok(())
             })?;
         }
         if let Some(b) = batch.take()? {
-            (sink.emit)(b)?;
+            (sink.emit)(0, b)?;
         }
         Ok(BTreeMap::new())
     }

@@ -154,9 +154,11 @@ impl ReadOptions {
 
 /// Where a reader sends what it reads.
 pub struct RowSink<'a> {
-    pub emit: &'a mut dyn FnMut(RecordBatch) -> Result<()>,
+    /// Batches, each with the stream it belongs to: a reader that converts parts of its input side by side
+    /// numbers them (0, 1, …) so the writer keeps each part's rows together and in order.
+    pub emit: &'a mut (dyn FnMut(usize, RecordBatch) -> Result<()> + Send),
     /// Rows that cannot be loaded; returning an error stops the run.
-    pub bad: &'a mut dyn FnMut(BadRow) -> Result<()>,
+    pub bad: &'a mut (dyn FnMut(BadRow) -> Result<()> + Send),
 }
 
 /// Staged input turned into typed batches. Opening may read the input once (type inference); `read` streams it.

@@ -83,7 +83,7 @@ impl TableReader for ParquetReader {
             for batch in reader {
                 let batch = batch.map_err(|e| EtlError::source(&f.label, e.to_string()))?;
                 let batch = batch.with_schema(self.schema.clone())?;
-                (sink.emit)(batch)?;
+                (sink.emit)(0, batch)?;
             }
         }
         Ok(BTreeMap::new())

@@ -732,7 +732,7 @@ impl TableReader for SqlReader {
                 while let Some(batch) = rx.blocking_recv() {
                     let batch = batch?;
                     track(&batch);
-                    (sink.emit)(batch)?;
+                    (sink.emit)(0, batch)?;
                 }
             }
             Rows::PgCopy { mut rx, kinds } => {
@@ -754,7 +754,7 @@ impl TableReader for SqlReader {
                     if decoder.builders.rows >= self.batch_rows {
                         let b = decoder.builders.finish(&input.schema)?;
                         track(&b);
-                        (sink.emit)(b)?;
+                        (sink.emit)(0, b)?;
                     }
                 }
                 if !ended {
@@ -766,7 +766,7 @@ impl TableReader for SqlReader {
                 if decoder.builders.rows > 0 {
                     let b = decoder.builders.finish(&input.schema)?;
                     track(&b);
-                    (sink.emit)(b)?;
+                    (sink.emit)(0, b)?;
                 }
             }
         }

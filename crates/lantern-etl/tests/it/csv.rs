@@ -511,10 +511,11 @@ async fn validations_quarantine_rows_into_the_version() {
 }
 
 #[tokio::test]
-async fn big_files_are_inferred_in_two_halves_split_outside_quotes() {
-    // ~6 MB: above the size where inference runs on two threads. Quoted fields hold newlines, commas and
-    // escaped quotes everywhere, so a split that ignored quotes would tear records apart; the column `late`
-    // widens to float only in the last rows, `code` turns into text only in the first rows.
+async fn big_files_are_read_in_two_halves_split_outside_quotes() {
+    // ~6 MB: above the size where inference and conversion run on two threads. Quoted fields hold newlines,
+    // commas and escaped quotes everywhere, so a split that ignored quotes would tear records apart; the column
+    // `late` widens to float only in the last rows (after the sample: the run restarts with full inference),
+    // `code` turns into text in the first rows.
     let mut text = String::from("id,note,late,code\n");
     let rows = 60_000;
     for i in 0..rows {
@@ -528,28 +529,49 @@ async fn big_files_are_inferred_in_two_halves_split_outside_quotes() {
         } else {
             (i % 1000).to_string()
         };
+        // One row in the second half has a field too many: quarantined with its line in the whole file.
+        let extra = if i == 50_000 { ",surplus" } else { "" };
         text.push_str(&format!(
-            "{i},\"line one, \"\"quoted\"\"\nline two {i} {}\",{late},{code}\n",
+            "{i},\"line one, \"\"quoted\"\"\nline two {i} {}\",{late},{code}{extra}\n",
             "x".repeat(40)
         ));
     }
     assert!(text.len() > 5 << 20);
     let dir = tempfile::tempdir().unwrap();
     let loaded = load(dir.path(), "big.csv", text.as_bytes(), "").await;
-    assert_eq!(loaded.summary.rows, rows as u64);
-    assert_eq!(loaded.summary.quarantined_rows, 0);
+    assert_eq!(
+        loaded.summary.version, 1,
+        "the abandoned sampled attempt left no version behind"
+    );
+    assert_eq!(loaded.summary.rows, rows as u64 - 1);
+    assert_eq!(loaded.summary.quarantined_rows, 1);
+    let quarantine = storage_at(dir.path())
+        .get_bytes(&"datasets/t/v1/_quarantine/bad_rows.csv".into())
+        .await
+        .unwrap();
+    let quarantine = String::from_utf8(quarantine.to_vec()).unwrap();
+    // Each record spans two lines after the header: record 50,000 starts on line 100,002.
+    assert!(
+        quarantine.contains(",100002,") && quarantine.contains("surplus"),
+        "{quarantine}"
+    );
     assert_eq!(loaded.data_type("id"), DataType::Int64);
     assert_eq!(loaded.data_type("late"), DataType::Float64);
     assert_eq!(loaded.data_type("code"), DataType::Utf8);
+    // Rows keep their order across the two halves (and the quarantined row is gone).
+    let ids = loaded.column("id");
+    let ids = ids.as_primitive::<Int64Type>();
+    let expected = |r: usize| if r < 50_000 { r as i64 } else { r as i64 + 1 };
+    assert!((0..rows - 1).all(|r| ids.value(r) == expected(r)));
     let notes = loaded.strings("note");
     assert_eq!(
         notes[31_234].as_deref(),
         Some(format!("line one, \"quoted\"\nline two 31234 {}", "x".repeat(40)).as_str())
     );
     let late = loaded.column("late");
-    assert_eq!(late.as_primitive::<Float64Type>().value(rows - 3), 2.5);
+    assert_eq!(late.as_primitive::<Float64Type>().value(rows - 4), 2.5);
     assert_eq!(
-        late.as_primitive::<Float64Type>().value(rows - 1),
+        late.as_primitive::<Float64Type>().value(rows - 2),
         (rows - 1) as f64
     );
 }
