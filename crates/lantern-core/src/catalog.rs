@@ -245,7 +245,13 @@ struct OpenFile {
     path: ObjectPath,
     writer: AsyncArrowWriter<BufWriter>,
     rows: u64,
+    stream: usize,
+    order: FileOrder,
 }
+
+/// Where a file goes in the manifest: carried-over files first, then stream 0's, stream 1's, … — so that rows
+/// keep their source order — each stream's files in the order they were written.
+type FileOrder = (usize, String, usize);
 
 /// Writes one new dataset version; see [`Catalog::begin`].
 pub struct VersionWriter {
@@ -253,7 +259,7 @@ pub struct VersionWriter {
     dataset: String,
     version: u64,
     schema: SchemaRef,
-    files: Vec<DataFile>,
+    files: Vec<(FileOrder, DataFile)>,
     /// Open files by partition path (`""` when unpartitioned).
     open: std::collections::BTreeMap<String, OpenFile>,
     file_counts: std::collections::HashMap<String, usize>,
@@ -344,6 +350,7 @@ impl VersionWriter {
             };
             let n = self.file_counts.entry(partition.to_string()).or_insert(0);
             let to = ObjectPath::from(format!("{dir}/part-{n:05}.parquet"));
+            let order: FileOrder = (0, partition.to_string(), *n);
             *n += 1;
             let from = ObjectPath::from(file.path.as_str());
             self.catalog
@@ -352,11 +359,14 @@ impl VersionWriter {
                 .copy(&from, &to)
                 .await
                 .map_err(|e| Error::storage(&from, e))?;
-            self.files.push(DataFile {
-                path: to.to_string(),
-                rows: file.rows,
-                bytes: file.bytes,
-            });
+            self.files.push((
+                order,
+                DataFile {
+                    path: to.to_string(),
+                    rows: file.rows,
+                    bytes: file.bytes,
+                },
+            ));
             self.rows += file.rows;
         }
         Ok(())
@@ -407,9 +417,10 @@ impl VersionWriter {
             let name = if stream == 0 {
                 format!("part-{n:05}.parquet")
             } else {
-                format!("part-{stream:03}-{n:05}.parquet")
+                format!("part-s{stream:05}-{n:05}.parquet")
             };
             let path = ObjectPath::from(format!("{dir}/{name}"));
+            let order: FileOrder = (stream + 1, partition.to_string(), *n);
             *n += 1;
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
@@ -423,6 +434,8 @@ impl VersionWriter {
                     path,
                     writer,
                     rows: 0,
+                    stream,
+                    order,
                 },
             );
         }
@@ -432,6 +445,21 @@ impl VersionWriter {
         self.rows += batch.num_rows() as u64;
         if open.rows >= FILE_ROWS {
             self.close_file(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the files of a stream that has no more rows, so that open files (and their buffers) do not pile
+    /// up when many streams are written one after another.
+    pub async fn finish_stream(&mut self, stream: usize) -> Result<()> {
+        let keys: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, f)| f.stream == stream)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            self.close_file(&k).await?;
         }
         Ok(())
     }
@@ -446,11 +474,14 @@ impl VersionWriter {
                 .head(&open.path)
                 .await
                 .map_err(|e| Error::storage(&open.path, e))?;
-            self.files.push(DataFile {
-                path: open.path.to_string(),
-                rows: open.rows,
-                bytes: meta.size,
-            });
+            self.files.push((
+                open.order,
+                DataFile {
+                    path: open.path.to_string(),
+                    rows: open.rows,
+                    bytes: meta.size,
+                },
+            ));
         }
         Ok(())
     }
@@ -461,7 +492,7 @@ impl VersionWriter {
         for partition in open {
             self.close_file(&partition).await?;
         }
-        self.files.sort_by(|a, b| a.path.cmp(&b.path));
+        self.files.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, data) in std::mem::take(&mut self.extras) {
             let path = ObjectPath::from(format!("{}/{name}", self.version_dir()));
             self.catalog.storage.put_bytes(&path, data).await?;
@@ -483,7 +514,7 @@ impl VersionWriter {
                 .collect(),
             partitions: self.partitions.clone(),
             quarantined_rows: self.quarantined,
-            files: self.files.clone(),
+            files: self.files.iter().map(|(_, f)| f.clone()).collect(),
             source_state: self.source_state.clone(),
         };
         let json =
@@ -554,19 +585,14 @@ impl Catalog {
         Ok(removed)
     }
 
-    /// Deletes the folders of versions newer than the published one (what a failed or abandoned run left);
-    /// returns their numbers. Only one run per dataset may be in progress.
-    pub async fn remove_unpublished(&self, id: &str) -> Result<Vec<u64>> {
+    /// Deletes the folder of version `v` if it was never published (an abandoned attempt's).
+    pub async fn remove_unpublished_version(&self, id: &str, v: u64) -> Result<()> {
         let current = self.current(id).await?.map(|m| m.version).unwrap_or(0);
-        let mut removed = Vec::new();
-        for v in self.version_folders(id).await? {
-            if v > current {
-                self.delete_prefix(&ObjectPath::from(format!("datasets/{id}/v{v}")))
-                    .await?;
-                removed.push(v);
-            }
+        if v > current {
+            self.delete_prefix(&ObjectPath::from(format!("datasets/{id}/v{v}")))
+                .await?;
         }
-        Ok(removed)
+        Ok(())
     }
 
     async fn delete_prefix(&self, prefix: &ObjectPath) -> Result<usize> {

@@ -86,9 +86,10 @@ impl Col {
             (Col::Bool(b), Some((_, Parsed::Bool(x)))) => b.append_value(x),
             (Col::Int(b), Some((_, Parsed::Int(x)))) => b.append_value(x),
             (Col::Float(b), Some((_, Parsed::Float(x)))) => b.append_value(x),
-            (Col::Date(b), Some((_, Parsed::Date(d)))) => b.append_value(
-                (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32,
-            ),
+            // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+            (Col::Date(b), Some((_, Parsed::Date(d)))) => {
+                b.append_value(chrono::Datelike::num_days_from_ce(&d) - 719_163)
+            }
             (Col::Ts(b), Some((_, Parsed::Timestamp(us)))) => b.append_value(us),
             (Col::Str(b), Some((raw, _))) => b.append_value(raw),
             (_, Some(_)) => unreachable!("values are parsed as their column's type"),
@@ -114,6 +115,8 @@ pub struct BatchBuilder {
     options: ValueOptions,
     builders: Vec<Col>,
     parsed: Vec<Option<Parsed>>,
+    /// Bit n set when a null spelling is n bytes long (63: longer).
+    null_lengths: u64,
     rows: usize,
     batch_rows: usize,
 }
@@ -126,12 +129,17 @@ impl BatchBuilder {
         batch_rows: usize,
     ) -> Self {
         let builders = types.iter().map(|t| Col::new(*t, batch_rows)).collect();
+        let null_lengths = options
+            .null_values
+            .iter()
+            .fold(0, |mask, n| mask | 1u64 << n.trim().len().min(63));
         Self {
             schema,
             types,
             options,
             builders,
             parsed: Vec::new(),
+            null_lengths,
             rows: 0,
             batch_rows,
         }
@@ -149,9 +157,18 @@ impl BatchBuilder {
         for (i, ty) in self.types.iter().enumerate() {
             let parsed = match cell(i) {
                 None => None,
-                Some(v) if self.options.is_null(v) => None,
-                Some(_) if *ty == ColumnType::String => Some(Parsed::Str),
-                Some(v) => Some(parse_as(v, *ty, &self.options).map_err(|reason| (i, reason))?),
+                Some(v) => {
+                    let t = crate::infer::trim(v);
+                    // Most values are longer than any null spelling: no string comparison for them.
+                    if self.null_lengths & (1u64 << t.len().min(63)) != 0 && self.options.is_null(t)
+                    {
+                        None
+                    } else if *ty == ColumnType::String {
+                        Some(Parsed::Str)
+                    } else {
+                        Some(parse_as(t, *ty, &self.options).map_err(|reason| (i, reason))?)
+                    }
+                }
             };
             self.parsed.push(parsed);
         }

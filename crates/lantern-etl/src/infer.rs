@@ -31,7 +31,7 @@ pub struct ValueOptions {
 
 impl ValueOptions {
     pub fn is_null(&self, v: &str) -> bool {
-        let t = v.trim();
+        let t = trim(v);
         self.null_values.iter().any(|n| n == t)
     }
 }
@@ -70,16 +70,40 @@ fn parse_iso_date(t: &str) -> Option<NaiveDate> {
 }
 
 fn parse_int(v: &str) -> Option<i64> {
-    let t = v.trim();
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let t = trim(v).as_bytes();
+    let (negative, digits) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
     // Leading zeros mean a code (zip, account), not a number.
-    if digits.is_empty()
-        || (digits.len() > 1 && digits.starts_with('0'))
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
+    if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') || digits.len() > 19 {
         return None;
     }
-    t.parse().ok()
+    // One pass, in i128 so that i64::MIN and overflow need no special case.
+    let mut n: i128 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (b - b'0') as i128;
+    }
+    i64::try_from(if negative { -n } else { n }).ok()
+}
+
+/// `str::trim` for the usual case of a value without surrounding white space, without decoding characters.
+pub(crate) fn trim(v: &str) -> &str {
+    match (v.as_bytes().first(), v.as_bytes().last()) {
+        (Some(f), Some(l))
+            if !f.is_ascii_whitespace()
+                && !l.is_ascii_whitespace()
+                && f.is_ascii()
+                && l.is_ascii() =>
+        {
+            v
+        }
+        _ => v.trim(),
+    }
 }
 
 fn parse_float(v: &str) -> Option<f64> {
@@ -111,7 +135,7 @@ const TS_FORMATS: [&str; 4] = [
 ];
 
 pub(crate) fn parse_date(v: &str) -> Option<NaiveDate> {
-    let t = v.trim();
+    let t = trim(v);
     if t.len() < 8 {
         return None;
     }
@@ -235,7 +259,7 @@ pub(crate) fn parse_as(v: &str, ty: ColumnType, options: &ValueOptions) -> Resul
                 .or_else(|| v.trim().parse().ok())
                 .ok_or_else(|| bad("an integer"))?,
         ),
-        ColumnType::Float => Parsed::Float(v.trim().parse::<f64>().map_err(|_| bad("a number"))?),
+        ColumnType::Float => Parsed::Float(trim(v).parse::<f64>().map_err(|_| bad("a number"))?),
         ColumnType::Date => Parsed::Date(parse_date(v).ok_or_else(|| bad("a date"))?),
         ColumnType::Timestamp => Parsed::Timestamp(
             parse_timestamp(v)

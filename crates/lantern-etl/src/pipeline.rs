@@ -61,7 +61,6 @@ pub async fn run(
             message,
         }) => {
             tracing::info!(dataset = %config.id, %file, row, %column, %message, "a value breaks the sampled type; inferring over every row");
-            catalog.remove_unpublished(&config.id).await?;
             run_pass(config, catalog, progress, None).await
         }
         other => other,
@@ -204,7 +203,27 @@ async fn run_pass(
         .collect();
     let mut transform_refused: Vec<BadRow> = Vec::new();
     while let Some(batch) = rx.recv().await {
-        let (stream, read) = batch?;
+        let (stream, read) = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                // This attempt's files go now: a restart reuses the version number, and nothing else is touched
+                // (another run of the dataset may be writing its own folder).
+                let version = writer.version();
+                drop(writer);
+                if let Err(cleanup) = catalog
+                    .remove_unpublished_version(&config.id, version)
+                    .await
+                {
+                    tracing::warn!(dataset = %config.id, version, error = %cleanup, "could not remove an abandoned version folder");
+                }
+                return Err(e);
+            }
+        };
+        if read.num_rows() == 0 {
+            // A reader's stream has ended: close its files.
+            writer.finish_stream(stream).await?;
+            continue;
+        }
         let rows_read = read.num_rows() as u64;
         let (batch, refused) = transforms.apply(read)?;
         for r in refused {

@@ -379,7 +379,7 @@ impl ApiConfig {
             let raw = response
                 .bytes()
                 .await
-                .map_err(|e| EtlError::source(&what, e.to_string()))?;
+                .map_err(|e| EtlError::source(&what, e.without_url().to_string()))?;
             bytes += raw.len() as u64;
             let answer: Value = serde_json::from_slice(&raw)
                 .map_err(|e| EtlError::source(&what, format!("the answer is not JSON: {e}")))?;

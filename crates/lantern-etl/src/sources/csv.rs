@@ -78,11 +78,13 @@ impl CsvConfig {
     /// For an object-store URL (`s3://bucket/prefix/*.csv`), the S3 source that fetches it.
     pub fn as_s3(&self) -> Option<super::s3::S3Config> {
         let rest = self.path.strip_prefix("s3://")?;
+        // The last segment names the objects (a glob, or one object's exact name) directly under the folder.
         let (dir, name) = match rest.rsplit_once('/') {
             Some((dir, name)) if name.contains(['*', '?', '[']) => {
-                (dir.to_string(), Some(name.to_string()))
+                (dir.to_string(), name.to_string())
             }
-            _ => (rest.to_string(), None),
+            Some((dir, name)) => (dir.to_string(), glob::Pattern::escape(name)),
+            None => (rest.to_string(), "*".to_string()),
         };
         let access = self.s3.clone().unwrap_or_default();
         Some(super::s3::S3Config {
@@ -93,7 +95,8 @@ impl CsvConfig {
             access_key_id: access.access_key_id,
             secret_access_key: access.secret_access_key,
             format: super::s3::S3Format::Csv,
-            pattern: name,
+            pattern: Some(name),
+            direct_children_only: true,
             incremental: false,
             encoding: self.encoding.clone(),
             delimiter: self.delimiter.clone(),
@@ -408,10 +411,13 @@ fn for_each_utf8_row_in(
     let mut reader = csv_reader(file, Box::new(raw));
     let mut bytes = csv::ByteRecord::new();
     let mut first = true;
-    while reader
-        .read_byte_record(&mut bytes)
-        .map_err(|e| csv_error(file, e))?
-    {
+    while reader.read_byte_record(&mut bytes).map_err(|e| {
+        let mut err = csv_error(file, e);
+        if let EtlError::Source { row: Some(r), .. } = &mut err {
+            *r += range.lines_before;
+        }
+        err
+    })? {
         if std::mem::take(&mut first) && range.header {
             continue;
         }
@@ -438,12 +444,11 @@ fn for_each_utf8_row_in(
 ///
 /// UTF-8 files of some size are split in two at a record boundary and inferred on two threads: nothing else runs
 /// during this pass, and the per-column results merge exactly (the wider type wins).
-pub fn infer_types(
+pub fn infer_columns(
     file: &CsvFile,
     options: &ValueOptions,
-    overrides: &std::collections::BTreeMap<String, ColumnType>,
     sample_rows: Option<usize>,
-) -> Result<Vec<ColumnType>> {
+) -> Result<Vec<Inference>> {
     let width = file.columns.len();
     if let Some(limit) = sample_rows {
         let mut inf = vec![Inference::default(); width];
@@ -466,12 +471,7 @@ pub fn infer_types(
                 seen += 1;
             }
         }
-        return Ok(file
-            .columns
-            .iter()
-            .zip(inf)
-            .map(|(name, i)| overrides.get(name).copied().unwrap_or_else(|| i.finish()))
-            .collect());
+        return Ok(inf);
     }
     let observe = |inf: &mut Vec<Inference>, record: &csv::ByteRecord| {
         // Rows with the wrong number of fields are quarantined in pass 2; they do not vote on types.
@@ -510,12 +510,7 @@ pub fn infer_types(
             inf
         }
     };
-    Ok(file
-        .columns
-        .iter()
-        .zip(merged)
-        .map(|(name, i)| overrides.get(name).copied().unwrap_or_else(|| i.finish()))
-        .collect())
+    Ok(merged)
 }
 
 /// The error a half reports when the other half failed first.
@@ -527,8 +522,9 @@ const PARALLEL_BYTES: u64 = 4 << 20;
 /// For a UTF-8 file worth splitting: (first data byte, a record boundary near the middle, file length, newlines
 /// before that boundary).
 ///
-/// A `"` can only open or close a quoted field (escaped quotes come in pairs), so the number of quotes before a
-/// byte tells whether it is inside quotes: the split is the first newline after the middle with an even count.
+/// The boundary is found by following the CSV quoting rules from the start (a `"` opens a quoted field only at a
+/// field's start; `""` inside one is a quote; a `"` inside an unquoted field is a literal): the first newline
+/// after the middle that is outside a quoted field. Blocks without any `"` are skipped at memory speed.
 fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64, u64)>> {
     let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
     let len = std::fs::metadata(&file.path).map_err(err)?.len();
@@ -543,37 +539,78 @@ fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64, u64)>> {
         Ok(()) if head == *b"\xEF\xBB\xBF" => 3,
         _ => 0,
     };
-    let middle = len / 2;
-    let mut pos = 0u64;
-    let mut quoted = false;
-    let mut lines = 0u64;
     use std::io::Seek;
-    f.seek(std::io::SeekFrom::Start(0)).map_err(err)?;
+    f.seek(std::io::SeekFrom::Start(start)).map_err(err)?;
+    let delimiter = file.delimiter;
+    let middle = len / 2;
+    let mut pos = start;
+    let mut state = CsvState::FieldStart;
+    let mut lines = 0u64;
     loop {
         let n = f.read(&mut block).map_err(err)?;
         if n == 0 {
             return Ok(None);
         }
         let chunk = &block[..n];
-        let from = if pos < middle {
-            let upto = ((middle - pos) as usize).min(n);
-            quoted ^= memchr::memchr_iter(b'"', &chunk[..upto]).count() % 2 == 1;
-            lines += memchr::memchr_iter(b'\n', &chunk[..upto]).count() as u64;
-            upto
+        let upto = if pos < middle {
+            ((middle - pos) as usize).min(n)
         } else {
             0
         };
-        for (i, b) in chunk[from..].iter().enumerate() {
-            match *b {
-                b'"' => quoted = !quoted,
-                b'\n' if !quoted => {
-                    return Ok(Some((start, pos + (from + i + 1) as u64, len, lines + 1)));
-                }
-                b'\n' => lines += 1,
-                _ => {}
+        let before = &chunk[..upto];
+        lines += memchr::memchr_iter(b'\n', before).count() as u64;
+        if matches!(state, CsvState::FieldStart | CsvState::Unquoted)
+            && memchr::memchr(b'"', before).is_none()
+        {
+            if let Some(&last) = before.last() {
+                state = if last == delimiter || last == b'\n' {
+                    CsvState::FieldStart
+                } else {
+                    CsvState::Unquoted
+                };
+            }
+        } else {
+            for &b in before {
+                state = state.step(b, delimiter);
             }
         }
+        for (i, &b) in chunk[upto..].iter().enumerate() {
+            if b == b'\n' {
+                if state != CsvState::Quoted {
+                    return Ok(Some((start, pos + (upto + i + 1) as u64, len, lines + 1)));
+                }
+                lines += 1;
+            }
+            state = state.step(b, delimiter);
+        }
         pos += n as u64;
+    }
+}
+
+/// Where a byte is, by the CSV quoting rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CsvState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A `"` inside a quoted field: the end of it, or the first half of `""`.
+    AfterQuote,
+}
+
+impl CsvState {
+    fn step(self, b: u8, delimiter: u8) -> CsvState {
+        let ends_field = b == delimiter || b == b'\n';
+        match self {
+            CsvState::FieldStart if b == b'"' => CsvState::Quoted,
+            CsvState::FieldStart | CsvState::Unquoted | CsvState::AfterQuote if ends_field => {
+                CsvState::FieldStart
+            }
+            CsvState::FieldStart | CsvState::Unquoted => CsvState::Unquoted,
+            CsvState::Quoted if b == b'"' => CsvState::AfterQuote,
+            CsvState::Quoted => CsvState::Quoted,
+            CsvState::AfterQuote if b == b'"' => CsvState::Quoted,
+            CsvState::AfterQuote => CsvState::Unquoted,
+        }
     }
 }
 
@@ -681,6 +718,18 @@ fn read_batches(
             }
             return bad(refuse(Some(file.columns[i].clone()), reason));
         }
+        for &i in &reader.unsettled {
+            if let Some(v) = record.get(i)
+                && !reader.options.is_null(v)
+            {
+                return Err(EtlError::TypeChanged {
+                    file: file.label.clone(),
+                    row: line,
+                    column: file.columns[i].clone(),
+                    message: format!("`{v}` after only nulls in the sample"),
+                });
+            }
+        }
         if batch.full()
             && let Some(b) = batch.take()?
         {
@@ -710,6 +759,8 @@ pub struct CsvReader {
     /// Columns whose type is configured (or published): a value that breaks it is a bad row. Other columns'
     /// types are inferred; when those came from a sample, a breaking value stops the read (`TypeChanged`).
     fixed: Vec<bool>,
+    /// Columns that were all null in the sample.
+    unsettled: Vec<usize>,
     schema: SchemaRef,
     options: ValueOptions,
     batch_rows: usize,
@@ -722,7 +773,7 @@ impl CsvReader {
         options: &super::ReadOptions,
     ) -> Result<Self> {
         let mut files: Vec<CsvFile> = Vec::new();
-        let mut types: Option<Vec<ColumnType>> = None;
+        let mut inferred: Option<Vec<Inference>> = None;
         for s in staged {
             let mut f = inspect(&s.path, config, options.normalize_names)?;
             f.label = s.label.clone();
@@ -737,13 +788,13 @@ impl CsvReader {
                     ),
                 ));
             }
-            let t = infer_types(&f, &options.values, &options.types, options.sample_rows)?;
-            types = Some(match types {
-                None => t,
+            let found = infer_columns(&f, &options.values, options.sample_rows)?;
+            inferred = Some(match inferred {
+                None => found,
                 Some(prev) => prev
-                    .iter()
-                    .zip(&t)
-                    .map(|(a, b)| crate::infer::widen(*a, *b))
+                    .into_iter()
+                    .zip(found)
+                    .map(|(a, b)| a.merge(b))
                     .collect(),
             });
             files.push(f);
@@ -751,14 +802,38 @@ impl CsvReader {
         let Some(first) = files.first() else {
             return Err(EtlError::source(&config.path, "no file to read"));
         };
-        let types = types.unwrap_or_default();
+        let inferred = inferred.unwrap_or_default();
+        let types: Vec<ColumnType> = first
+            .columns
+            .iter()
+            .zip(&inferred)
+            .map(|(name, i)| {
+                options
+                    .types
+                    .get(name)
+                    .copied()
+                    .unwrap_or_else(|| i.finish())
+            })
+            .collect();
         let fixed = first
             .columns
             .iter()
             .map(|c| options.sample_rows.is_none() || options.types.contains_key(c))
             .collect();
+        // Columns the sample saw only nulls in: a later value there must be typed by full inference.
+        let unsettled = first
+            .columns
+            .iter()
+            .zip(&inferred)
+            .enumerate()
+            .filter(|(_, (c, i))| {
+                options.sample_rows.is_some() && i.ty.is_none() && !options.types.contains_key(*c)
+            })
+            .map(|(k, _)| k)
+            .collect();
         Ok(Self {
             fixed,
+            unsettled,
             schema: schema(&first.columns, &types),
             types,
             files,
@@ -777,9 +852,24 @@ impl super::TableReader for CsvReader {
         &mut self,
         sink: &mut super::RowSink<'_>,
     ) -> Result<std::collections::BTreeMap<String, String>> {
-        for f in &self.files {
+        // File k is stream 2k (its first half, or all of it) and 2k + 1 (its second half): the manifest lists
+        // streams in order, so rows keep the order of the files and of the rows in them. An empty batch ends a
+        // stream (its Parquet files are closed).
+        let schema = self.schema.clone();
+        let end_of = |stream: usize, sink: &mut super::RowSink<'_>| {
+            (sink.emit)(stream, RecordBatch::new_empty(schema.clone()))
+        };
+        for (k, f) in self.files.iter().enumerate() {
+            let (first_stream, second_stream) = (2 * k, 2 * k + 1);
             let Some((start, split, end, lines_before)) = split_point(f)? else {
-                read_batches(self, f, None, |b| (sink.emit)(0, b), &mut *sink.bad)?;
+                read_batches(
+                    self,
+                    f,
+                    None,
+                    |b| (sink.emit)(first_stream, b),
+                    &mut *sink.bad,
+                )?;
+                end_of(first_stream, sink)?;
                 continue;
             };
             // Both halves at once, each into its own stream of files (the first half's listed first).
@@ -810,7 +900,7 @@ impl super::TableReader for CsvReader {
             let (a, b) = std::thread::scope(|scope| {
                 let second = scope.spawn(|| {
                     half(
-                        1,
+                        second_stream,
                         Range {
                             from: split,
                             to: end,
@@ -820,7 +910,7 @@ impl super::TableReader for CsvReader {
                     )
                 });
                 let first = half(
-                    0,
+                    first_stream,
                     Range {
                         from: start,
                         to: split,
@@ -839,6 +929,9 @@ impl super::TableReader for CsvReader {
                 (Err(e), _) | (_, Err(e)) => return Err(e),
                 _ => {}
             }
+            let shared = shared.into_inner().expect("sink lock");
+            end_of(first_stream, shared)?;
+            end_of(second_stream, shared)?;
         }
         Ok(Default::default())
     }
@@ -901,5 +994,27 @@ mod tests {
             .flat_map(|u| u.to_be_bytes())
             .collect();
         assert_eq!(detect_encoding(&bytes), encoding_rs::UTF_16BE);
+    }
+
+    #[test]
+    fn record_ends_follow_the_quoting_rules() {
+        // A `"` inside an unquoted field is a literal; the newline inside the quoted field is not a record end.
+        let text = b"1,27\" monitor,\"a\nb\"\"c\"\n2,x,\"\"\n";
+        let mut state = CsvState::FieldStart;
+        let mut ends = Vec::new();
+        for (i, &b) in text.iter().enumerate() {
+            if b == b'\n' && state != CsvState::Quoted {
+                ends.push(i);
+            }
+            state = state.step(b, b',');
+        }
+        let expected: Vec<usize> = text
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| i)
+            .skip(1)
+            .collect();
+        assert_eq!(ends, expected);
     }
 }

@@ -117,7 +117,11 @@ pub async fn send(
         if attempt >= retry.max_attempts || (outcome.is_err() && wait.is_zero()) {
             return Err(match outcome {
                 Ok(r) => failure(what, r, attempt).await,
-                Err(e) => EtlError::source(what, format!("{e} (after {attempt} attempts)")),
+                // Without the URL: with an API key in the query string, it would carry the key.
+                Err(e) => EtlError::source(
+                    what,
+                    format!("{} (after {attempt} attempts)", e.without_url()),
+                ),
             });
         }
         tracing::warn!(request = what, attempt, wait_ms = wait.as_millis() as u64, status = ?outcome.as_ref().ok().map(|r| r.status().as_u16()), "retrying");

@@ -52,6 +52,9 @@ pub struct S3Config {
     pub pattern: Option<String>,
     #[serde(default)]
     pub incremental: bool,
+    /// Only objects directly under the prefix, not in sub-folders (a CSV source's `s3://…/*.csv` path).
+    #[serde(skip)]
+    pub direct_children_only: bool,
     /// For CSV objects: `auto` or an encoding label.
     #[serde(default)]
     pub encoding: Option<String>,
@@ -135,7 +138,11 @@ impl S3Config {
             .try_collect()
             .await
             .map_err(|e| EtlError::source(&url, format!("cannot list: {e}")))?;
+        let depth = list_prefix.as_ref().map(|p| p.parts().count()).unwrap_or(0) + 1;
         objects.retain(|o| {
+            if self.direct_children_only && o.location.parts().count() != depth {
+                return false;
+            }
             let name = o.location.filename().unwrap_or("");
             !name.starts_with('.')
                 && !name.starts_with('_')

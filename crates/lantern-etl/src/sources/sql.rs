@@ -82,11 +82,18 @@ impl SqlConfig {
                 u.host_str().unwrap_or(""),
                 u.path()
             ),
-            None => self.url.clone(),
+            // Never the raw text: it may hold a password.
+            None => format!("{}://…", self.url.split("://").next().unwrap_or("?")),
         }
     }
 
     pub async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
+        if !(0..=38).contains(&self.decimal_scale) {
+            return Err(EtlError::source(
+                "source.decimal_scale",
+                format!("{} is not between 0 and 38", self.decimal_scale),
+            ));
+        }
         let url = expand_env(&self.url, "source.url")?;
         let scheme = url.split("://").next().unwrap_or("");
         // Append only to a version an incremental run published (it stored its watermark).
@@ -190,6 +197,10 @@ impl SqlConfig {
                 quote_pg_literal(w)
             );
         }
+        // The watermark literal relies on standard string quoting ('' only), whatever the server's default.
+        conn.execute("SET standard_conforming_strings = on")
+            .await
+            .map_err(db_err)?;
         let copy = format!("COPY ({sql}) TO STDOUT (FORMAT binary)");
         let (tx, rx) = mpsc::channel::<Result<Bytes>>(8);
         let task_label = label.to_string();
@@ -290,13 +301,40 @@ impl SqlConfig {
             .collect();
         let schema: SchemaRef = Arc::new(Schema::new(fields));
         let (tx, rx) = mpsc::channel::<Result<RecordBatch>>(4);
+        // Set when the task has sent everything: a task that died (a panic) closes the channel without it.
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let task_done = done.clone();
         let (task_label, task_schema, scale) =
             (label.to_string(), schema.clone(), self.decimal_scale);
         let watermark = watermark.map(str::to_string);
+        let wm_kind = wm.map(|i| kinds[i]);
         tokio::spawn(async move {
             let mut query = sqlx::query(&sql);
-            if let Some(w) = &watermark {
-                query = query.bind(w);
+            // Bound as the column's own type: MySQL compares a number with a string as a double.
+            if let (Some(w), Some(kind)) = (&watermark, wm_kind) {
+                query = match kind {
+                    MyKind::Int | MyKind::UInt => match w.parse::<i64>() {
+                        Ok(n) => query.bind(n),
+                        Err(_) => query.bind(w.clone()),
+                    },
+                    MyKind::DateTime => {
+                        match NaiveDateTime::parse_from_str(w, "%Y-%m-%d %H:%M:%S%.f") {
+                            Ok(t) => query.bind(t),
+                            Err(_) => query.bind(w.clone()),
+                        }
+                    }
+                    MyKind::Timestamp => {
+                        match DateTime::parse_from_str(w, "%Y-%m-%d %H:%M:%S%.f%:z") {
+                            Ok(t) => query.bind(t.with_timezone(&Utc)),
+                            Err(_) => query.bind(w.clone()),
+                        }
+                    }
+                    MyKind::Date => match NaiveDate::parse_from_str(w, "%Y-%m-%d") {
+                        Ok(d) => query.bind(d),
+                        Err(_) => query.bind(w.clone()),
+                    },
+                    _ => query.bind(w.clone()),
+                };
             }
             let mut rows = query.fetch(&mut conn);
             let mut builders = Builders::new(&task_schema, scale);
@@ -317,16 +355,17 @@ impl SqlConfig {
                     }
                 }
             }
-            if builders.rows > 0 {
-                let _ = tx.send(builders.finish(&task_schema)).await;
+            if builders.rows > 0 && tx.send(builders.finish(&task_schema)).await.is_err() {
+                return;
             }
+            task_done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         Ok(SqlInput {
             label: label.to_string(),
             schema,
             watermark: wm,
             decimal_scale: self.decimal_scale,
-            rows: Rows::Batches(rx),
+            rows: Rows::Batches(rx, done),
         })
     }
 }
@@ -676,8 +715,11 @@ enum Rows {
         rx: mpsc::Receiver<Result<Bytes>>,
         kinds: Vec<PgKind>,
     },
-    /// Batches already built (MySQL).
-    Batches(mpsc::Receiver<Result<RecordBatch>>),
+    /// Batches already built (MySQL), and whether the producing task finished.
+    Batches(
+        mpsc::Receiver<Result<RecordBatch>>,
+        Arc<std::sync::atomic::AtomicBool>,
+    ),
 }
 
 /// A database query, connected and streaming.
@@ -728,11 +770,17 @@ impl TableReader for SqlReader {
             }
         };
         match input.rows {
-            Rows::Batches(mut rx) => {
+            Rows::Batches(mut rx, done) => {
                 while let Some(batch) = rx.blocking_recv() {
                     let batch = batch?;
                     track(&batch);
                     (sink.emit)(0, batch)?;
+                }
+                if !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Err(EtlError::source(
+                        &input.label,
+                        "the database stream ended early",
+                    ));
                 }
             }
             Rows::PgCopy { mut rx, kinds } => {
@@ -876,6 +924,15 @@ impl CopyDecoder {
             if fields == -1 {
                 return Ok((pos, true));
             }
+            if fields as usize != self.kinds.len() {
+                return Err(EtlError::source(
+                    label,
+                    format!(
+                        "a COPY row has {fields} fields where the query has {}",
+                        self.kinds.len()
+                    ),
+                ));
+            }
             self.row += 1;
             let mut refused: Option<(usize, String)> = None;
             for i in 0..self.kinds.len() {
@@ -977,7 +1034,10 @@ fn append_pg(
             if us == i64::MAX || us == i64::MIN {
                 return Err("infinite timestamp".into());
             }
-            b.append_value(us + PG_EPOCH_MICROS)
+            b.append_value(
+                us.checked_add(PG_EPOCH_MICROS)
+                    .ok_or("timestamp out of range")?,
+            )
         }
         (PgKind::Numeric, ColBuilder::Decimal(b)) => {
             let text = std::str::from_utf8(v).map_err(|e| e.to_string())?;

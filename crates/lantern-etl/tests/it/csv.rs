@@ -575,3 +575,27 @@ async fn big_files_are_read_in_two_halves_split_outside_quotes() {
         (rows - 1) as f64
     );
 }
+
+#[tokio::test]
+async fn a_column_empty_in_the_sample_is_typed_by_its_later_values() {
+    // The first 25,000 rows (more than the sample) have no `refund`; later rows have whole numbers.
+    let mut text = String::from("id,refund\n");
+    for i in 0..30_000 {
+        let refund = if i < 25_000 {
+            String::new()
+        } else {
+            (i % 7).to_string()
+        };
+        text.push_str(&format!("{i},{refund}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load(dir.path(), "late.csv", text.as_bytes(), "").await;
+    assert_eq!(loaded.summary.version, 1);
+    assert_eq!(
+        loaded.data_type("refund"),
+        DataType::Int64,
+        "not text just because the sample was empty"
+    );
+    let refund = loaded.column("refund");
+    assert!(refund.is_null(0) && refund.as_primitive::<Int64Type>().value(29_999) == 29_999 % 7);
+}

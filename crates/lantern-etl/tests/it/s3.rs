@@ -172,6 +172,23 @@ async fn csv_and_parquet_objects_under_a_prefix() {
         .unwrap();
     let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
     assert_eq!((summary.rows, summary.input_files), (5, 2));
+    // One object by its exact name; an object in a sub-folder is not part of `*.csv`.
+    put(
+        &bucket,
+        "csv/old/c.csv",
+        b"id;name;amount\n9;x;1\n".to_vec(),
+    )
+    .await;
+    for (path, rows) in [("s3://drops/csv/a.csv", 2u64), ("s3://drops/csv/*.csv", 5)] {
+        let yaml = format!(
+            "id: csv_url\nsource:\n  kind: csv\n  path: {path}\n  s3: {{endpoint: {endpoint}, region: us-east-1, access_key_id: {S3_KEY}, secret_access_key: {S3_SECRET}}}\n"
+        );
+        let config = lantern_etl::EtlConfig::parse(std::path::Path::new("x.yaml"), &yaml)
+            .unwrap()
+            .unwrap();
+        let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
+        assert_eq!(summary.rows, rows, "{path}");
+    }
     let (_, batch) = published(&catalog, "csv_drop").await;
     assert_eq!(
         texts(&batch, "name"),
