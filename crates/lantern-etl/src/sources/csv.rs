@@ -544,7 +544,7 @@ fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64, u64)>> {
     let delimiter = file.delimiter;
     let middle = len / 2;
     let mut pos = start;
-    let mut state = CsvState::FieldStart;
+    let mut scan = QuoteScan::new(delimiter);
     let mut lines = 0u64;
     loop {
         let n = f.read(&mut block).map_err(err)?;
@@ -559,59 +559,107 @@ fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64, u64)>> {
         };
         let before = &chunk[..upto];
         lines += memchr::memchr_iter(b'\n', before).count() as u64;
-        if matches!(state, CsvState::FieldStart | CsvState::Unquoted)
-            && memchr::memchr(b'"', before).is_none()
-        {
-            if let Some(&last) = before.last() {
-                state = if last == delimiter || last == b'\n' {
-                    CsvState::FieldStart
-                } else {
-                    CsvState::Unquoted
-                };
-            }
-        } else {
-            for &b in before {
-                state = state.step(b, delimiter);
-            }
+        scan.advance(before, None);
+        let mut quoted_lines = 0;
+        if let Some(end) = scan.advance(&chunk[upto..], Some(&mut quoted_lines)) {
+            return Ok(Some((
+                start,
+                pos + (upto + end) as u64,
+                len,
+                lines + quoted_lines + 1,
+            )));
         }
-        for (i, &b) in chunk[upto..].iter().enumerate() {
-            if b == b'\n' {
-                if state != CsvState::Quoted {
-                    return Ok(Some((start, pos + (upto + i + 1) as u64, len, lines + 1)));
-                }
-                lines += 1;
-            }
-            state = state.step(b, delimiter);
-        }
+        lines += quoted_lines;
         pos += n as u64;
+    }
+}
+
+/// Follows the CSV quoting rules through a file, jumping from quote to quote (and newline) with `memchr`: a `"`
+/// opens a quoted field only right after a delimiter or a newline; inside one, `""` is a quote and a lone `"`
+/// closes it; any other `"` is a literal.
+struct QuoteScan {
+    delimiter: u8,
+    state: CsvState,
+    /// The byte before the part being scanned (a newline at the start of the data).
+    prev: u8,
+}
+
+impl QuoteScan {
+    fn new(delimiter: u8) -> Self {
+        Self {
+            delimiter,
+            state: CsvState::Unquoted,
+            prev: b'\n',
+        }
+    }
+
+    /// Scans `bytes`. With `newlines`, stops at the first newline outside quotes and returns the index after it,
+    /// counting the newlines passed inside quoted fields.
+    fn advance(&mut self, bytes: &[u8], mut newlines: Option<&mut u64>) -> Option<usize> {
+        let mut i = 0;
+        let found = loop {
+            if i >= bytes.len() {
+                break None;
+            }
+            match self.state {
+                CsvState::Quoted => match memchr::memchr(b'"', &bytes[i..]) {
+                    None => {
+                        if let Some(n) = newlines.as_deref_mut() {
+                            *n += memchr::memchr_iter(b'\n', &bytes[i..]).count() as u64;
+                        }
+                        break None;
+                    }
+                    Some(k) => {
+                        if let Some(n) = newlines.as_deref_mut() {
+                            *n += memchr::memchr_iter(b'\n', &bytes[i..i + k]).count() as u64;
+                        }
+                        i += k + 1;
+                        self.state = CsvState::AfterQuote;
+                    }
+                },
+                CsvState::AfterQuote => {
+                    if bytes[i] == b'"' {
+                        self.state = CsvState::Quoted;
+                        i += 1;
+                    } else {
+                        self.state = CsvState::Unquoted;
+                    }
+                }
+                CsvState::Unquoted => {
+                    let next = if newlines.is_some() {
+                        memchr::memchr2(b'"', b'\n', &bytes[i..])
+                    } else {
+                        memchr::memchr(b'"', &bytes[i..])
+                    };
+                    let Some(k) = next else { break None };
+                    let j = i + k;
+                    if bytes[j] == b'\n' {
+                        break Some(j + 1);
+                    }
+                    let before = if j == 0 { self.prev } else { bytes[j - 1] };
+                    if before == self.delimiter || before == b'\n' {
+                        self.state = CsvState::Quoted;
+                    }
+                    i = j + 1;
+                }
+            }
+        };
+        let upto = found.unwrap_or(bytes.len());
+        if upto > 0 {
+            self.prev = bytes[upto - 1];
+        }
+        found
     }
 }
 
 /// Where a byte is, by the CSV quoting rules.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum CsvState {
-    FieldStart,
+    /// Outside quotes (in an unquoted field, or between fields).
     Unquoted,
     Quoted,
     /// A `"` inside a quoted field: the end of it, or the first half of `""`.
     AfterQuote,
-}
-
-impl CsvState {
-    fn step(self, b: u8, delimiter: u8) -> CsvState {
-        let ends_field = b == delimiter || b == b'\n';
-        match self {
-            CsvState::FieldStart if b == b'"' => CsvState::Quoted,
-            CsvState::FieldStart | CsvState::Unquoted | CsvState::AfterQuote if ends_field => {
-                CsvState::FieldStart
-            }
-            CsvState::FieldStart | CsvState::Unquoted => CsvState::Unquoted,
-            CsvState::Quoted if b == b'"' => CsvState::AfterQuote,
-            CsvState::Quoted => CsvState::Quoted,
-            CsvState::AfterQuote if b == b'"' => CsvState::Quoted,
-            CsvState::AfterQuote => CsvState::Unquoted,
-        }
-    }
 }
 
 /// Reads the records in bytes `from..to` of a UTF-8 file.
@@ -999,22 +1047,29 @@ mod tests {
     #[test]
     fn record_ends_follow_the_quoting_rules() {
         // A `"` inside an unquoted field is a literal; the newline inside the quoted field is not a record end.
-        let text = b"1,27\" monitor,\"a\nb\"\"c\"\n2,x,\"\"\n";
-        let mut state = CsvState::FieldStart;
+        let text: &[u8] = b"1,27\" monitor,\"a\nb\"\"c\"\n2,x,\"\"\n3,\"\n\"\n";
+        let expected: Vec<usize> = vec![22, 29, 35];
         let mut ends = Vec::new();
-        for (i, &b) in text.iter().enumerate() {
-            if b == b'\n' && state != CsvState::Quoted {
+        let mut scan = QuoteScan::new(b',');
+        let mut at = 0;
+        let mut inside = 0;
+        while let Some(end) = scan.advance(&text[at..], Some(&mut inside)) {
+            at += end;
+            ends.push(at - 1);
+        }
+        assert_eq!(ends, expected, "{:?}", String::from_utf8_lossy(text));
+        assert_eq!(inside, 2, "the newlines inside quoted fields");
+        // The same, fed one byte at a time (block boundaries anywhere).
+        let mut scan = QuoteScan::new(b',');
+        let mut ends = Vec::new();
+        for (i, b) in text.iter().enumerate() {
+            if scan
+                .advance(std::slice::from_ref(b), Some(&mut 0))
+                .is_some()
+            {
                 ends.push(i);
             }
-            state = state.step(b, b',');
         }
-        let expected: Vec<usize> = text
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'\n')
-            .map(|(i, _)| i)
-            .skip(1)
-            .collect();
         assert_eq!(ends, expected);
     }
 }
