@@ -161,17 +161,10 @@ impl SqlConfig {
     ) -> Result<SqlInput> {
         let db_err = |e: sqlx::Error| EtlError::source(label, e.to_string());
         let mut conn = sqlx::PgConnection::connect(url).await.map_err(db_err)?;
-        let inner = format!(
-            "SELECT * FROM ({}) AS lantern_source",
-            self.query.trim().trim_end_matches(';')
-        );
+        let inner = self.inner_query();
         let statement = conn.prepare(&inner).await.map_err(db_err)?;
-        let mut columns = Vec::new();
-        let mut kinds = Vec::new();
-        for c in statement.columns() {
-            columns.push(c.name().to_string());
-            kinds.push(PgKind::of(c.type_info().name()));
-        }
+        let (columns, types) = names_and_types(statement.columns());
+        let kinds: Vec<PgKind> = types.iter().map(|t| PgKind::of(t)).collect();
         let wm = self.watermark_index(&columns, label)?;
         let select: Vec<String> = columns
             .iter()
@@ -260,17 +253,10 @@ impl SqlConfig {
     ) -> Result<SqlInput> {
         let db_err = |e: sqlx::Error| EtlError::source(label, e.to_string());
         let mut conn = sqlx::MySqlConnection::connect(url).await.map_err(db_err)?;
-        let inner = format!(
-            "SELECT * FROM ({}) AS lantern_source",
-            self.query.trim().trim_end_matches(';')
-        );
+        let inner = self.inner_query();
         let statement = conn.prepare(&inner).await.map_err(db_err)?;
-        let mut columns = Vec::new();
-        let mut kinds = Vec::new();
-        for c in statement.columns() {
-            columns.push(c.name().to_string());
-            kinds.push(MyKind::of(c.type_info().name()));
-        }
+        let (columns, types) = names_and_types(statement.columns());
+        let kinds: Vec<MyKind> = types.iter().map(|t| MyKind::of(t)).collect();
         let wm = self.watermark_index(&columns, label)?;
         let select: Vec<String> = columns
             .iter()
@@ -368,6 +354,24 @@ impl SqlConfig {
             rows: Rows::Batches(rx, done),
         })
     }
+}
+
+impl SqlConfig {
+    /// The user's query as a subquery, so that its columns can be listed, cast and filtered.
+    fn inner_query(&self) -> String {
+        format!(
+            "SELECT * FROM ({}) AS lantern_source",
+            self.query.trim().trim_end_matches(';')
+        )
+    }
+}
+
+/// A prepared statement's column names and database type names.
+fn names_and_types<C: Column>(columns: &[C]) -> (Vec<String>, Vec<String>) {
+    columns
+        .iter()
+        .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
+        .unzip()
 }
 
 fn first_line(query: &str) -> String {

@@ -12,7 +12,6 @@ use lantern_core::catalog::Catalog;
 use lantern_core::config::StorageConfig;
 use lantern_core::storage::Storage;
 use lantern_etl::EtlConfig;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 struct Loaded {
     batches: Vec<RecordBatch>,
@@ -65,20 +64,7 @@ async fn load(dir: &Path, file_name: &str, bytes: &[u8], extra: &str) -> Loaded 
     let storage = storage_at(dir);
     let catalog = Catalog::new(storage.clone());
     let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
-    let manifest = catalog.current("t").await.unwrap().unwrap();
-    let mut batches = Vec::new();
-    for f in &manifest.files {
-        let bytes = storage.get_bytes(&f.path.as_str().into()).await.unwrap();
-        for b in ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .unwrap()
-            .build()
-            .unwrap()
-        {
-            batches.push(b.unwrap());
-        }
-    }
-    let schema = batches[0].schema();
-    let batch = datafusion::arrow::compute::concat_batches(&schema, &batches).unwrap();
+    let (_, batch) = crate::support::published(&catalog, "t").await;
     Loaded {
         batches: vec![batch],
         summary,
