@@ -558,8 +558,8 @@ impl Catalog {
     /// Removes what readers no longer need: folders of failed or abandoned runs (no manifest, or newer than the
     /// published version) and published versions beyond the newest `keep`. Returns the version numbers removed.
     ///
-    /// Only one ETL run per dataset may be in progress: a folder newer than the published version is taken for a
-    /// leftover.
+    /// Only one ETL run per dataset is in progress (the ETL holds the dataset's lease, see [`crate::lease`]): a
+    /// folder newer than the published version is taken for a leftover.
     pub async fn prune(&self, id: &str, keep: usize) -> Result<Vec<u64>> {
         let Some(current) = self.current(id).await? else {
             return Ok(vec![]);

@@ -37,6 +37,12 @@ pub enum Error {
         message: String,
     },
 
+    /// Another ETL run of the dataset holds its lease.
+    #[error(
+        "dataset `{dataset}` is being loaded by another run ({holder}); try again when it has finished"
+    )]
+    Busy { dataset: String, holder: String },
+
     /// The object store failed.
     #[error("storage error at `{path}`: {source}")]
     Storage {

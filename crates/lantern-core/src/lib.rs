@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod filters;
+pub mod lease;
 pub mod query;
 mod rollup;
 pub mod semantic;

@@ -53,6 +53,18 @@ pub async fn run(
     catalog: &Catalog,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<RunSummary> {
+    // One run per dataset at a time, whoever starts it (CLI, this server's schedule, another replica's).
+    let lease = catalog.acquire_lease(&config.id).await?;
+    let result = run_sampled_then_full(config, catalog, progress).await;
+    lease.release().await;
+    result
+}
+
+async fn run_sampled_then_full(
+    config: &EtlConfig,
+    catalog: &Catalog,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RunSummary> {
     match run_pass(config, catalog, progress, Some(SAMPLE_ROWS)).await {
         Err(EtlError::TypeChanged {
             file,
@@ -376,6 +388,13 @@ pub async fn run_recorded(
 ) -> Result<RunSummary> {
     let started_at = chrono::Utc::now();
     let result = run(config, catalog, progress).await;
+    if trigger == Trigger::Schedule
+        && let Err(EtlError::Core(lantern_core::Error::Busy { holder, .. })) = &result
+    {
+        // Another replica (or a CLI run) has it: its own outcome will be recorded.
+        tracing::info!(dataset = %config.id, %holder, "scheduled run skipped: the dataset is being loaded");
+        return result;
+    }
     let finished_at = chrono::Utc::now();
     let record = lantern_core::catalog::RunRecord {
         dataset: config.id.clone(),

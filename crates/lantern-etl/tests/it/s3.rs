@@ -215,3 +215,34 @@ async fn csv_and_parquet_objects_under_a_prefix() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_catalog_on_s3_takes_the_lease_and_publishes() {
+    let root = tempfile::tempdir().unwrap();
+    let endpoint = start_s3(root.path(), &["lantern"]).await;
+    let catalog = lantern_core::catalog::Catalog::new(s3_bucket(&endpoint, "lantern"));
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, "day,visits\n2025-01-01,3\n2025-01-02,5\n").unwrap();
+    let text = format!(
+        "id: visits\nsource: {{kind: csv, path: {}}}\n",
+        csv.display()
+    );
+    let config = lantern_etl::EtlConfig::parse(std::path::Path::new("x.yaml"), &text)
+        .unwrap()
+        .unwrap();
+    let held = catalog.acquire_lease("visits").await.unwrap();
+    let err = lantern_etl::run(&config, &catalog, &|_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("being loaded"),
+        "the conditional put is honoured on S3: {err}"
+    );
+    held.release().await;
+    for version in 1..=2 {
+        let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
+        assert_eq!((summary.version, summary.rows), (version, 2));
+    }
+}

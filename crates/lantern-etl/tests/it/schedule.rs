@@ -83,3 +83,49 @@ fn a_bad_cron_expression_names_the_field_and_line() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_dataset_being_loaded_is_not_loaded_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, "day,visits\n2025-01-01,3\n").unwrap();
+    let text = format!(
+        "id: visits\nschedule: \"0 0 1 1 *\"\nsource: {{kind: csv, path: {}}}\n",
+        csv.display()
+    );
+    let config = lantern_etl::EtlConfig::parse(std::path::Path::new("x.yaml"), &text)
+        .unwrap()
+        .unwrap();
+    let catalog = catalog_in(dir.path());
+    // Another run (here: this test) holds the dataset's lease.
+    let lease = catalog.acquire_lease("visits").await.unwrap();
+    let err = lantern_etl::run_recorded(&config, &catalog, &|_| {}, lantern_etl::Trigger::Cli)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`visits` is being loaded by another run") && err.contains("pid"),
+        "{err}"
+    );
+    assert!(
+        !catalog.last_run("visits").await.unwrap().unwrap().ok,
+        "a CLI run records the refusal"
+    );
+    // A scheduled run steps aside without recording anything over the holder's outcome.
+    std::fs::remove_file(dir.path().join("store/datasets/visits/last_run.json")).unwrap();
+    assert!(
+        lantern_etl::run_recorded(&config, &catalog, &|_| {}, lantern_etl::Trigger::Schedule)
+            .await
+            .is_err()
+    );
+    assert!(catalog.last_run("visits").await.unwrap().is_none());
+    lease.release().await;
+    let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
+    assert_eq!(summary.rows, 1);
+    assert!(
+        !dir.path()
+            .join("store/datasets/visits/_lease.json")
+            .exists(),
+        "released after the run"
+    );
+}
