@@ -117,6 +117,8 @@ pub struct BatchBuilder {
     parsed: Vec<Option<Parsed>>,
     /// Bit n set when a null spelling is n bytes long (63: longer).
     null_lengths: u64,
+    /// The first bytes of the null spellings: a value starting otherwise (a digit, usually) is not null.
+    null_first_bytes: [bool; 256],
     rows: usize,
     batch_rows: usize,
 }
@@ -133,6 +135,12 @@ impl BatchBuilder {
             .null_values
             .iter()
             .fold(0, |mask, n| mask | 1u64 << n.trim().len().min(63));
+        let mut null_first_bytes = [false; 256];
+        for n in &options.null_values {
+            if let Some(b) = n.trim().as_bytes().first() {
+                null_first_bytes[*b as usize] = true;
+            }
+        }
         Self {
             schema,
             types,
@@ -140,6 +148,7 @@ impl BatchBuilder {
             builders,
             parsed: Vec::new(),
             null_lengths,
+            null_first_bytes,
             rows: 0,
             batch_rows,
         }
@@ -159,8 +168,13 @@ impl BatchBuilder {
                 None => None,
                 Some(v) => {
                     let t = crate::infer::trim(v);
-                    // Most values are longer than any null spelling: no string comparison for them.
-                    if self.null_lengths & (1u64 << t.len().min(63)) != 0 && self.options.is_null(t)
+                    // Most values differ from every null spelling in length or first byte: no string
+                    // comparison for them.
+                    if self.null_lengths & (1u64 << t.len().min(63)) != 0
+                        && t.as_bytes()
+                            .first()
+                            .is_none_or(|b| self.null_first_bytes[*b as usize])
+                        && self.options.is_null(t)
                     {
                         None
                     } else if *ty == ColumnType::String {
