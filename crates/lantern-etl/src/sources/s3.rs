@@ -1,6 +1,9 @@
 //! Objects under an S3 prefix (AWS or any S3-compatible server): CSV, JSON lines or Parquet. With
 //! `incremental: true`, a run loads only objects modified since the last published run and appends their rows
-//! to the previous version; the newest last-modified time loaded is stored with the version.
+//! to the previous version; the newest last-modified time loaded is stored with the version. Objects are taken
+//! as immutable drops: one rewritten later is loaded again (appended), and one whose upload finishes after a
+//! newer object was already loaded, with an older last-modified time, is missed — write drops whole (one PUT)
+//! or under a new name.
 //!
 //! ```yaml
 //! source:

@@ -8,6 +8,10 @@
 //!
 //! With `incremental: {column: updated_at}`, each run loads only rows whose column is greater than the largest
 //! value loaded before (the *watermark*, stored with the version) and appends them to the previous version.
+//! The column must grow with every new row: an id, or a time precise enough that no row is written later with
+//! the value already loaded (a `DATETIME` without fractional seconds can have two rows in one second, one of
+//! them loaded before the other was written; that row would be missed). Updated rows are appended again, not
+//! replaced.
 //!
 //! ```yaml
 //! source:

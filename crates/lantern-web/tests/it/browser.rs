@@ -225,6 +225,33 @@ async fn log_in_filter_and_see_the_dashboard_change() {
     std::fs::write(dir.join("cursor-usage.png"), &png).unwrap();
     assert!(png.len() > 10_000);
 
+    // The datasets page shows each dataset's last ETL run.
+    let catalog = lantern_core::catalog::Catalog::new(app.storage.clone());
+    let now = chrono::Utc::now();
+    catalog
+        .record_run(&lantern_core::catalog::RunRecord {
+            dataset: "apac_dot".into(),
+            trigger: "schedule".into(),
+            started_at: now - chrono::Duration::seconds(3),
+            finished_at: now,
+            ok: false,
+            version: None,
+            new_rows: None,
+            error: Some("GET https://api.domo.com/oauth/token: answered 401 Unauthorized".into()),
+            schedule: Some("0 6 * * *".into()),
+            next_run: Some(now + chrono::Duration::hours(6)),
+        })
+        .await
+        .unwrap();
+    client.goto(&app.url("/datasets")).await.unwrap();
+    wait_js(
+        &client,
+        "document.querySelectorAll('tr[data-dataset] .badge.failed').length === 1",
+        "the failed run's badge",
+    )
+    .await;
+    std::fs::write(dir.join("datasets.png"), client.screenshot().await.unwrap()).unwrap();
+
     // Logging out sends the browser back to /login.
     click(&client, ".sidebar-foot button").await;
     wait_js(
