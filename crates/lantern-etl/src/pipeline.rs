@@ -65,28 +65,9 @@ async fn run_sampled_then_full(
     catalog: &Catalog,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<RunSummary> {
-    match run_pass(config, catalog, progress, Some(SAMPLE_ROWS)).await {
-        Err(EtlError::TypeChanged {
-            file,
-            row,
-            column,
-            message,
-        }) => {
-            tracing::info!(dataset = %config.id, %file, row, %column, %message, "a value breaks the sampled type; inferring over every row");
-            run_pass(config, catalog, progress, None).await
-        }
-        other => other,
-    }
-}
-
-async fn run_pass(
-    config: &EtlConfig,
-    catalog: &Catalog,
-    progress: &(dyn Fn(u64) + Sync),
-    sample_rows: Option<usize>,
-) -> Result<RunSummary> {
     let started = Instant::now();
     let previous = catalog.current(&config.id).await?;
+    // Fetched once: a restart reads the same staged files (no second download, the same data in both passes).
     let staging = tempfile::Builder::new()
         .prefix(&format!("lantern-etl-{}-", config.id))
         .tempdir()
@@ -103,6 +84,43 @@ async fn run_pass(
         },
     )
     .await?;
+    let again = staged.try_clone();
+    let first = run_pass(
+        config,
+        catalog,
+        progress,
+        Some(SAMPLE_ROWS),
+        staged,
+        &previous,
+        started,
+    )
+    .await;
+    match (first, again) {
+        (
+            Err(EtlError::TypeChanged {
+                file,
+                row,
+                column,
+                message,
+            }),
+            Some(staged),
+        ) => {
+            tracing::info!(dataset = %config.id, %file, row, %column, %message, "a value breaks the sampled type; inferring over every row");
+            run_pass(config, catalog, progress, None, staged, &previous, started).await
+        }
+        (other, _) => other,
+    }
+}
+
+async fn run_pass(
+    config: &EtlConfig,
+    catalog: &Catalog,
+    progress: &(dyn Fn(u64) + Sync),
+    sample_rows: Option<usize>,
+    staged: sources::Staged,
+    previous: &Option<Manifest>,
+    started: Instant,
+) -> Result<RunSummary> {
     let (input_files, input_bytes, append) =
         (staged.input_files, staged.input_bytes, staged.append);
     if let (true, Some(prev), false) = (append, &previous, staged.input.has_rows_to_read()) {

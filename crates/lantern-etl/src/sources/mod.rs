@@ -88,6 +88,26 @@ pub struct Staged {
 }
 
 impl Staged {
+    /// The same staged files again (for a second pass); `None` for a database stream.
+    pub fn try_clone(&self) -> Option<Staged> {
+        let input = match &self.input {
+            Input::Csv { files, options } => Input::Csv {
+                files: files.clone(),
+                options: options.clone(),
+            },
+            Input::JsonLines(files) => Input::JsonLines(files.clone()),
+            Input::Parquet(files) => Input::Parquet(files.clone()),
+            Input::Sql(_) => return None,
+        };
+        Some(Staged {
+            input,
+            input_files: self.input_files,
+            input_bytes: self.input_bytes,
+            state: self.state.clone(),
+            append: self.append,
+        })
+    }
+
     /// Local files of one format, read in full.
     pub fn files(input: Input) -> Self {
         let files: Vec<&StagedFile> = match &input {

@@ -190,12 +190,27 @@ async fn search_orders(headers: HeaderMap, body: String) -> Response {
 
 /// DOMO's export: APAC order lines as CSV with DOMO's column names, including rows the exclude filter drops.
 async fn domo_export(
+    State(s): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if bearer(&headers) != Some("domo-tok") {
         return unauthorized();
+    }
+    s.hit(format!("export {id}"));
+    if id == "big" {
+        // 25,000 rows whose `amount` is whole until the last ten: the type from the sample breaks.
+        let mut csv = String::from("id,amount\n");
+        for i in 0..25_000u64 {
+            let amount = if i >= 24_990 {
+                format!("{i}.5")
+            } else {
+                i.to_string()
+            };
+            csv.push_str(&format!("{i},{amount}\n"));
+        }
+        return ([(header::CONTENT_TYPE, "text/csv")], csv).into_response();
     }
     if id != "3f6c1b9e-4d1a-4c52-9a43-2b7f0f1c8d11"
         || q.get("includeHeader").map(String::as_str) != Some("true")
@@ -350,6 +365,29 @@ async fn offset_cursor_link_and_post_pagination_with_each_auth() {
         };
         assert_eq!(ids, expected, "{yaml}: every page once, in order");
     }
+}
+
+#[tokio::test]
+async fn a_restart_after_a_broken_sample_type_reads_the_staged_export_again() {
+    let (base, server) = start().await;
+    let yaml = format!(
+        "id: big\nsource: {{kind: domo, base_url: '{base}', client_id: domo-id, client_secret: domo-secret, dataset_id: big}}\n"
+    );
+    let config = lantern_etl::EtlConfig::parse(std::path::Path::new("x.yaml"), &yaml)
+        .unwrap()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = catalog_in(dir.path());
+    let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
+    assert_eq!((summary.version, summary.rows), (1, 25_000));
+    assert_eq!(server.hits("export big"), 1, "downloaded once, read twice");
+    let (_, batch) = published(&catalog, "big").await;
+    assert_eq!(
+        data_type(&batch, "amount"),
+        "Float64",
+        "widened by the second, full-inference pass"
+    );
+    assert_eq!(texts(&batch, "amount")[24_999], "24999.5");
 }
 
 #[tokio::test]
