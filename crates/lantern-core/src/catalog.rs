@@ -107,6 +107,19 @@ fn last_run_path(id: &str) -> ObjectPath {
     ObjectPath::from(format!("datasets/{id}/last_run.json"))
 }
 
+/// A schema as the manifest records it.
+fn column_infos(schema: &SchemaRef) -> Vec<ColumnInfo> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| ColumnInfo {
+            name: f.name().clone(),
+            data_type: f.data_type().to_string(),
+            nullable: f.is_nullable(),
+        })
+        .collect()
+}
+
 /// Reads and publishes dataset versions.
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -302,16 +315,7 @@ impl VersionWriter {
     /// into this version's folder by the store (a server-side copy on S3), so each version stays self-contained
     /// and pruning old versions never breaks a newer one. The schemas must match.
     pub async fn carry_over(&mut self, previous: &Manifest) -> Result<()> {
-        let ours: Vec<ColumnInfo> = self
-            .schema
-            .fields()
-            .iter()
-            .map(|f| ColumnInfo {
-                name: f.name().clone(),
-                data_type: f.data_type().to_string(),
-                nullable: f.is_nullable(),
-            })
-            .collect();
+        let ours = column_infos(&self.schema);
         if ours != previous.schema {
             let differs = ours
                 .iter()
@@ -502,16 +506,7 @@ impl VersionWriter {
             version: self.version,
             rows: self.rows,
             created_at: Utc::now(),
-            schema: self
-                .schema
-                .fields()
-                .iter()
-                .map(|f| ColumnInfo {
-                    name: f.name().clone(),
-                    data_type: f.data_type().to_string(),
-                    nullable: f.is_nullable(),
-                })
-                .collect(),
+            schema: column_infos(&self.schema),
             partitions: self.partitions.clone(),
             quarantined_rows: self.quarantined,
             files: self.files.iter().map(|(_, f)| f.clone()).collect(),

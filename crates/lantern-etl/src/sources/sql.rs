@@ -170,18 +170,17 @@ impl SqlConfig {
         let (columns, types) = names_and_types(statement.columns());
         let kinds: Vec<PgKind> = types.iter().map(|t| PgKind::of(t)).collect();
         let wm = self.watermark_index(&columns, label)?;
-        let select: Vec<String> = columns
-            .iter()
-            .zip(&kinds)
-            .map(|(name, kind)| {
-                let q = quote_pg(name);
-                if kind.cast_to_text() {
+        let select = select_list(
+            &columns,
+            |i, q| {
+                if kinds[i].cast_to_text() {
                     format!("lantern_source.{q}::text AS {q}")
                 } else {
                     format!("lantern_source.{q}")
                 }
-            })
-            .collect();
+            },
+            quote_pg,
+        );
         let mut sql = format!(
             "SELECT {} FROM ({inner}) AS lantern_source",
             select.join(", ")
@@ -262,18 +261,17 @@ impl SqlConfig {
         let (columns, types) = names_and_types(statement.columns());
         let kinds: Vec<MyKind> = types.iter().map(|t| MyKind::of(t)).collect();
         let wm = self.watermark_index(&columns, label)?;
-        let select: Vec<String> = columns
-            .iter()
-            .zip(&kinds)
-            .map(|(name, kind)| {
-                let q = quote_my(name);
-                if matches!(kind, MyKind::Text | MyKind::Decimal) {
+        let select = select_list(
+            &columns,
+            |i, q| {
+                if matches!(kinds[i], MyKind::Text | MyKind::Decimal) {
                     format!("CAST(lantern_source.{q} AS CHAR) AS {q}")
                 } else {
                     format!("lantern_source.{q}")
                 }
-            })
-            .collect();
+            },
+            quote_my,
+        );
         let mut sql = format!(
             "SELECT {} FROM ({inner}) AS lantern_source",
             select.join(", ")
@@ -368,6 +366,19 @@ impl SqlConfig {
             self.query.trim().trim_end_matches(';')
         )
     }
+}
+
+/// The select list over the wrapped query: each column quoted, then written by `item` (a cast where needed).
+fn select_list(
+    columns: &[String],
+    item: impl Fn(usize, &str) -> String,
+    quote: fn(&str) -> String,
+) -> Vec<String> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| item(i, &quote(name)))
+        .collect()
 }
 
 /// A prepared statement's column names and database type names.
