@@ -16,4 +16,4 @@ pub mod transforms;
 
 pub use config::EtlConfig;
 pub use error::{EtlError, Result};
-pub use pipeline::{RunSummary, Trigger, run, run_recorded};
+pub use pipeline::{Progress, RunSummary, Trigger, run, run_recorded};

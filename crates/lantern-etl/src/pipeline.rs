@@ -40,10 +40,21 @@ pub struct RunSummary {
     pub pruned_versions: Vec<u64>,
 }
 
+/// What a run tells its caller as it goes (the CLI's progress bar).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Progress {
+    /// The source is staged: how many files (or pages) and bytes it holds.
+    Input { files: usize, bytes: u64 },
+    /// More rows were read and written.
+    Rows(u64),
+    /// The run starts its rows over (a type broke after the sample): counts so far no longer hold.
+    Restart,
+}
+
 /// Rows per file that text sources infer types from before converting; the conversion confirms them.
 pub const SAMPLE_ROWS: usize = 20_000;
 
-/// Runs `config` into `catalog`; `progress` is told the rows read as batches are written.
+/// Runs `config` into `catalog`; `progress` is told the staged input's size, then the rows as batches are written.
 ///
 /// Text sources take their column types from the first [`SAMPLE_ROWS`] rows of each file and convert in a single
 /// pass; a later value that breaks an inferred type makes the run start again with types inferred over every row
@@ -51,7 +62,7 @@ pub const SAMPLE_ROWS: usize = 20_000;
 pub async fn run(
     config: &EtlConfig,
     catalog: &Catalog,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RunSummary> {
     // One run per dataset at a time, whoever starts it (CLI, this server's schedule, another replica's).
     let lease = catalog.acquire_lease(&config.id).await?;
@@ -63,7 +74,7 @@ pub async fn run(
 async fn run_sampled_then_full(
     config: &EtlConfig,
     catalog: &Catalog,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RunSummary> {
     let started = Instant::now();
     let previous = catalog.current(&config.id).await?;
@@ -84,6 +95,10 @@ async fn run_sampled_then_full(
         },
     )
     .await?;
+    progress(Progress::Input {
+        files: staged.input_files,
+        bytes: staged.input_bytes,
+    });
     let again = staged.try_clone();
     let first = run_pass(
         config,
@@ -106,6 +121,7 @@ async fn run_sampled_then_full(
             Some(staged),
         ) => {
             tracing::info!(dataset = %config.id, %file, row, %column, %message, "a value breaks the sampled type; inferring over every row");
+            progress(Progress::Restart);
             run_pass(config, catalog, progress, None, staged, &previous, started).await
         }
         (other, _) => other,
@@ -115,7 +131,7 @@ async fn run_sampled_then_full(
 async fn run_pass(
     config: &EtlConfig,
     catalog: &Catalog,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(Progress) + Sync),
     sample_rows: Option<usize>,
     staged: sources::Staged,
     previous: &Option<Manifest>,
@@ -283,7 +299,7 @@ async fn run_pass(
                 writer.write_stream(stream, &partition, &part).await?;
             }
         }
-        progress(rows_read);
+        progress(Progress::Rows(rows_read));
     }
     let (mut bad_rows, read_state) = reading
         .await
@@ -401,7 +417,7 @@ pub enum Trigger {
 pub async fn run_recorded(
     config: &EtlConfig,
     catalog: &Catalog,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(Progress) + Sync),
     trigger: Trigger,
 ) -> Result<RunSummary> {
     let started_at = chrono::Utc::now();

@@ -323,7 +323,7 @@ async fn etl(config: &Config, command: EtlCommand) -> Result<()> {
                 };
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{prefix:>14} {spinner} {human_pos} rows  {per_sec}  {elapsed}",
+                        "{prefix:>14} {spinner} {human_pos} rows  {per_sec}  {msg}  {elapsed}",
                     )
                     .expect("valid template"),
                 );
@@ -332,7 +332,14 @@ async fn etl(config: &Config, command: EtlCommand) -> Result<()> {
                 match lantern_etl::run_recorded(
                     c,
                     &catalog,
-                    &|n| bar.inc(n),
+                    &|p| match p {
+                        lantern_etl::Progress::Rows(n) => bar.inc(n),
+                        lantern_etl::Progress::Input { files, bytes } => bar.set_message(format!(
+                            "{:.1} MB in {files} file(s)",
+                            bytes as f64 / 1e6
+                        )),
+                        lantern_etl::Progress::Restart => bar.set_position(0),
+                    },
                     lantern_etl::Trigger::Cli,
                 )
                 .await

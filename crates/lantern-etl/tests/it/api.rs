@@ -378,9 +378,31 @@ async fn a_restart_after_a_broken_sample_type_reads_the_staged_export_again() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let catalog = catalog_in(dir.path());
-    let summary = lantern_etl::run(&config, &catalog, &|_| {}).await.unwrap();
+    let events = std::sync::Mutex::new(Vec::new());
+    let summary = lantern_etl::run(&config, &catalog, &|p| events.lock().unwrap().push(p))
+        .await
+        .unwrap();
     assert_eq!((summary.version, summary.rows), (1, 25_000));
     assert_eq!(server.hits("export big"), 1, "downloaded once, read twice");
+    // What the CLI's progress bar is told: the input's size, rows, a restart, then every row again.
+    let events = events.into_inner().unwrap();
+    assert!(
+        matches!(events[0], lantern_etl::Progress::Input { files: 1, bytes } if bytes > 200_000),
+        "{:?}",
+        events[0]
+    );
+    let restart = events
+        .iter()
+        .position(|e| *e == lantern_etl::Progress::Restart)
+        .expect("a restart");
+    let rows_after: u64 = events[restart..]
+        .iter()
+        .map(|e| match e {
+            lantern_etl::Progress::Rows(n) => *n,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(rows_after, 25_000);
     let (_, batch) = published(&catalog, "big").await;
     assert_eq!(
         data_type(&batch, "amount"),
