@@ -57,8 +57,9 @@ pub const SAMPLE_ROWS: usize = 20_000;
 /// Runs `config` into `catalog`; `progress` is told the staged input's size, then the rows as batches are written.
 ///
 /// Text sources take their column types from the first [`SAMPLE_ROWS`] rows of each file and convert in a single
-/// pass; a later value that breaks an inferred type makes the run start again with types inferred over every row
-/// (the half-written version folder is removed by the next prune), so no value is ever nulled or refused for it.
+/// pass; a later value that breaks an inferred type makes the run start again, over the same staged files, with
+/// types inferred over every row (the abandoned attempt's version folder is removed first), so no value is ever
+/// nulled or refused for it. The dataset's lease is held throughout: one run per dataset at a time.
 pub async fn run(
     config: &EtlConfig,
     catalog: &Catalog,
