@@ -14,27 +14,120 @@ use crate::error::{EtlError, Result};
 use crate::infer::{ColumnType, Inference, ValueOptions};
 use crate::sources::csv::{BadRow, clean_names};
 
-/// Appends the leaves of `v` under `prefix` as `(a.b, text)`; `None` is JSON null.
-pub fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Option<String>)>) {
-    let text = match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, x) in m {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&path, x, out);
-            }
-            return;
+/// The leaves of one JSON object line as `(a.b, text)` pairs, in the order they appear in the line (`None` is
+/// JSON null or an empty object). Walks the text with a visitor, without building a `Value` tree, so that
+/// columns come out in the source's order.
+pub fn flatten_line(line: &str) -> std::result::Result<Vec<(String, Option<String>)>, String> {
+    if !line.trim_start().starts_with('{') {
+        return Err("the line is not a JSON object".into());
+    }
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(line);
+    serde::de::DeserializeSeed::deserialize(
+        Leaves {
+            prefix: String::new(),
+            out: &mut out,
+        },
+        &mut de,
+    )
+    .and_then(|_| de.end())
+    .map_err(|e| format!("invalid JSON: {e}"))?;
+    Ok(out)
+}
+
+/// Collects the leaves under `prefix`.
+struct Leaves<'a> {
+    prefix: String,
+    out: &'a mut Vec<(String, Option<String>)>,
+}
+
+impl Leaves<'_> {
+    fn leaf(self, text: Option<String>) {
+        self.out.push((self.prefix, text));
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Leaves<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Leaves<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<(), A::Error> {
+        let mut any = false;
+        while let Some(key) = map.next_key::<String>()? {
+            any = true;
+            let prefix = if self.prefix.is_empty() {
+                key
+            } else {
+                format!("{}.{key}", self.prefix)
+            };
+            map.next_value_seed(Leaves {
+                prefix,
+                out: &mut *self.out,
+            })?;
         }
-        Value::Object(_) | Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Array(_) => Some(v.to_string()),
-    };
-    out.push((prefix.to_string(), text));
+        if !any && !self.prefix.is_empty() {
+            self.leaf(None);
+        }
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<(), A::Error> {
+        // A list stays one cell: its JSON text.
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            items.push(v);
+        }
+        self.leaf(Some(Value::Array(items).to_string()));
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<(), E> {
+        self.leaf(Some(v.to_string()));
+        Ok(())
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<(), E> {
+        self.leaf(Some(v));
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<(), E> {
+        self.leaf(Some(v.to_string()));
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<(), E> {
+        self.leaf(Some(v.to_string()));
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<(), E> {
+        self.leaf(Some(v.to_string()));
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<(), E> {
+        // As serde_json writes it (`20.5`, `1e+300`), not as Rust's `Display` would (300 digits).
+        let text = serde_json::Number::from_f64(v).map(|n| n.to_string());
+        self.leaf(text);
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        self.leaf(None);
+        Ok(())
+    }
+    fn visit_none<E>(self) -> std::result::Result<(), E> {
+        self.leaf(None);
+        Ok(())
+    }
 }
 
 /// `customerInfo.firstName` → `customer_info.first_name`: each segment normalized, the dots kept.
@@ -67,14 +160,9 @@ fn for_each_line(
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = match serde_json::from_str::<Value>(&line) {
-            Ok(v @ Value::Object(_)) => {
-                let mut leaves = Vec::new();
-                flatten("", &v, &mut leaves);
-                Line::Record(leaves)
-            }
-            Ok(_) => Line::Bad("the line is not a JSON object".into()),
-            Err(e) => Line::Bad(format!("invalid JSON: {e}")),
+        let parsed = match flatten_line(&line) {
+            Ok(leaves) => Line::Record(leaves),
+            Err(reason) => Line::Bad(reason),
         };
         f(i as u64 + 1, &line, parsed)?;
     }
@@ -200,13 +288,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nested_objects_flatten_to_dotted_paths() {
-        let v: Value = serde_json::from_str(
-            r#"{"id": 7, "customerInfo": {"firstName": "Ana", "tags": ["a", "b"], "address": {"zip": "007"}}, "gone": null, "empty": {}}"#,
+    fn nested_objects_flatten_to_dotted_paths_in_source_order() {
+        let out = flatten_line(
+            r#"{"id": 7, "customerInfo": {"firstName": "Ana", "tags": ["a", "b"], "address": {"zip": "007"}}, "gone": null, "empty": {}, "big": 1e300, "neg": -2, "ok": true}"#,
         )
         .unwrap();
-        let mut out = Vec::new();
-        flatten("", &v, &mut out);
+        let paths: Vec<&str> = out.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "id",
+                "customerInfo.firstName",
+                "customerInfo.tags",
+                "customerInfo.address.zip",
+                "gone",
+                "empty",
+                "big",
+                "neg",
+                "ok"
+            ]
+        );
         let map: BTreeMap<_, _> = out.into_iter().collect();
         assert_eq!(map["id"].as_deref(), Some("7"));
         assert_eq!(map["customerInfo.firstName"].as_deref(), Some("Ana"));
@@ -214,6 +315,20 @@ mod tests {
         assert_eq!(map["customerInfo.address.zip"].as_deref(), Some("007"));
         assert_eq!(map["gone"], None);
         assert_eq!(map["empty"], None);
+        assert_eq!(map["big"].as_deref(), Some("1e+300"));
+        assert_eq!(map["neg"].as_deref(), Some("-2"));
+        assert_eq!(map["ok"].as_deref(), Some("true"));
+        assert!(
+            flatten_line("[1, 2]")
+                .unwrap_err()
+                .contains("not a JSON object")
+        );
+        assert!(
+            flatten_line(r#"{"a": 1"#)
+                .unwrap_err()
+                .contains("invalid JSON")
+        );
+        assert!(flatten_line(r#"{"a": 1} trailing"#).is_err());
         assert_eq!(
             normalize_path("customerInfo.firstName"),
             "customer_info.first_name"
