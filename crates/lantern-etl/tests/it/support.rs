@@ -90,38 +90,7 @@ pub fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
         .collect()
 }
 
-pub const S3_KEY: &str = "lantern-test-key";
-pub const S3_SECRET: &str = "lantern-test-secret";
-
-/// A real S3-protocol server (s3s over a folder, one sub-folder per bucket) on 127.0.0.1; returns its endpoint.
-pub async fn start_s3(root: &Path, buckets: &[&str]) -> String {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::server::conn::auto::Builder as ConnBuilder;
-
-    for b in buckets {
-        std::fs::create_dir_all(root.join(b)).unwrap();
-    }
-    let fs = s3s_fs::FileSystem::new(root).unwrap();
-    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
-    builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
-    let service = builder.build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let service = service.clone();
-            tokio::spawn(async move {
-                let _ = ConnBuilder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    format!("http://{addr}")
-}
+pub use lantern_testkit::{S3_KEY, S3_SECRET, start_s3};
 
 /// A client for `bucket` on that server, through the same object_store code Lantern uses.
 pub fn s3_bucket(endpoint: &str, bucket: &str) -> Storage {

@@ -47,41 +47,7 @@ pub enum Backend {
     S3,
 }
 
-pub const S3_KEY: &str = "lantern-test-key";
-pub const S3_SECRET: &str = "lantern-test-secret";
-
-/// A real S3-protocol server (s3s over a folder) on 127.0.0.1, for the life of the test process.
-pub struct S3Server;
-
-impl S3Server {
-    /// Serves `root` (one folder per bucket; bucket `lantern` is created) and returns the endpoint URL.
-    pub async fn start(root: PathBuf) -> String {
-        use hyper_util::rt::{TokioExecutor, TokioIo};
-        use hyper_util::server::conn::auto::Builder as ConnBuilder;
-
-        std::fs::create_dir_all(root.join("lantern")).unwrap();
-        let fs = s3s_fs::FileSystem::new(&root).unwrap();
-        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
-        builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
-        let service = builder.build();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let service = service.clone();
-                tokio::spawn(async move {
-                    let _ = ConnBuilder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        format!("http://{addr}")
-    }
-}
+pub use lantern_testkit::{S3_KEY, S3_SECRET};
 
 pub fn base_config(data_url: &str) -> Config {
     let mut config = Config::default();
@@ -117,7 +83,8 @@ impl TestApp {
         let mut config = match backend {
             Backend::Local => base_config(&dir.path().join("data").display().to_string()),
             Backend::S3 => {
-                let endpoint = S3Server::start(dir.path().join("s3")).await;
+                let endpoint =
+                    lantern_testkit::start_s3(&dir.path().join("s3"), &["lantern"]).await;
                 let mut c = base_config("s3://lantern/warehouse");
                 c.storage.endpoint = Some(endpoint);
                 c.storage.path_style = true;
