@@ -473,25 +473,36 @@ pub fn infer_columns(
         }
         return Ok(inf);
     }
-    let observe = |inf: &mut Vec<Inference>, record: &csv::ByteRecord| {
+    let observe = |inf: &mut Vec<Inference>, record: &csv::StringRecord| {
         // Rows with the wrong number of fields are quarantined in pass 2; they do not vote on types.
-        if record.len() != width {
-            return;
+        if record.len() == width {
+            for (i, v) in record.iter().enumerate() {
+                inf[i].observe(v, options);
+            }
         }
-        for (i, v) in record.iter().enumerate() {
-            inf[i].observe(&String::from_utf8_lossy(v), options);
-        }
+        Ok(())
     };
     let merged = match split_point(file)? {
-        Some((start, split, end, _)) => {
+        Some((start, split, end, lines_before)) => {
+            let half = |range: Range| {
+                let mut inf = vec![Inference::default(); width];
+                for_each_utf8_row_in(file, range, |_, r| observe(&mut inf, r)).map(|_| inf)
+            };
             let (a, b) = std::thread::scope(|scope| {
                 let second = scope.spawn(|| {
-                    let mut inf = vec![Inference::default(); width];
-                    byte_rows(file, split, end, false, |r| observe(&mut inf, r)).map(|_| inf)
+                    half(Range {
+                        from: split,
+                        to: end,
+                        header: false,
+                        lines_before,
+                    })
                 });
-                let mut inf = vec![Inference::default(); width];
-                let first = byte_rows(file, start, split, file.header, |r| observe(&mut inf, r))
-                    .map(|_| inf);
+                let first = half(Range {
+                    from: start,
+                    to: split,
+                    header: file.header,
+                    lines_before: 0,
+                });
                 (first, second.join().expect("inference thread"))
             });
             let (a, b) = (a?, b?);
@@ -499,14 +510,7 @@ pub fn infer_columns(
         }
         None => {
             let mut inf = vec![Inference::default(); width];
-            for_each_row(file, |_, record| {
-                if record.len() == width {
-                    for (i, v) in record.iter().enumerate() {
-                        inf[i].observe(v, options);
-                    }
-                }
-                Ok(())
-            })?;
+            for_each_row(file, |_, record| observe(&mut inf, record))?;
             inf
         }
     };
@@ -660,37 +664,6 @@ enum CsvState {
     Quoted,
     /// A `"` inside a quoted field: the end of it, or the first half of `""`.
     AfterQuote,
-}
-
-/// Reads the records in bytes `from..to` of a UTF-8 file.
-fn byte_rows(
-    file: &CsvFile,
-    from: u64,
-    to: u64,
-    skip_header: bool,
-    mut f: impl FnMut(&csv::ByteRecord),
-) -> Result<()> {
-    use std::io::Seek;
-    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
-    let mut raw = std::fs::File::open(&file.path).map_err(err)?;
-    raw.seek(std::io::SeekFrom::Start(from)).map_err(err)?;
-    let text: Box<dyn Read + Send> =
-        Box::new(BufReader::with_capacity(256 * 1024, raw.take(to - from)));
-    let mut reader = csv_reader(file, text);
-    let mut record = csv::ByteRecord::new();
-    let mut first = true;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(file, e))?
-    {
-        if first && skip_header {
-            first = false;
-            continue;
-        }
-        first = false;
-        f(&record);
-    }
-    Ok(())
 }
 
 /// A row that could not be loaded.
