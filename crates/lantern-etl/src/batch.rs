@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, PrimitiveBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
-use crate::infer::{ColumnType, Parsed, ValueOptions, parse_as};
+use crate::infer::{ColumnType, ValueOptions};
 
 /// The Arrow schema for these columns and types.
 pub fn schema(columns: &[String], types: &[ColumnType]) -> SchemaRef {
@@ -49,76 +49,216 @@ pub fn column_type_of(t: &DataType) -> Option<ColumnType> {
     })
 }
 
-/// One column being built; an enum rather than `dyn ArrayBuilder` so appending a value is a match, not a chain
-/// of downcasts.
+/// Text cells of some rows, read column by column by [`BatchBuilder::push`].
+pub trait Cells {
+    fn rows(&self) -> usize;
+    /// Cell `column` of row `row`; `None` for a missing value (null).
+    fn cell(&self, row: usize, column: usize) -> Option<&str>;
+}
+
+/// A row refused by [`BatchBuilder::push`]: its first value (in column order) that does not parse as its
+/// column's type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The row's index in the pushed cells.
+    pub row: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+/// Whether a trimmed value is a configured null spelling, mostly without comparing strings.
+struct NullCheck {
+    spellings: Vec<String>,
+    /// Bit n set when a null spelling is n bytes long (63: longer).
+    lengths: u64,
+    /// The first bytes of the null spellings: a value starting otherwise (a digit, usually) is not null.
+    first_bytes: [bool; 256],
+}
+
+impl NullCheck {
+    fn new(options: &ValueOptions) -> Self {
+        let mut first_bytes = [false; 256];
+        for n in &options.null_values {
+            if let Some(b) = n.trim().as_bytes().first() {
+                first_bytes[*b as usize] = true;
+            }
+        }
+        Self {
+            spellings: options.null_values.clone(),
+            lengths: options
+                .null_values
+                .iter()
+                .fold(0, |mask, n| mask | 1u64 << n.trim().len().min(63)),
+            first_bytes,
+        }
+    }
+
+    #[inline]
+    fn is_null(&self, t: &str) -> bool {
+        self.lengths & (1u64 << t.len().min(63)) != 0
+            && t.as_bytes()
+                .first()
+                .is_none_or(|b| self.first_bytes[*b as usize])
+            && self.spellings.iter().any(|n| n == t)
+    }
+}
+
+/// One column being built. Typed values are parsed into `parsed` first, column by column, and appended once
+/// every column of the pushed rows has parsed: a refused row must be left out of every column.
 enum Col {
-    Bool(BooleanBuilder),
-    Int(Int64Builder),
-    Float(Float64Builder),
-    Date(Date32Builder),
-    Ts(TimestampMicrosecondBuilder),
+    Bool(BooleanBuilder, Parsed<bool>),
+    Int(Int64Builder, Parsed<i64>),
+    Float(Float64Builder, Parsed<f64>),
+    Date(Date32Builder, Parsed<i32>),
+    Ts(TimestampMicrosecondBuilder, Parsed<i64>),
     Str(StringBuilder),
+}
+
+/// The values of one column of the rows being pushed (a placeholder where null or refused).
+struct Parsed<T> {
+    values: Vec<T>,
+    valid: Vec<bool>,
+    any_null: bool,
+}
+
+impl<T: Copy + Default> Parsed<T> {
+    fn new() -> Self {
+        Self {
+            values: Vec::new(),
+            valid: Vec::new(),
+            any_null: false,
+        }
+    }
+
+    /// Parses column `column` of `cells`; values that do not parse are refused (row, column).
+    fn parse(
+        &mut self,
+        cells: &impl Cells,
+        column: usize,
+        nulls: &NullCheck,
+        parse: impl Fn(&str) -> Option<T>,
+        refused: &mut Vec<(usize, usize)>,
+    ) {
+        self.values.clear();
+        self.valid.clear();
+        self.any_null = false;
+        for row in 0..cells.rows() {
+            let value = match cells.cell(row, column) {
+                Some(raw) => {
+                    let t = crate::infer::trim(raw);
+                    if nulls.is_null(t) {
+                        None
+                    } else {
+                        let parsed = parse(t);
+                        if parsed.is_none() {
+                            refused.push((row, column));
+                        }
+                        parsed
+                    }
+                }
+                None => None,
+            };
+            self.values.push(value.unwrap_or_default());
+            self.valid.push(value.is_some());
+            self.any_null |= value.is_none();
+        }
+    }
+
+    /// The parsed values, without the rows in `skip` (sorted).
+    fn append_to<B: ValueBuilder<T>>(&self, builder: &mut B, skip: &[usize]) {
+        if skip.is_empty() {
+            builder.append_all(&self.values, (self.any_null).then_some(&self.valid[..]));
+            return;
+        }
+        let mut skip = skip.iter().peekable();
+        for (row, (v, ok)) in self.values.iter().zip(&self.valid).enumerate() {
+            if skip.next_if_eq(&&row).is_some() {
+                continue;
+            }
+            builder.append_one(ok.then_some(*v));
+        }
+    }
+}
+
+/// The two ways [`Parsed::append_to`] fills an Arrow builder.
+trait ValueBuilder<T> {
+    fn append_all(&mut self, values: &[T], valid: Option<&[bool]>);
+    fn append_one(&mut self, value: Option<T>);
+}
+
+impl<P: datafusion::arrow::datatypes::ArrowPrimitiveType> ValueBuilder<P::Native>
+    for PrimitiveBuilder<P>
+{
+    fn append_all(&mut self, values: &[P::Native], valid: Option<&[bool]>) {
+        match valid {
+            Some(valid) => self.append_values(values, valid),
+            None => self.append_slice(values),
+        }
+    }
+
+    fn append_one(&mut self, value: Option<P::Native>) {
+        self.append_option(value)
+    }
+}
+
+impl ValueBuilder<bool> for BooleanBuilder {
+    fn append_all(&mut self, values: &[bool], valid: Option<&[bool]>) {
+        match valid {
+            Some(valid) => self
+                .append_values(values, valid)
+                .expect("as many validity flags as values"),
+            None => self.append_slice(values),
+        }
+    }
+
+    fn append_one(&mut self, value: Option<bool>) {
+        self.append_option(value)
+    }
 }
 
 impl Col {
     fn new(t: ColumnType, capacity: usize) -> Self {
         match t {
-            ColumnType::Boolean => Col::Bool(BooleanBuilder::with_capacity(capacity)),
-            ColumnType::Integer => Col::Int(Int64Builder::with_capacity(capacity)),
-            ColumnType::Float => Col::Float(Float64Builder::with_capacity(capacity)),
-            ColumnType::Date => Col::Date(Date32Builder::with_capacity(capacity)),
-            ColumnType::Timestamp => Col::Ts(TimestampMicrosecondBuilder::with_capacity(capacity)),
-            ColumnType::TimestampTz => {
-                Col::Ts(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
+            ColumnType::Boolean => {
+                Col::Bool(BooleanBuilder::with_capacity(capacity), Parsed::new())
             }
+            ColumnType::Integer => Col::Int(Int64Builder::with_capacity(capacity), Parsed::new()),
+            ColumnType::Float => Col::Float(Float64Builder::with_capacity(capacity), Parsed::new()),
+            ColumnType::Date => Col::Date(Date32Builder::with_capacity(capacity), Parsed::new()),
+            ColumnType::Timestamp => Col::Ts(
+                TimestampMicrosecondBuilder::with_capacity(capacity),
+                Parsed::new(),
+            ),
+            ColumnType::TimestampTz => Col::Ts(
+                TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
+                Parsed::new(),
+            ),
             ColumnType::String => Col::Str(StringBuilder::with_capacity(capacity, capacity * 16)),
-        }
-    }
-
-    fn append(&mut self, v: Option<(&str, Parsed)>) {
-        match (self, v) {
-            (Col::Bool(b), None) => b.append_null(),
-            (Col::Int(b), None) => b.append_null(),
-            (Col::Float(b), None) => b.append_null(),
-            (Col::Date(b), None) => b.append_null(),
-            (Col::Ts(b), None) => b.append_null(),
-            (Col::Str(b), None) => b.append_null(),
-            (Col::Bool(b), Some((_, Parsed::Bool(x)))) => b.append_value(x),
-            (Col::Int(b), Some((_, Parsed::Int(x)))) => b.append_value(x),
-            (Col::Float(b), Some((_, Parsed::Float(x)))) => b.append_value(x),
-            // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
-            (Col::Date(b), Some((_, Parsed::Date(d)))) => {
-                b.append_value(chrono::Datelike::num_days_from_ce(&d) - 719_163)
-            }
-            (Col::Ts(b), Some((_, Parsed::Timestamp(us)))) => b.append_value(us),
-            (Col::Str(b), Some((raw, _))) => b.append_value(raw),
-            (_, Some(_)) => unreachable!("values are parsed as their column's type"),
         }
     }
 
     fn finish(&mut self) -> ArrayRef {
         match self {
-            Col::Bool(b) => Arc::new(b.finish()),
-            Col::Int(b) => Arc::new(b.finish()),
-            Col::Float(b) => Arc::new(b.finish()),
-            Col::Date(b) => Arc::new(b.finish()),
-            Col::Ts(b) => Arc::new(b.finish()),
+            Col::Bool(b, _) => Arc::new(b.finish()),
+            Col::Int(b, _) => Arc::new(b.finish()),
+            Col::Float(b, _) => Arc::new(b.finish()),
+            Col::Date(b, _) => Arc::new(b.finish()),
+            Col::Ts(b, _) => Arc::new(b.finish()),
             Col::Str(b) => Arc::new(b.finish()),
         }
     }
 }
 
 /// Collects rows of text cells into typed batches of at most `batch_rows` rows.
+///
+/// Rows come in groups ([`Cells`]) and are parsed column by column: one column's values in a tight loop, with
+/// the type decided once per column rather than once per cell.
 pub struct BatchBuilder {
     schema: SchemaRef,
     types: Vec<ColumnType>,
     options: ValueOptions,
+    nulls: NullCheck,
     builders: Vec<Col>,
-    parsed: Vec<Option<Parsed>>,
-    /// Bit n set when a null spelling is n bytes long (63: longer).
-    null_lengths: u64,
-    /// The first bytes of the null spellings: a value starting otherwise (a digit, usually) is not null.
-    null_first_bytes: [bool; 256],
     rows: usize,
     batch_rows: usize,
 }
@@ -131,83 +271,112 @@ impl BatchBuilder {
         batch_rows: usize,
     ) -> Self {
         let builders = types.iter().map(|t| Col::new(*t, batch_rows)).collect();
-        let null_lengths = options
-            .null_values
-            .iter()
-            .fold(0, |mask, n| mask | 1u64 << n.trim().len().min(63));
-        let mut null_first_bytes = [false; 256];
-        for n in &options.null_values {
-            if let Some(b) = n.trim().as_bytes().first() {
-                null_first_bytes[*b as usize] = true;
-            }
-        }
         Self {
             schema,
             types,
+            nulls: NullCheck::new(&options),
             options,
             builders,
-            parsed: Vec::new(),
-            null_lengths,
-            null_first_bytes,
             rows: 0,
             batch_rows,
         }
     }
 
-    /// Appends one row, whose cell `i` is `cell(i)` (`None` or a configured null spelling is null). A value that
-    /// does not parse as its column's type refuses the whole row: nothing is appended and `(column index,
-    /// reason)` comes back.
-    pub fn push_with<'a>(
-        &mut self,
-        cell: impl Fn(usize) -> Option<&'a str>,
-    ) -> Result<(), (usize, String)> {
-        // Parse every cell first (into a buffer reused across rows), append only when the whole row is good.
-        self.parsed.clear();
-        for (i, ty) in self.types.iter().enumerate() {
-            let parsed = match cell(i) {
-                None => None,
-                Some(v) => {
-                    let t = crate::infer::trim(v);
-                    // Most values differ from every null spelling in length or first byte: no string
-                    // comparison for them.
-                    if self.null_lengths & (1u64 << t.len().min(63)) != 0
-                        && t.as_bytes()
-                            .first()
-                            .is_none_or(|b| self.null_first_bytes[*b as usize])
-                        && self.options.is_null(t)
-                    {
-                        None
-                    } else if *ty == ColumnType::String {
-                        Some(Parsed::Str)
-                    } else {
-                        Some(parse_as(t, *ty, &self.options).map_err(|reason| (i, reason))?)
+    /// Appends the rows of `cells`, except those with a value that does not parse as its column's type (`None`
+    /// or a configured null spelling is null): those come back, in row order, and nothing of them is appended.
+    pub fn push(&mut self, cells: &impl Cells) -> Vec<Refusal> {
+        let mut refused: Vec<(usize, usize)> = Vec::new();
+        let (nulls, options) = (&self.nulls, &self.options);
+        for (column, b) in self.builders.iter_mut().enumerate() {
+            match b {
+                Col::Bool(_, p) => p.parse(
+                    cells,
+                    column,
+                    nulls,
+                    |t| crate::infer::boolean_value(t, options),
+                    &mut refused,
+                ),
+                Col::Int(_, p) => p.parse(
+                    cells,
+                    column,
+                    nulls,
+                    crate::infer::integer_value,
+                    &mut refused,
+                ),
+                Col::Float(_, p) => p.parse(
+                    cells,
+                    column,
+                    nulls,
+                    crate::infer::float_value,
+                    &mut refused,
+                ),
+                Col::Date(_, p) => {
+                    p.parse(cells, column, nulls, crate::infer::parse_date, &mut refused)
+                }
+                Col::Ts(_, p) => {
+                    let parse = match self.types[column] {
+                        ColumnType::TimestampTz => crate::infer::parse_timestamp_tz,
+                        _ => crate::infer::timestamp_value,
+                    };
+                    p.parse(cells, column, nulls, parse, &mut refused)
+                }
+                Col::Str(_) => {}
+            }
+        }
+        // A row's first refused value in column order (columns were parsed one after another).
+        refused.sort_by_key(|&(row, column)| (row, column));
+        refused.dedup_by_key(|(row, _)| *row);
+        let skip: Vec<usize> = refused.iter().map(|(row, _)| *row).collect();
+        for (column, b) in self.builders.iter_mut().enumerate() {
+            match b {
+                Col::Bool(b, p) => p.append_to(b, &skip),
+                Col::Int(b, p) => p.append_to(b, &skip),
+                Col::Float(b, p) => p.append_to(b, &skip),
+                Col::Date(b, p) => p.append_to(b, &skip),
+                Col::Ts(b, p) => p.append_to(b, &skip),
+                Col::Str(b) => {
+                    let mut skip = skip.iter().peekable();
+                    for row in 0..cells.rows() {
+                        if skip.next_if_eq(&&row).is_some() {
+                            continue;
+                        }
+                        match cells.cell(row, column) {
+                            Some(raw) if !nulls.is_null(crate::infer::trim(raw)) => {
+                                b.append_value(raw)
+                            }
+                            _ => b.append_null(),
+                        }
                     }
                 }
-            };
-            self.parsed.push(parsed);
+            }
         }
-        for (i, (b, p)) in self
-            .builders
-            .iter_mut()
-            .zip(self.parsed.drain(..))
-            .enumerate()
-        {
-            b.append(p.map(|p| {
-                let raw = if matches!(p, Parsed::Str) {
-                    cell(i).unwrap_or("")
-                } else {
-                    ""
-                };
-                (raw, p)
-            }));
-        }
-        self.rows += 1;
-        Ok(())
+        self.rows += cells.rows() - skip.len();
+        refused
+            .into_iter()
+            .map(|(row, column)| {
+                let value = cells.cell(row, column).map(crate::infer::trim);
+                Refusal {
+                    row,
+                    column,
+                    reason: crate::infer::refusal(value.unwrap_or(""), self.types[column]),
+                }
+            })
+            .collect()
+    }
+
+    /// Rows collected since the last batch was taken.
+    pub fn rows(&self) -> usize {
+        self.rows
     }
 
     /// Whether a batch is ready to be taken with [`Self::take`].
     pub fn full(&self) -> bool {
         self.rows >= self.batch_rows
+    }
+
+    /// How many more rows fit in the batch being built.
+    pub fn room(&self) -> usize {
+        self.batch_rows.saturating_sub(self.rows)
     }
 
     /// The rows collected so far as one batch (`None` when there are none).
@@ -218,5 +387,18 @@ impl BatchBuilder {
         self.rows = 0;
         let cols: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish()).collect();
         Ok(Some(RecordBatch::try_new(self.schema.clone(), cols)?))
+    }
+}
+
+/// One row of cells, for sources read a row at a time.
+pub struct OneRow<'a, S: AsRef<str>>(pub &'a [Option<S>]);
+
+impl<S: AsRef<str>> Cells for OneRow<'_, S> {
+    fn rows(&self) -> usize {
+        1
+    }
+
+    fn cell(&self, _row: usize, column: usize) -> Option<&str> {
+        self.0[column].as_ref().map(|s| s.as_ref())
     }
 }

@@ -55,8 +55,9 @@ fn parse_bool(v: &str, zero_one: bool) -> Option<bool> {
     }
 }
 
-/// `YYYY-MM-DD` without chrono's format machinery: the common case of every date column, read millions of times.
-fn parse_iso_date(t: &str) -> Option<NaiveDate> {
+/// `YYYY-MM-DD` as days since 1970-01-01, without chrono: the common case of every date column, read millions
+/// of times.
+fn iso_date_days(t: &str) -> Option<i32> {
     let b = t.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -66,7 +67,30 @@ fn parse_iso_date(t: &str) -> Option<NaiveDate> {
             d.is_ascii_digit().then(|| acc * 10 + (d - b'0') as u32)
         })
     };
-    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+    let (year, month, day) = (num(0..4)? as i32, num(5..7)?, num(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=month_days)
+        .contains(&day)
+        .then(|| days_from_civil(year, month, day))
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`: years counted from
+/// March, in 400-year eras).
+fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = ((153 * month_from_march + 2) / 5 + day - 1) as i32;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 fn parse_int(v: &str) -> Option<i64> {
@@ -134,17 +158,20 @@ const TS_FORMATS: [&str; 4] = [
     "%Y/%m/%d %H:%M:%S",
 ];
 
-pub(crate) fn parse_date(v: &str) -> Option<NaiveDate> {
+/// A date, as days since 1970-01-01.
+pub(crate) fn parse_date(v: &str) -> Option<i32> {
     let t = trim(v);
     if t.len() < 8 {
         return None;
     }
-    if let Some(d) = parse_iso_date(t) {
+    if let Some(d) = iso_date_days(t) {
         return Some(d);
     }
+    // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
     DATE_FORMATS
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
+        .map(|d| chrono::Datelike::num_days_from_ce(&d) - 719_163)
 }
 
 pub(crate) fn parse_timestamp(v: &str) -> Option<NaiveDateTime> {
@@ -190,7 +217,7 @@ fn fits(v: &str, ty: ColumnType, options: &ValueOptions) -> bool {
         ColumnType::Integer => parse_int(v).is_some(),
         ColumnType::Float => parse_int(v).is_some() || parse_float(v).is_some(),
         ColumnType::Boolean => parse_bool(v, options.zero_one_booleans).is_some(),
-        ColumnType::Date => parse_iso_date(v.trim()).is_some(),
+        ColumnType::Date => iso_date_days(v.trim()).is_some(),
         ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::String => false,
     }
 }
@@ -247,47 +274,44 @@ impl Inference {
     }
 }
 
-/// Parses one non-null value as `ty`, or says why not.
-pub(crate) fn parse_as(v: &str, ty: ColumnType, options: &ValueOptions) -> Result<Parsed, String> {
-    let bad = |what: &str| format!("`{v}` is not {what}");
-    Ok(match ty {
-        ColumnType::Boolean => {
-            Parsed::Bool(parse_bool(v, options.zero_one_booleans).ok_or_else(|| bad("a boolean"))?)
-        }
-        ColumnType::Integer => Parsed::Int(
-            parse_int(v)
-                .or_else(|| v.trim().parse().ok())
-                .ok_or_else(|| bad("an integer"))?,
-        ),
-        ColumnType::Float => Parsed::Float(trim(v).parse::<f64>().map_err(|_| bad("a number"))?),
-        ColumnType::Date => Parsed::Date(parse_date(v).ok_or_else(|| bad("a date"))?),
-        ColumnType::Timestamp => Parsed::Timestamp(
-            parse_timestamp(v)
-                .or_else(|| parse_date(v).and_then(|d| d.and_hms_opt(0, 0, 0)))
-                .ok_or_else(|| bad("a timestamp"))?
-                .and_utc()
-                .timestamp_micros(),
-        ),
-        ColumnType::TimestampTz => {
-            Parsed::Timestamp(parse_timestamp_tz(v).ok_or_else(|| bad("a timestamp with offset"))?)
-        }
-        ColumnType::String => Parsed::Str,
-    })
+/// An integer column's value: [`parse_int`], or with leading zeros (`007` in a column configured as integer).
+pub(crate) fn integer_value(t: &str) -> Option<i64> {
+    parse_int(t).or_else(|| t.trim().parse().ok())
 }
 
-/// A parsed value (strings are taken from the source as they are).
-pub(crate) enum Parsed {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Date(NaiveDate),
-    Timestamp(i64),
-    Str,
+pub(crate) fn float_value(t: &str) -> Option<f64> {
+    trim(t).parse().ok()
+}
+
+pub(crate) fn boolean_value(t: &str, options: &ValueOptions) -> Option<bool> {
+    parse_bool(t, options.zero_one_booleans)
+}
+
+/// Microseconds since the epoch of a timestamp without offset (a date is its midnight).
+pub(crate) fn timestamp_value(t: &str) -> Option<i64> {
+    parse_timestamp(t)
+        .map(|ts| ts.and_utc().timestamp_micros())
+        .or_else(|| parse_date(t).map(|days| days as i64 * 86_400_000_000))
+}
+
+/// Why a non-null value is not a `ty`.
+pub(crate) fn refusal(v: &str, ty: ColumnType) -> String {
+    let what = match ty {
+        ColumnType::Boolean => "a boolean",
+        ColumnType::Integer => "an integer",
+        ColumnType::Float => "a number",
+        ColumnType::Date => "a date",
+        ColumnType::Timestamp => "a timestamp",
+        ColumnType::TimestampTz => "a timestamp with offset",
+        ColumnType::String => "text",
+    };
+    format!("`{v}` is not {what}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     fn opts() -> ValueOptions {
         ValueOptions {
@@ -329,6 +353,35 @@ mod tests {
         assert_eq!(infer(&["NA", ""]), ColumnType::String);
         assert_eq!(infer(&["1e3", "2.5E-2"]), ColumnType::Float);
         assert_eq!(infer(&["12345678901234567890123"]), ColumnType::String);
+    }
+
+    #[test]
+    fn iso_dates_count_days_as_chrono_does() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut day = NaiveDate::from_ymd_opt(1599, 1, 1).unwrap();
+        while day.year() < 2501 {
+            let text = day.format("%Y-%m-%d").to_string();
+            assert_eq!(
+                iso_date_days(&text),
+                Some((day - epoch).num_days() as i32),
+                "{text}"
+            );
+            day = day.succ_opt().unwrap();
+        }
+        for bad in [
+            "2023-02-29",
+            "2100-02-29",
+            "2025-04-31",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-01-00",
+            "2025-1-011",
+            "20250-1-01",
+        ] {
+            assert_eq!(iso_date_days(bad), None, "{bad}");
+        }
+        assert_eq!(iso_date_days("2000-02-29"), Some(11_016));
+        assert_eq!(parse_date("2025/03/01"), iso_date_days("2025-03-01"));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! rows into Arrow batches. Memory stays bounded by the batch size whatever the file size.
 
 use std::io::{BufRead, BufReader, Read};
+
+use super::csv_rows;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -255,7 +257,7 @@ pub fn clean_names(raw: &[String], normalize: bool) -> Vec<String> {
 }
 
 /// Opens `path` as decoded UTF-8 text, without its BOM and without Excel's `sep=` line.
-fn open_text(file: &CsvFile) -> Result<Box<dyn Read + Send>> {
+fn open_text(file: &CsvFile) -> Result<Box<dyn BufRead + Send>> {
     let raw = std::fs::File::open(&file.path)
         .map_err(|e| EtlError::source(file.label.clone(), e.to_string()))?;
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
@@ -338,106 +340,163 @@ fn csv_error(file: &CsvFile, e: csv::Error) -> EtlError {
     }
 }
 
-/// Iterates the data rows of `file`, with their 1-based line numbers in the file.
-fn for_each_row(
+/// Reads the data rows of `file`, or of a part of a UTF-8 file, a group at a time (see [`csv_rows`]).
+///
+/// UTF-8 files are read as they are (no decoding copy); other encodings through a decoder.
+fn open_rows<'a>(
     file: &CsvFile,
-    mut f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
-) -> Result<()> {
-    if file.encoding == encoding_rs::UTF_8 && !file.sep_line {
-        return for_each_utf8_row(file, f);
-    }
-    let mut reader = csv_reader(file, open_text(file)?);
-    let mut record = csv::StringRecord::new();
-    let mut first = true;
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| csv_error(file, e))?
-    {
-        if first && file.header {
-            first = false;
-            continue;
-        }
-        first = false;
-        let line = record.position().map(|p| p.line()).unwrap_or(0) + u64::from(file.sep_line);
-        f(line, &record)?;
-    }
-    Ok(())
-}
-
-/// [`for_each_row`] for UTF-8 files: the bytes are read as they are (no decoding copy) and checked per record;
-/// a record with invalid UTF-8 gets replacement characters, as the decoder would have given it.
-fn for_each_utf8_row(
-    file: &CsvFile,
-    f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
-) -> Result<()> {
+    range: Option<Range<'a>>,
+) -> Result<csv_rows::RowReader<Box<dyn BufRead + Send + 'a>>> {
     let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
-    let len = std::fs::metadata(&file.path).map_err(err)?.len();
-    for_each_utf8_row_in(
-        file,
-        Range {
+    let range = match range {
+        Some(r) => r,
+        None if file.encoding == encoding_rs::UTF_8 && !file.sep_line => Range {
             from: 0,
-            to: len,
+            to: End::At(std::fs::metadata(&file.path).map_err(err)?.len()),
             header: file.header,
             lines_before: 0,
         },
-        f,
-    )
-}
-
-/// A part of a UTF-8 file: bytes `from..to`, whether it starts with the header, and the lines before it.
-#[derive(Debug, Clone, Copy)]
-struct Range {
-    from: u64,
-    to: u64,
-    header: bool,
-    lines_before: u64,
-}
-
-fn for_each_utf8_row_in(
-    file: &CsvFile,
-    range: Range,
-    mut f: impl FnMut(u64, &csv::StringRecord) -> Result<()>,
-) -> Result<()> {
+        None => {
+            // Lines as in the file: Excel's `sep=` line was taken off the decoded text.
+            let lines_before = u64::from(file.sep_line);
+            return Ok(csv_rows::RowReader::new(
+                open_text(file)?,
+                file.delimiter,
+                lines_before,
+                file.header,
+            ));
+        }
+    };
     use std::io::Seek;
-    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
     let mut raw_file = std::fs::File::open(&file.path).map_err(err)?;
     raw_file
         .seek(std::io::SeekFrom::Start(range.from))
         .map_err(err)?;
-    let mut raw = BufReader::with_capacity(256 * 1024, raw_file.take(range.to - range.from));
+    let ranged = RangeReader {
+        file: raw_file,
+        pos: range.from,
+        end: range.to,
+    };
+    let mut raw = BufReader::with_capacity(256 * 1024, ranged);
     if range.from == 0 && raw.fill_buf().map_err(err)?.starts_with(b"\xEF\xBB\xBF") {
         raw.consume(3);
     }
-    let mut reader = csv_reader(file, Box::new(raw));
-    let mut bytes = csv::ByteRecord::new();
-    let mut first = true;
-    while reader.read_byte_record(&mut bytes).map_err(|e| {
-        let mut err = csv_error(file, e);
-        if let EtlError::Source { row: Some(r), .. } = &mut err {
-            *r += range.lines_before;
+    Ok(csv_rows::RowReader::new(
+        Box::new(raw),
+        file.delimiter,
+        range.lines_before,
+        range.header,
+    ))
+}
+
+/// A part of a UTF-8 file: bytes `from..to`, whether it starts with the header, and the lines before it.
+#[derive(Debug, Clone, Copy)]
+struct Range<'a> {
+    from: u64,
+    to: End<'a>,
+    header: bool,
+    lines_before: u64,
+}
+
+/// Where a [`Range`] ends: a known offset, or the split point that another thread is still looking for.
+#[derive(Debug, Clone, Copy)]
+enum End<'a> {
+    At(u64),
+    Split(&'a SplitPoint),
+}
+
+/// The record boundary that splits a file in two halves. The first half is read while another thread is still
+/// finding it: the boundary lies after `middle`, so only reading past the middle has to wait for it.
+#[derive(Debug)]
+struct SplitPoint {
+    middle: u64,
+    found: std::sync::Mutex<Option<u64>>,
+    ready: std::sync::Condvar,
+}
+
+impl SplitPoint {
+    fn new(middle: u64) -> Self {
+        Self {
+            middle,
+            found: std::sync::Mutex::new(None),
+            ready: std::sync::Condvar::new(),
         }
-        err
-    })? {
-        if std::mem::take(&mut first) && range.header {
-            continue;
+    }
+
+    fn set(&self, at: u64) {
+        *self.found.lock().expect("split point lock") = Some(at);
+        self.ready.notify_all();
+    }
+
+    fn wait(&self) -> u64 {
+        let mut found = self.found.lock().expect("split point lock");
+        loop {
+            if let Some(at) = *found {
+                return at;
+            }
+            found = self.ready.wait(found).expect("split point lock");
         }
-        let line = range.lines_before + bytes.position().map(|p| p.line()).unwrap_or(0);
-        let record = match csv::StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
-            Ok(r) => r,
-            Err(e) => {
-                let b = e.into_byte_record();
-                csv::StringRecord::from(
-                    b.iter()
-                        .map(|v| String::from_utf8_lossy(v).into_owned())
-                        .collect::<Vec<_>>(),
-                )
+    }
+}
+
+/// Reads a file from a position up to a [`Range`]'s end, waiting for a split point only once past its middle.
+struct RangeReader<'a> {
+    file: std::fs::File,
+    pos: u64,
+    end: End<'a>,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let limit = match self.end {
+            End::At(end) => end,
+            End::Split(split) if self.pos < split.middle => split.middle,
+            End::Split(split) => {
+                let end = split.wait();
+                self.end = End::At(end);
+                end
             }
         };
-        f(line, &record)?;
-        // Hand the allocation back for the next record.
-        bytes = record.into_byte_record();
+        let room = (limit.saturating_sub(self.pos) as usize).min(buf.len());
+        if room == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read(&mut buf[..room])?;
+        self.pos += n as u64;
+        Ok(n)
     }
-    Ok(())
+}
+
+/// Rows read at a time: a few hundred kilobytes of text, which stays in the CPU's cache while it is parsed
+/// column by column.
+const GROUP_ROWS: usize = 4096;
+
+/// Observes every row of `file` (or of a part of it), up to `limit` rows with the header's number of fields
+/// (rows with another number of fields are quarantined when converting; they do not vote on types).
+fn observe_rows(
+    file: &CsvFile,
+    range: Option<Range<'_>>,
+    options: &ValueOptions,
+    limit: usize,
+) -> Result<Vec<Inference>> {
+    let width = file.columns.len();
+    let mut inferred = vec![Inference::default(); width];
+    let mut reader = open_rows(file, range)?;
+    let mut rows = csv_rows::Rows::new(width);
+    let mut seen = 0;
+    while seen < limit
+        && reader
+            .read(&mut rows, GROUP_ROWS.min(limit - seen))
+            .map_err(|e| EtlError::source(&file.label, e.to_string()))?
+    {
+        for (column, inference) in inferred.iter_mut().enumerate() {
+            for row in 0..rows.len() {
+                inference.observe(rows.field(row, column), options);
+            }
+        }
+        seen += rows.len();
+    }
+    Ok(inferred)
 }
 
 /// Pass 1: the type of every column over all rows (configured types win).
@@ -449,70 +508,16 @@ pub fn infer_columns(
     options: &ValueOptions,
     sample_rows: Option<usize>,
 ) -> Result<Vec<Inference>> {
-    let width = file.columns.len();
     if let Some(limit) = sample_rows {
-        let mut inf = vec![Inference::default(); width];
-        let mut seen = 0;
-        let mut reader = csv_reader(file, open_text(file)?);
-        let mut record = csv::StringRecord::new();
-        let mut first = true;
-        while seen < limit
-            && reader
-                .read_record(&mut record)
-                .map_err(|e| csv_error(file, e))?
-        {
-            if std::mem::take(&mut first) && file.header {
-                continue;
-            }
-            if record.len() == width {
-                for (i, v) in record.iter().enumerate() {
-                    inf[i].observe(v, options);
-                }
-                seen += 1;
-            }
-        }
-        return Ok(inf);
+        return observe_rows(file, None, options, limit);
     }
-    let observe = |inf: &mut Vec<Inference>, record: &csv::StringRecord| {
-        // Rows with the wrong number of fields are quarantined in pass 2; they do not vote on types.
-        if record.len() == width {
-            for (i, v) in record.iter().enumerate() {
-                inf[i].observe(v, options);
-            }
-        }
-        Ok(())
-    };
-    let merged = match split_point(file)? {
-        Some((start, split, end, lines_before)) => {
-            let half = |range: Range| {
-                let mut inf = vec![Inference::default(); width];
-                for_each_utf8_row_in(file, range, |_, r| observe(&mut inf, r)).map(|_| inf)
-            };
-            let (a, b) = std::thread::scope(|scope| {
-                let second = scope.spawn(|| {
-                    half(Range {
-                        from: split,
-                        to: end,
-                        header: false,
-                        lines_before,
-                    })
-                });
-                let first = half(Range {
-                    from: start,
-                    to: split,
-                    header: file.header,
-                    lines_before: 0,
-                });
-                (first, second.join().expect("inference thread"))
-            });
+    let half = |_, range: Range<'_>| observe_rows(file, Some(range), options, usize::MAX);
+    let merged = match in_two_halves(file, half)? {
+        Some((a, b)) => {
             let (a, b) = (a?, b?);
             a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect()
         }
-        None => {
-            let mut inf = vec![Inference::default(); width];
-            for_each_row(file, |_, record| observe(&mut inf, record))?;
-            inf
-        }
+        None => observe_rows(file, None, options, usize::MAX)?,
     };
     Ok(merged)
 }
@@ -523,30 +528,92 @@ const STOPPED: &str = "stopped: the other half of the file failed";
 /// Files smaller than this are read on one thread.
 const PARALLEL_BYTES: u64 = 4 << 20;
 
-/// For a UTF-8 file worth splitting: (first data byte, a record boundary near the middle, file length, newlines
-/// before that boundary).
-///
-/// The boundary is found by following the CSV quoting rules from the start (a `"` opens a quoted field only at a
-/// field's start; `""` inside one is a quote; a `"` inside an unquoted field is a literal): the first newline
-/// after the middle that is outside a quoted field. Blocks without any `"` are skipped at memory speed.
-fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64, u64)>> {
+/// For a UTF-8 file worth splitting in two: (first data byte, file length).
+fn splittable(file: &CsvFile) -> Result<Option<(u64, u64)>> {
     let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
     let len = std::fs::metadata(&file.path).map_err(err)?.len();
     if file.encoding != encoding_rs::UTF_8 || file.sep_line || len < PARALLEL_BYTES {
         return Ok(None);
     }
-    // Streamed in blocks: the file is never held in memory.
+    let mut head = [0u8; 3];
+    let bom = std::fs::File::open(&file.path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == *b"\xEF\xBB\xBF";
+    Ok(Some((if bom { 3 } else { 0 }, len)))
+}
+
+/// Runs `work(0, first half)` and `work(1, second half)` of a big UTF-8 file at once (`None` for a file read
+/// in one go).
+///
+/// The first half starts right away. The second thread first finds the split point, the first record boundary
+/// after the middle (see [`find_split`]: it jumps from quote to quote, several times faster than reading rows),
+/// then reads from there. The first half stops at that boundary, waiting for it only if it gets there first.
+fn in_two_halves<T: Send>(
+    file: &CsvFile,
+    work: impl Fn(usize, Range<'_>) -> Result<T> + Sync,
+) -> Result<Option<(Result<T>, Result<T>)>> {
+    let Some((start, len)) = splittable(file)? else {
+        return Ok(None);
+    };
+    let split = SplitPoint::new(start + (len - start) / 2);
+    let halves = std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            // Whatever happens here, the first half must not wait forever: without a boundary it reads to the end.
+            let unblock = Unblock(&split, len);
+            let (at, lines_before) = find_split(file, start, split.middle)?.unwrap_or((len, 0));
+            split.set(at);
+            drop(unblock);
+            work(
+                1,
+                Range {
+                    from: at,
+                    to: End::At(len),
+                    header: false,
+                    lines_before,
+                },
+            )
+        });
+        let first = work(
+            0,
+            Range {
+                from: start,
+                to: End::Split(&split),
+                header: file.header,
+                lines_before: 0,
+            },
+        );
+        (first, second.join().expect("second half thread"))
+    });
+    Ok(Some(halves))
+}
+
+/// Sets a split point when dropped before it was found (an error or a panic while looking for it).
+struct Unblock<'a>(&'a SplitPoint, u64);
+
+impl Drop for Unblock<'_> {
+    fn drop(&mut self) {
+        let mut found = self.0.found.lock().unwrap_or_else(|e| e.into_inner());
+        if found.is_none() {
+            *found = Some(self.1);
+            self.0.ready.notify_all();
+        }
+    }
+}
+
+/// The first record boundary after `middle` in a UTF-8 file whose data starts at `start`, and the newlines
+/// before it; `None` when the last record spans the middle.
+///
+/// The boundary is found by following the CSV quoting rules from the start (a `"` opens a quoted field only at a
+/// field's start; `""` inside one is a quote; a `"` inside an unquoted field is a literal): the first newline
+/// after the middle that is outside a quoted field. Blocks without any `"` are skipped at memory speed.
+fn find_split(file: &CsvFile, start: u64, middle: u64) -> Result<Option<(u64, u64)>> {
+    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
     let mut f = std::fs::File::open(&file.path).map_err(err)?;
     let mut block = vec![0u8; 1 << 20];
-    let mut head = [0u8; 3];
-    let start = match f.read_exact(&mut head) {
-        Ok(()) if head == *b"\xEF\xBB\xBF" => 3,
-        _ => 0,
-    };
     use std::io::Seek;
     f.seek(std::io::SeekFrom::Start(start)).map_err(err)?;
     let delimiter = file.delimiter;
-    let middle = len / 2;
     let mut pos = start;
     let mut scan = QuoteScan::new(delimiter);
     let mut lines = 0u64;
@@ -566,12 +633,7 @@ fn split_point(file: &CsvFile) -> Result<Option<(u64, u64, u64, u64)>> {
         scan.advance(before, None);
         let mut quoted_lines = 0;
         if let Some(end) = scan.advance(&chunk[upto..], Some(&mut quoted_lines)) {
-            return Ok(Some((
-                start,
-                pos + (upto + end) as u64,
-                len,
-                lines + quoted_lines + 1,
-            )));
+            return Ok(Some((pos + (upto + end) as u64, lines + quoted_lines + 1)));
         }
         lines += quoted_lines;
         pos += n as u64;
@@ -694,61 +756,65 @@ impl BadRow {
 fn read_batches(
     reader: &CsvReader,
     file: &CsvFile,
-    range: Option<Range>,
+    range: Option<Range<'_>>,
     mut emit: impl FnMut(RecordBatch) -> Result<()>,
     mut bad: impl FnMut(BadRow) -> Result<()>,
 ) -> Result<()> {
-    let fixed = &reader.fixed;
+    let width = file.columns.len();
     let mut batch = BatchBuilder::new(
         reader.schema.clone(),
         reader.types.clone(),
         reader.options.clone(),
         reader.batch_rows,
     );
-    let rows = |f: &mut dyn FnMut(u64, &csv::StringRecord) -> Result<()>| match range {
-        Some(r) => for_each_utf8_row_in(file, r, f),
-        None => for_each_row(file, f),
-    };
-    rows(&mut |line, record| {
-        let refuse = |column: Option<String>, reason: String| BadRow {
-            file: file.label.clone(),
-            line,
-            column,
-            reason,
-            fields: record.iter().map(str::to_string).collect(),
-        };
-        if record.len() != file.columns.len() {
-            return bad(refuse(
-                None,
-                format!(
-                    "{} fields where the header has {}",
-                    record.len(),
-                    file.columns.len()
-                ),
-            ));
+    let mut input = open_rows(file, range)?;
+    let mut rows = csv_rows::Rows::new(width);
+    while input
+        .read(&mut rows, GROUP_ROWS.min(batch.room()))
+        .map_err(|e| EtlError::source(&file.label, e.to_string()))?
+    {
+        let refused = batch.push(&rows);
+        // What is wrong with these rows, in the file's order: bad rows are quarantined (or stop the run); a value
+        // that breaks a type taken from the sample stops the read (`TypeChanged`), as it is not the row's fault.
+        let mut problems: Vec<(u64, Problem)> = rows
+            .odd
+            .drain(..)
+            .map(|(line, fields)| {
+                let reason = format!("{} fields where the header has {width}", fields.len());
+                (line, Problem::Bad(None, reason, fields))
+            })
+            .collect();
+        for r in &refused {
+            let line = rows.line(r.row);
+            problems.push(if reader.fixed[r.column] {
+                let fields = rows.fields(r.row);
+                (line, Problem::Bad(Some(r.column), r.reason.clone(), fields))
+            } else {
+                (line, Problem::TypeChanged(r.column, r.reason.clone()))
+            });
         }
-        if let Err((i, reason)) = batch.push_with(|i| record.get(i)) {
-            if !fixed[i] {
-                // The type came from a sample and does not hold: not the row's fault.
-                return Err(EtlError::TypeChanged {
-                    file: file.label.clone(),
-                    row: line,
-                    column: file.columns[i].clone(),
-                    message: reason,
-                });
-            }
-            return bad(refuse(Some(file.columns[i].clone()), reason));
+        if let Some((row, column, v)) = first_unsettled_value(reader, &rows, &refused) {
+            let message = format!("`{v}` after only nulls in the sample");
+            problems.push((rows.line(row), Problem::TypeChanged(column, message)));
         }
-        for &i in &reader.unsettled {
-            if let Some(v) = record.get(i)
-                && !reader.options.is_null(v)
-            {
-                return Err(EtlError::TypeChanged {
+        problems.sort_by_key(|(line, _)| *line);
+        for (line, problem) in problems {
+            match problem {
+                Problem::Bad(column, reason, fields) => bad(BadRow {
                     file: file.label.clone(),
-                    row: line,
-                    column: file.columns[i].clone(),
-                    message: format!("`{v}` after only nulls in the sample"),
-                });
+                    line,
+                    column: column.map(|c| file.columns[c].clone()),
+                    reason,
+                    fields,
+                })?,
+                Problem::TypeChanged(column, message) => {
+                    return Err(EtlError::TypeChanged {
+                        file: file.label.clone(),
+                        row: line,
+                        column: file.columns[column].clone(),
+                        message,
+                    });
+                }
             }
         }
         if batch.full()
@@ -756,12 +822,37 @@ fn read_batches(
         {
             emit(b)?;
         }
-        Ok(())
-    })?;
+    }
     if let Some(b) = batch.take()? {
         emit(b)?;
     }
     Ok(())
+}
+
+/// What is wrong with a row being converted.
+enum Problem {
+    /// Refused: the column (none for a wrong number of fields), why, and the row's fields.
+    Bad(Option<usize>, String, Vec<String>),
+    /// A value breaks a column type taken from the sample.
+    TypeChanged(usize, String),
+}
+
+/// The first value (row, column, value) in a column that was all null in the sample, among rows not refused.
+fn first_unsettled_value<'a>(
+    reader: &CsvReader,
+    rows: &'a csv_rows::Rows,
+    refused: &[crate::batch::Refusal],
+) -> Option<(usize, usize, &'a str)> {
+    reader
+        .unsettled
+        .iter()
+        .filter_map(|&column| {
+            (0..rows.len())
+                .filter(|row| refused.binary_search_by_key(row, |r| r.row).is_err())
+                .map(|row| (row, column, rows.field(row, column)))
+                .find(|(_, _, v)| !reader.options.is_null(v))
+        })
+        .min_by_key(|(row, column, _)| (*row, *column))
 }
 
 /// Reads a whole (small) text for tests and previews.
@@ -882,21 +973,11 @@ impl super::TableReader for CsvReader {
         };
         for (k, f) in self.files.iter().enumerate() {
             let (first_stream, second_stream) = (2 * k, 2 * k + 1);
-            let Some((start, split, end, lines_before)) = split_point(f)? else {
-                read_batches(
-                    self,
-                    f,
-                    None,
-                    |b| (sink.emit)(first_stream, b),
-                    &mut *sink.bad,
-                )?;
-                end_of(first_stream, sink)?;
-                continue;
-            };
             // Both halves at once, each into its own stream of files (the first half's listed first).
             let stop = std::sync::atomic::AtomicBool::new(false);
             let shared = std::sync::Mutex::new(&mut *sink);
-            let half = |stream: usize, range: Range| -> Result<()> {
+            let half = |half: usize, range: Range<'_>| -> Result<()> {
+                let stream = 2 * k + half;
                 let result = read_batches(
                     self,
                     f,
@@ -918,29 +999,18 @@ impl super::TableReader for CsvReader {
                 }
                 result
             };
-            let (a, b) = std::thread::scope(|scope| {
-                let second = scope.spawn(|| {
-                    half(
-                        second_stream,
-                        Range {
-                            from: split,
-                            to: end,
-                            header: false,
-                            lines_before,
-                        },
-                    )
-                });
-                let first = half(
-                    first_stream,
-                    Range {
-                        from: start,
-                        to: split,
-                        header: f.header,
-                        lines_before: 0,
-                    },
-                );
-                (first, second.join().expect("conversion thread"))
-            });
+            let Some((a, b)) = in_two_halves(f, half)? else {
+                let sink = shared.into_inner().expect("sink lock");
+                read_batches(
+                    self,
+                    f,
+                    None,
+                    |b| (sink.emit)(first_stream, b),
+                    &mut *sink.bad,
+                )?;
+                end_of(first_stream, sink)?;
+                continue;
+            };
             // The real failure, not the other half's stop.
             let stopped =
                 |e: &EtlError| matches!(e, EtlError::Source { message, .. } if message == STOPPED);

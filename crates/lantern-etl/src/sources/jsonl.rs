@@ -9,7 +9,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use serde_json::Value;
 
 use super::{ReadOptions, RowSink, StagedFile, TableReader};
-use crate::batch::{BatchBuilder, schema};
+use crate::batch::{BatchBuilder, OneRow, schema};
 use crate::error::{EtlError, Result};
 use crate::infer::{ColumnType, Inference, ValueOptions};
 use crate::sources::csv::{BadRow, clean_names};
@@ -265,8 +265,8 @@ impl TableReader for JsonLinesReader {
                         cells[i] = text;
                     }
                 }
-                if let Err((i, reason)) = batch.push_with(|i| cells[i].as_deref()) {
-                    return (sink.bad)(refuse(Some(self.names[i].clone()), reason));
+                if let Some(r) = batch.push(&OneRow(&cells)).pop() {
+                    return (sink.bad)(refuse(Some(self.names[r.column].clone()), r.reason));
                 }
                 if batch.full()
                     && let Some(b) = batch.take()?

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod csv;
+pub mod csv_rows;
 pub mod domo;
 pub mod http;
 pub mod jsonl;
