@@ -266,6 +266,7 @@ impl Catalog {
             schema,
             files: Vec::new(),
             open: std::collections::BTreeMap::new(),
+            closing: Vec::new(),
             file_counts: std::collections::HashMap::new(),
             partitions: Vec::new(),
             extras: Vec::new(),
@@ -375,6 +376,8 @@ pub struct VersionWriter {
     files: Vec<(FileOrder, DataFile)>,
     /// Open files by partition path (`""` when unpartitioned).
     open: std::collections::BTreeMap<String, OpenFile>,
+    /// Files being closed (their last row group encoded, the upload completed) while writing goes on.
+    closing: Vec<tokio::task::JoinHandle<Result<(FileOrder, DataFile)>>>,
     file_counts: std::collections::HashMap<String, usize>,
     partitions: Vec<String>,
     extras: Vec<(String, bytes::Bytes)>,
@@ -576,24 +579,23 @@ impl VersionWriter {
         Ok(())
     }
 
+    /// Starts closing a file; [`Self::publish`] waits for it.
     async fn close_file(&mut self, partition: &str) -> Result<()> {
         if let Some(open) = self.open.remove(partition) {
-            let (path, rows, order) = open.close().await?;
-            let meta = self
-                .catalog
-                .storage
-                .store()
-                .head(&path)
-                .await
-                .map_err(|e| Error::storage(&path, e))?;
-            self.files.push((
-                order,
-                DataFile {
+            let store = self.catalog.storage.store().clone();
+            self.closing.push(tokio::spawn(async move {
+                let (path, rows, order) = open.close().await?;
+                let meta = store
+                    .head(&path)
+                    .await
+                    .map_err(|e| Error::storage(&path, e))?;
+                let file = DataFile {
                     path: path.to_string(),
                     rows,
                     bytes: meta.size,
-                },
-            ));
+                };
+                Ok((order, file))
+            }));
         }
         Ok(())
     }
@@ -603,6 +605,14 @@ impl VersionWriter {
         let open: Vec<String> = self.open.keys().cloned().collect();
         for partition in open {
             self.close_file(&partition).await?;
+        }
+        for closing in std::mem::take(&mut self.closing) {
+            let closed = closing.await.map_err(|e| Error::DatasetUnreadable {
+                dataset: self.dataset.clone(),
+                version: self.version,
+                message: format!("closing a Parquet file stopped: {e}"),
+            })??;
+            self.files.push(closed);
         }
         self.files.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, data) in std::mem::take(&mut self.extras) {

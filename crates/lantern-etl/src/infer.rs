@@ -104,15 +104,20 @@ fn parse_int(v: &str) -> Option<i64> {
     if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') || digits.len() > 19 {
         return None;
     }
-    // One pass, in i128 so that i64::MIN and overflow need no special case.
-    let mut n: i128 = 0;
+    // One pass: 19 digits always fit in a u64, so only the final conversion can overflow.
+    let mut n: u64 = 0;
     for &b in digits {
-        if !b.is_ascii_digit() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
             return None;
         }
-        n = n * 10 + (b - b'0') as i128;
+        n = n * 10 + d as u64;
     }
-    i64::try_from(if negative { -n } else { n }).ok()
+    if negative {
+        0i64.checked_sub_unsigned(n)
+    } else {
+        i64::try_from(n).ok()
+    }
 }
 
 /// `str::trim` for the usual case of a value without surrounding white space, without decoding characters.
@@ -353,6 +358,15 @@ mod tests {
         assert_eq!(infer(&["NA", ""]), ColumnType::String);
         assert_eq!(infer(&["1e3", "2.5E-2"]), ColumnType::Float);
         assert_eq!(infer(&["12345678901234567890123"]), ColumnType::String);
+        assert_eq!(parse_int("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int("9223372036854775808"), None);
+        assert_eq!(parse_int("-9223372036854775809"), None);
+        assert_eq!(parse_int("99999999999999999999"), None);
+        assert_eq!(parse_int("+5"), Some(5));
+        assert_eq!(parse_int("-0"), Some(0));
+        assert_eq!(parse_int("1/2"), None);
+        assert_eq!(parse_int("1:2"), None);
     }
 
     #[test]

@@ -12,8 +12,10 @@ use crate::config::EtlConfig;
 use crate::error::{EtlError, Result};
 use crate::sources::{self, BadRow, Input, ReadOptions, RowSink, StageContext};
 
-/// Rows per batch handed from a source to the sink: bounds the memory a run needs.
-pub const BATCH_ROWS: usize = 64 * 1024;
+/// Rows per batch handed from a source to the sink: bounds the memory a run needs. Small enough that little
+/// work is still queued for the Parquet encoders when the readers finish (they would finish alone), large
+/// enough that per-batch costs do not show.
+pub const BATCH_ROWS: usize = 16 * 1024;
 
 /// What a run did, for the CLI (`--json`) and the datasets page.
 #[derive(Debug, Clone, Serialize)]

@@ -346,7 +346,7 @@ fn csv_error(file: &CsvFile, e: csv::Error) -> EtlError {
 fn open_rows<'a>(
     file: &CsvFile,
     range: Option<Range<'a>>,
-) -> Result<csv_rows::RowReader<Box<dyn BufRead + Send + 'a>>> {
+) -> Result<csv_rows::RowReader<Box<dyn Read + Send + 'a>>> {
     let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
     let range = match range {
         Some(r) => r,
@@ -360,7 +360,7 @@ fn open_rows<'a>(
             // Lines as in the file: Excel's `sep=` line was taken off the decoded text.
             let lines_before = u64::from(file.sep_line);
             return Ok(csv_rows::RowReader::new(
-                open_text(file)?,
+                Box::new(open_text(file)?),
                 file.delimiter,
                 lines_before,
                 file.header,
@@ -377,12 +377,9 @@ fn open_rows<'a>(
         pos: range.from,
         end: range.to,
     };
-    let mut raw = BufReader::with_capacity(256 * 1024, ranged);
-    if range.from == 0 && raw.fill_buf().map_err(err)?.starts_with(b"\xEF\xBB\xBF") {
-        raw.consume(3);
-    }
+    // The row reader reads large blocks itself (and skips a byte order mark at the start).
     Ok(csv_rows::RowReader::new(
-        Box::new(raw),
+        Box::new(ranged),
         file.delimiter,
         range.lines_before,
         range.header,
@@ -405,41 +402,87 @@ enum End<'a> {
     Split(&'a SplitPoint),
 }
 
-/// The record boundary that splits a file in two halves. The first half is read while another thread is still
-/// finding it: the boundary lies after `middle`, so only reading past the middle has to wait for it.
+/// The record boundary that splits a file in two halves, found by one thread while another already reads the
+/// first half.
+///
+/// The split balances the halves: it is the first record boundary after the middle of what the first half has
+/// not read yet when the boundary is found, so that both halves end at about the same time (the second one
+/// starts later, after the search). The first half may read up to the middle of what is left of the file
+/// whenever it reads ("promised"): the split is never placed before a byte the first half has read.
 #[derive(Debug)]
 struct SplitPoint {
-    middle: u64,
-    found: std::sync::Mutex<Option<u64>>,
+    len: u64,
+    state: std::sync::Mutex<SplitState>,
     ready: std::sync::Condvar,
 }
 
+#[derive(Debug)]
+struct SplitState {
+    found: Option<u64>,
+    /// How far the first half may read while the split is not found.
+    promised: u64,
+}
+
 impl SplitPoint {
-    fn new(middle: u64) -> Self {
+    /// For a file of `len` bytes whose data starts at `start`: the split is never before the middle.
+    fn new(start: u64, len: u64) -> Self {
         Self {
-            middle,
-            found: std::sync::Mutex::new(None),
+            len,
+            state: std::sync::Mutex::new(SplitState {
+                found: None,
+                promised: start + (len - start) / 2,
+            }),
             ready: std::sync::Condvar::new(),
         }
     }
 
-    fn set(&self, at: u64) {
-        *self.found.lock().expect("split point lock") = Some(at);
-        self.ready.notify_all();
+    fn lock(&self) -> std::sync::MutexGuard<'_, SplitState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait(&self) -> u64 {
-        let mut found = self.found.lock().expect("split point lock");
+    /// Where a first half at `pos` may read up to.
+    fn limit_for(&self, pos: u64) -> u64 {
+        let mut state = self.lock();
         loop {
-            if let Some(at) = *found {
+            if let Some(at) = state.found {
                 return at;
             }
-            found = self.ready.wait(found).expect("split point lock");
+            let bound = pos + (self.len - pos) / 2;
+            if bound > pos {
+                state.promised = state.promised.max(bound);
+                return state.promised;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Where the search may stop: the first half's promised bytes are off limits.
+    fn target(&self) -> u64 {
+        self.lock().promised
+    }
+
+    /// Makes `at` the split point, unless the first half has been promised bytes past it meanwhile.
+    fn commit(&self, at: u64) -> bool {
+        let mut state = self.lock();
+        if state.found.is_none() && at >= state.promised {
+            state.found = Some(at);
+            self.ready.notify_all();
+            return true;
+        }
+        false
+    }
+
+    /// No split: the first half reads to the end.
+    fn give_up(&self) {
+        let mut state = self.lock();
+        if state.found.is_none() {
+            state.found = Some(self.len);
+            self.ready.notify_all();
         }
     }
 }
 
-/// Reads a file from a position up to a [`Range`]'s end, waiting for a split point only once past its middle.
+/// Reads a file from a position up to a [`Range`]'s end, which may be a split point still being searched.
 struct RangeReader<'a> {
     file: std::fs::File,
     pos: u64,
@@ -450,12 +493,7 @@ impl Read for RangeReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let limit = match self.end {
             End::At(end) => end,
-            End::Split(split) if self.pos < split.middle => split.middle,
-            End::Split(split) => {
-                let end = split.wait();
-                self.end = End::At(end);
-                end
-            }
+            End::Split(split) => split.limit_for(self.pos),
         };
         let room = (limit.saturating_sub(self.pos) as usize).min(buf.len());
         if room == 0 {
@@ -546,9 +584,8 @@ fn splittable(file: &CsvFile) -> Result<Option<(u64, u64)>> {
 /// Runs `work(0, first half)` and `work(1, second half)` of a big UTF-8 file at once (`None` for a file read
 /// in one go).
 ///
-/// The first half starts right away. The second thread first finds the split point, the first record boundary
-/// after the middle (see [`find_split`]: it jumps from quote to quote, several times faster than reading rows),
-/// then reads from there. The first half stops at that boundary, waiting for it only if it gets there first.
+/// The first half starts right away. The second thread first finds the split point (see [`SplitPoint`] and
+/// [`find_split`]: it jumps from quote to quote, several times faster than reading rows), then reads from there.
 fn in_two_halves<T: Send>(
     file: &CsvFile,
     work: impl Fn(usize, Range<'_>) -> Result<T> + Sync,
@@ -556,14 +593,13 @@ fn in_two_halves<T: Send>(
     let Some((start, len)) = splittable(file)? else {
         return Ok(None);
     };
-    let split = SplitPoint::new(start + (len - start) / 2);
+    let split = SplitPoint::new(start, len);
     let halves = std::thread::scope(|scope| {
         let second = scope.spawn(|| {
-            // Whatever happens here, the first half must not wait forever: without a boundary it reads to the end.
-            let unblock = Unblock(&split, len);
-            let (at, lines_before) = find_split(file, start, split.middle)?.unwrap_or((len, 0));
-            split.set(at);
-            drop(unblock);
+            // Whatever happens here, the first half must not wait forever: without a split it reads to the end.
+            let give_up = GiveUp(&split);
+            let (at, lines_before) = find_split(file, start, &split)?.unwrap_or((len, 0));
+            drop(give_up);
             work(
                 1,
                 Range {
@@ -588,34 +624,30 @@ fn in_two_halves<T: Send>(
     Ok(Some(halves))
 }
 
-/// Sets a split point when dropped before it was found (an error or a panic while looking for it).
-struct Unblock<'a>(&'a SplitPoint, u64);
+/// Ends the search for a split point when dropped (found, failed or panicked).
+struct GiveUp<'a>(&'a SplitPoint);
 
-impl Drop for Unblock<'_> {
+impl Drop for GiveUp<'_> {
     fn drop(&mut self) {
-        let mut found = self.0.found.lock().unwrap_or_else(|e| e.into_inner());
-        if found.is_none() {
-            *found = Some(self.1);
-            self.0.ready.notify_all();
-        }
+        self.0.give_up();
     }
 }
 
-/// The first record boundary after `middle` in a UTF-8 file whose data starts at `start`, and the newlines
-/// before it; `None` when the last record spans the middle.
+/// Finds and commits `split` in a UTF-8 file whose data starts at `start`: (the split, the newlines before it),
+/// or `None` when no record boundary is left past what the first half has read.
 ///
-/// The boundary is found by following the CSV quoting rules from the start (a `"` opens a quoted field only at a
-/// field's start; `""` inside one is a quote; a `"` inside an unquoted field is a literal): the first newline
-/// after the middle that is outside a quoted field. Blocks without any `"` are skipped at memory speed.
-fn find_split(file: &CsvFile, start: u64, middle: u64) -> Result<Option<(u64, u64)>> {
+/// Record boundaries are found by following the CSV quoting rules from the start (a `"` opens a quoted field only
+/// at a field's start; `""` inside one is a quote; a `"` inside an unquoted field is a literal): a newline outside
+/// a quoted field. Blocks without any `"` are skipped at memory speed.
+fn find_split(file: &CsvFile, start: u64, split: &SplitPoint) -> Result<Option<(u64, u64)>> {
     let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
     let mut f = std::fs::File::open(&file.path).map_err(err)?;
     let mut block = vec![0u8; 1 << 20];
     use std::io::Seek;
     f.seek(std::io::SeekFrom::Start(start)).map_err(err)?;
-    let delimiter = file.delimiter;
     let mut pos = start;
-    let mut scan = QuoteScan::new(delimiter);
+    let mut scan = QuoteScan::new(file.delimiter);
+    // Newlines before `pos`.
     let mut lines = 0u64;
     loop {
         let n = f.read(&mut block).map_err(err)?;
@@ -623,19 +655,27 @@ fn find_split(file: &CsvFile, start: u64, middle: u64) -> Result<Option<(u64, u6
             return Ok(None);
         }
         let chunk = &block[..n];
-        let upto = if pos < middle {
-            ((middle - pos) as usize).min(n)
-        } else {
-            0
-        };
-        let before = &chunk[..upto];
-        lines += memchr::memchr_iter(b'\n', before).count() as u64;
-        scan.advance(before, None);
-        let mut quoted_lines = 0;
-        if let Some(end) = scan.advance(&chunk[upto..], Some(&mut quoted_lines)) {
-            return Ok(Some((pos + (upto + end) as u64, lines + quoted_lines + 1)));
+        // Scanned: chunk[..i].
+        let mut i = 0;
+        while i < n {
+            let target = split.target();
+            if pos + (i as u64) < target {
+                let upto = ((target - pos) as usize).min(n);
+                scan.advance(&chunk[i..upto], None);
+                i = upto;
+                continue;
+            }
+            let Some(k) = scan.advance(&chunk[i..], Some(&mut 0)) else {
+                break;
+            };
+            i += k;
+            let at = pos + i as u64;
+            if split.commit(at) {
+                let before = memchr::memchr_iter(b'\n', &chunk[..i]).count() as u64;
+                return Ok(Some((at, lines + before)));
+            }
         }
-        lines += quoted_lines;
+        lines += memchr::memchr_iter(b'\n', chunk).count() as u64;
         pos += n as u64;
     }
 }
@@ -661,7 +701,78 @@ impl QuoteScan {
 
     /// Scans `bytes`. With `newlines`, stops at the first newline outside quotes and returns the index after it,
     /// counting the newlines passed inside quoted fields.
+    ///
+    /// Whole 64-byte blocks are scanned as bit masks (one bit per byte: quotes, newlines, field starts), visiting
+    /// only the quotes, and newlines when stopping at one; the rest byte by byte ([`Self::advance_bytes`]).
     fn advance(&mut self, bytes: &[u8], mut newlines: Option<&mut u64>) -> Option<usize> {
+        let mut at = 0;
+        while bytes.len() - at >= 64 {
+            let block: &[u8; 64] = bytes[at..at + 64].try_into().expect("64 bytes");
+            if let Some(end) = self.advance_block(block, newlines.as_deref_mut()) {
+                return Some(at + end);
+            }
+            at += 64;
+        }
+        self.advance_bytes(&bytes[at..], newlines)
+            .map(|end| at + end)
+    }
+
+    fn advance_block(&mut self, block: &[u8; 64], newlines: Option<&mut u64>) -> Option<usize> {
+        let mask = |byte: u8| byte_mask(block, byte);
+        let quotes = mask(b'"');
+        let lf = mask(b'\n');
+        let separators = lf | mask(self.delimiter);
+        // Bytes right after a delimiter or a newline: where a quote opens a quoted field.
+        let starts =
+            (separators << 1) | u64::from(self.prev == self.delimiter || self.prev == b'\n');
+        let stop = newlines.is_some();
+        let mut inside_newlines = 0;
+        let mut events = quotes | if stop { lf } else { 0 };
+        if self.state == CsvState::AfterQuote {
+            if quotes & 1 != 0 {
+                // `""`: a quote inside the field.
+                self.state = CsvState::Quoted;
+                events &= !1;
+            } else {
+                self.state = CsvState::Unquoted;
+            }
+        }
+        let mut found = None;
+        while events != 0 {
+            let p = events.trailing_zeros() as usize;
+            let bit = 1u64 << p;
+            events &= events - 1;
+            match self.state {
+                CsvState::Unquoted if lf & bit != 0 => {
+                    found = Some(p + 1);
+                    break;
+                }
+                CsvState::Unquoted => {
+                    if starts & bit != 0 {
+                        self.state = CsvState::Quoted;
+                    }
+                }
+                CsvState::Quoted if lf & bit != 0 => inside_newlines += 1,
+                CsvState::Quoted if p == 63 => self.state = CsvState::AfterQuote,
+                CsvState::Quoted => {
+                    if quotes & (bit << 1) != 0 {
+                        events &= !(bit << 1);
+                    } else {
+                        self.state = CsvState::Unquoted;
+                    }
+                }
+                CsvState::AfterQuote => unreachable!("settled at the block's start or within it"),
+            }
+        }
+        if let Some(n) = newlines {
+            *n += inside_newlines;
+        }
+        let upto = found.unwrap_or(64);
+        self.prev = block[upto - 1];
+        found
+    }
+
+    fn advance_bytes(&mut self, bytes: &[u8], mut newlines: Option<&mut u64>) -> Option<usize> {
         let mut i = 0;
         let found = loop {
             if i >= bytes.len() {
@@ -716,6 +827,42 @@ impl QuoteScan {
         }
         found
     }
+}
+
+/// Bit `i` set where `block[i] == byte`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let mut mask = 0u64;
+    // SAFETY: SSE2 is part of every x86_64 CPU; each load reads 16 bytes inside `block` (offsets 0, 16, 32, 48
+    // of 64), unaligned loads being allowed.
+    unsafe {
+        let needle = _mm_set1_epi8(byte as i8);
+        for k in 0..4 {
+            let bytes = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            let equal = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, needle)) as u16;
+            mask |= u64::from(equal) << (16 * k);
+        }
+    }
+    mask
+}
+
+/// Bit `i` set where `block[i] == byte` (32 bytes at a time, which compilers turn into vector compares).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
+    let mut mask = 0u64;
+    for (k, half) in block.chunks_exact(32).enumerate() {
+        let mut bits = 0u32;
+        for (i, b) in half.iter().enumerate() {
+            bits |= u32::from(*b == byte) << i;
+        }
+        mask |= u64::from(bits) << (32 * k);
+    }
+    mask
 }
 
 /// Where a byte is, by the CSV quoting rules.
@@ -1114,5 +1261,55 @@ mod tests {
             }
         }
         assert_eq!(ends, expected);
+    }
+
+    #[test]
+    fn byte_masks_mark_every_match() {
+        let mut block = [b'x'; 64];
+        for i in [0, 5, 15, 16, 31, 32, 47, 48, 63] {
+            block[i] = b'"';
+        }
+        let expected = [0, 5, 15, 16, 31, 32, 47, 48, 63]
+            .iter()
+            .fold(0u64, |m, i| m | 1 << i);
+        assert_eq!(byte_mask(&block, b'"'), expected);
+        assert_eq!(byte_mask(&block, b'x'), !expected);
+        assert_eq!(byte_mask(&block, b','), 0);
+    }
+
+    #[test]
+    fn block_scan_agrees_with_the_byte_scan() {
+        // Pseudo-random text over the bytes that matter, long enough for many 64-byte blocks.
+        let mut seed = 7u64;
+        let text: Vec<u8> = (0..20_000)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                b"ab,\"\n\"x,"[(seed >> 33) as usize % 8]
+            })
+            .collect();
+        for offset in [0, 1, 63] {
+            let mut whole = QuoteScan::new(b',');
+            let mut bytes = QuoteScan::new(b',');
+            whole.advance(&text[..offset], None);
+            bytes.advance_bytes(&text[..offset], None);
+            let (mut at_whole, mut at_bytes) = (offset, offset);
+            let (mut lines_whole, mut lines_bytes) = (0, 0);
+            loop {
+                let a = whole.advance(&text[at_whole..], Some(&mut lines_whole));
+                let b = bytes.advance_bytes(&text[at_bytes..], Some(&mut lines_bytes));
+                assert_eq!(a.map(|k| at_whole + k), b.map(|k| at_bytes + k));
+                assert_eq!(lines_whole, lines_bytes);
+                match (a, b) {
+                    (Some(x), Some(y)) => {
+                        at_whole += x;
+                        at_bytes += y;
+                    }
+                    _ => break,
+                }
+            }
+            assert!(at_whole > 10_000, "many records found");
+        }
     }
 }

@@ -1,18 +1,24 @@
-//! CSV records read many at a time into one buffer: what the CSV source infers types from and converts.
+//! CSV records read many at a time: what the CSV source infers types from and converts.
 //!
-//! `csv_core` applies the quoting rules (quoted delimiters and newlines, `""`, CRLF). The fields of a few thousand
-//! rows land back to back in one string, so a [`crate::batch::BatchBuilder`] reads them column by column, with
-//! no allocation per row and one UTF-8 check per group of rows.
+//! The input is read in large blocks and split into records and fields in place. A field is a span of the block
+//! (unquoted, or quoted without `""` inside): nothing is copied. Only quoted fields with `""` (or text after the
+//! closing quote) are rewritten, into an area after the block. One UTF-8 check covers a whole block, and a
+//! [`crate::batch::BatchBuilder`] reads the fields column by column, with no allocation per row.
+//!
+//! The rules are `csv_core`'s (the `csv` crate's), which the tests compare against: a `"` opens a quoted field
+//! only as a field's first byte; inside one, `""` is a quote, delimiters and newlines are text, and a lone `"`
+//! closes it, after which any text up to the next delimiter is kept as it is; `\n`, `\r` and `\r\n` end a
+//! record; blank lines are skipped; a quote left open at the end of the input ends there.
 
-use std::io::BufRead;
+use std::io::Read;
 
 use crate::batch::Cells;
 
 /// Rows read by [`RowReader::read`]: those with the expected number of fields, and the others (`odd`).
 pub struct Rows {
     text: String,
-    /// Where each field ends in `text`, row after row (every row has `width` fields).
-    ends: Vec<usize>,
+    /// Where each field starts and ends in `text`, row after row (every row has `width` fields).
+    spans: Vec<(usize, usize)>,
     width: usize,
     /// The 1-based line of the file where each row starts.
     lines: Vec<u64>,
@@ -24,7 +30,7 @@ impl Rows {
     pub fn new(width: usize) -> Self {
         Self {
             text: String::new(),
-            ends: Vec::new(),
+            spans: Vec::new(),
             width,
             lines: Vec::new(),
             odd: Vec::new(),
@@ -45,9 +51,8 @@ impl Rows {
     }
 
     pub fn field(&self, row: usize, column: usize) -> &str {
-        let at = row * self.width + column;
-        let start = if at == 0 { 0 } else { self.ends[at - 1] };
-        &self.text[start..self.ends[at]]
+        let (start, end) = self.spans[row * self.width + column];
+        &self.text[start..end]
     }
 
     /// A row's fields, for a quarantine file.
@@ -68,123 +73,292 @@ impl Cells for Rows {
     }
 }
 
+/// How much input is read at a time, at least and at most.
+const MIN_READ_BYTES: usize = 16 * 1024;
+const MAX_READ_BYTES: usize = 1 << 20;
+
+/// Marks a span that points into the rewritten fields rather than the block (moved once the block is final).
+const REWRITTEN: usize = 1 << (usize::BITS - 1);
+
 /// Reads CSV records from `input`, a group of rows at a time.
 pub struct RowReader<R> {
     input: R,
-    core: csv_core::Reader,
-    /// Added to `csv_core`'s line numbers: the lines before the part of the file being read.
-    line_offset: u64,
+    delimiter: u8,
+    /// The line where the next record starts (after `line_offset` lines before the part being read).
+    line: u64,
     /// The first record is a header to skip.
     skip_first: bool,
-    /// Record-relative field ends, as `csv_core` writes them.
-    record_ends: Vec<usize>,
-    done: bool,
+    /// Input read but not yet parsed: the start of the next record, carried to the next block.
+    pending: Vec<u8>,
+    started: bool,
+    eof: bool,
+    /// Spans of the record being parsed.
+    record: Vec<(usize, usize)>,
+    /// Quoted fields rewritten without their `""`.
+    rewritten: Vec<u8>,
+    /// Bytes per row in the last group read.
+    row_bytes: usize,
 }
 
-impl<R: BufRead> RowReader<R> {
+/// What [`RowReader::parse_record`] found at a position.
+enum Parsed {
+    /// A record (its spans are in `RowReader::record`), where the next one starts, the blank lines before it
+    /// and the newlines in it (its own and those in quoted fields).
+    Record {
+        next: usize,
+        blank_lines: u64,
+        newlines: u64,
+    },
+    /// The record goes on past the bytes read so far.
+    Incomplete,
+    /// Nothing but blank lines until the end of the input.
+    End,
+}
+
+impl<R: Read> RowReader<R> {
     pub fn new(input: R, delimiter: u8, line_offset: u64, skip_first: bool) -> Self {
         Self {
             input,
-            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
-            line_offset,
+            delimiter,
+            line: line_offset + 1,
             skip_first,
-            record_ends: vec![0; 64],
-            done: false,
+            pending: Vec::new(),
+            started: false,
+            eof: false,
+            record: Vec::new(),
+            rewritten: Vec::new(),
+            row_bytes: 256,
         }
     }
 
     /// Replaces `rows` with the next records, at most `max_rows` with `rows.width` fields (and any others met on
     /// the way, in `rows.odd`). `false` once the input is exhausted and nothing was read.
     pub fn read(&mut self, rows: &mut Rows, max_rows: usize) -> std::io::Result<bool> {
-        use csv_core::ReadRecordResult::*;
-        rows.ends.clear();
+        rows.spans.clear();
         rows.lines.clear();
         rows.odd.clear();
-        let mut data = std::mem::take(&mut rows.text).into_bytes();
-        let capacity = data.capacity().max(1 << 20);
-        data.resize(capacity, 0);
-        let mut used = 0;
-        while !self.done && rows.lines.len() < max_rows {
-            let line_before = self.core.line();
-            let (mut out, mut nends) = (0, 0);
-            let mut last_byte = 0;
-            let finished = loop {
-                let input = self.input.fill_buf()?;
-                let (result, read, wrote, ended) = self.core.read_record(
-                    input,
-                    &mut data[used + out..],
-                    &mut self.record_ends[nends..],
-                );
-                if read > 0 {
-                    last_byte = input[read - 1];
+        self.rewritten.clear();
+        let mut block = std::mem::take(&mut rows.text).into_bytes();
+        block.clear();
+        block.append(&mut self.pending);
+        let mut at = 0;
+        while rows.lines.len() < max_rows {
+            match self.parse_record(&block, at) {
+                Parsed::Record {
+                    next,
+                    blank_lines,
+                    newlines,
+                } => {
+                    let line = self.line + blank_lines;
+                    self.line = line + newlines;
+                    at = next;
+                    if std::mem::take(&mut self.skip_first) {
+                        continue;
+                    }
+                    if self.record.len() == rows.width {
+                        rows.spans.extend_from_slice(&self.record);
+                        rows.lines.push(line);
+                    } else {
+                        let fields = self
+                            .record
+                            .iter()
+                            .map(|&span| {
+                                String::from_utf8_lossy(self.span(&block, span)).into_owned()
+                            })
+                            .collect();
+                        rows.odd.push((line, fields));
+                    }
                 }
-                self.input.consume(read);
-                out += wrote;
-                nends += ended;
-                match result {
-                    InputEmpty => {}
-                    OutputFull => data.resize(data.len() * 2, 0),
-                    OutputEndsFull => self.record_ends.resize(self.record_ends.len() * 2, 0),
-                    Record => break true,
-                    End => break false,
+                Parsed::End => break,
+                Parsed::Incomplete => {
+                    // What the rows still wanted should take, by the size of the rows so far: whatever is read
+                    // past them is copied over to the next group.
+                    let row_bytes = if rows.lines.is_empty() {
+                        self.row_bytes
+                    } else {
+                        at / (rows.lines.len() + rows.odd.len())
+                    };
+                    self.row_bytes = row_bytes.max(1);
+                    let wanted = (max_rows - rows.lines.len()) * self.row_bytes + 4096;
+                    let have = block.len() - at;
+                    if self.fill(&mut block, wanted.saturating_sub(have))? == 0 {
+                        self.eof = true;
+                    }
                 }
-            };
-            if !finished {
-                self.done = true;
-                break;
-            }
-            if std::mem::take(&mut self.skip_first) {
-                continue;
-            }
-            // The line of the record's first byte: back from where it ended, past its own newline and those in
-            // quoted fields (counted only when some line was passed besides its own: a blank line skipped, the
-            // `\n` of a CRLF, or a field with newlines).
-            let after = self.core.line();
-            let own_newline = u64::from(last_byte == b'\n');
-            let inside = if after - line_before == own_newline {
-                0
-            } else {
-                memchr::memchr_iter(b'\n', &data[used..used + out]).count() as u64
-            };
-            let line = self.line_offset + after - own_newline - inside;
-            let ends = &self.record_ends[..nends];
-            if nends == rows.width {
-                rows.ends.extend(ends.iter().map(|e| used + e));
-                rows.lines.push(line);
-                used += out;
-            } else {
-                let record = &data[used..used + out];
-                let fields = ends
-                    .iter()
-                    .scan(0, |start, &end| {
-                        let field = String::from_utf8_lossy(&record[*start..end]).into_owned();
-                        *start = end;
-                        Some(field)
-                    })
-                    .collect();
-                rows.odd.push((line, fields));
             }
         }
-        data.truncate(used);
-        rows.text = into_text(data, &mut rows.ends);
+        self.pending.extend_from_slice(&block[at..]);
+        block.truncate(at);
+        if !self.rewritten.is_empty() {
+            let base = block.len();
+            block.extend_from_slice(&self.rewritten);
+            for span in rows.spans.iter_mut().filter(|(s, _)| s & REWRITTEN != 0) {
+                *span = ((span.0 & !REWRITTEN) + base, (span.1 & !REWRITTEN) + base);
+            }
+        }
+        rows.text = into_text(block, &mut rows.spans);
         Ok(!rows.lines.is_empty() || !rows.odd.is_empty())
+    }
+
+    /// Appends more input to `block`, about `wanted` bytes; 0 at the end of the input.
+    fn fill(&mut self, block: &mut Vec<u8>, wanted: usize) -> std::io::Result<usize> {
+        let before = block.len();
+        (&mut self.input)
+            .take(wanted.clamp(MIN_READ_BYTES, MAX_READ_BYTES) as u64)
+            .read_to_end(block)?;
+        if !self.started {
+            self.started = true;
+            // A UTF-8 byte order mark is not part of the first field.
+            if block[before..].starts_with(b"\xEF\xBB\xBF") {
+                block.drain(before..before + 3);
+            }
+        }
+        Ok(block.len() - before)
+    }
+
+    fn span<'a>(&'a self, block: &'a [u8], (start, end): (usize, usize)) -> &'a [u8] {
+        if start & REWRITTEN != 0 {
+            &self.rewritten[start & !REWRITTEN..end & !REWRITTEN]
+        } else {
+            &block[start..end]
+        }
+    }
+
+    /// Parses the record that starts at `data[at..]` (after any blank lines) into `self.record`.
+    fn parse_record(&mut self, data: &[u8], mut at: usize) -> Parsed {
+        let (len, eof, delimiter) = (data.len(), self.eof, self.delimiter);
+        self.record.clear();
+        let rewritten_before = self.rewritten.len();
+        let incomplete = |this: &mut Self| {
+            this.rewritten.truncate(rewritten_before);
+            Parsed::Incomplete
+        };
+        let mut newlines = 0;
+        // Blank lines (and the `\n` of a `\r\n`) before the record.
+        let mut blank_lines = 0;
+        while at < len && (data[at] == b'\n' || data[at] == b'\r') {
+            blank_lines += u64::from(data[at] == b'\n');
+            at += 1;
+        }
+        if at == len {
+            return if eof { Parsed::End } else { incomplete(self) };
+        }
+        loop {
+            if at < len && data[at] == b'"' {
+                let content = at + 1;
+                let mut q = content;
+                let mut doubled = false;
+                // The closing quote: a `"` not followed by another one. Quoted fields are short, mostly: a
+                // plain loop beats a vectorized search that has to start over at every field.
+                let close = loop {
+                    match data.get(q) {
+                        None if eof => break len,
+                        None => return incomplete(self),
+                        Some(b'"') => match data.get(q + 1) {
+                            Some(b'"') => {
+                                doubled = true;
+                                q += 2;
+                            }
+                            None if !eof => return incomplete(self),
+                            _ => break q,
+                        },
+                        Some(b'\n') => {
+                            newlines += 1;
+                            q += 1;
+                        }
+                        Some(_) => q += 1,
+                    }
+                };
+                // Text after the closing quote, up to the delimiter, is kept as it is.
+                let tail = (close + 1).min(len);
+                at = tail;
+                while at < len && !ends_field(data[at], delimiter) {
+                    at += 1;
+                }
+                if at == len && !eof {
+                    return incomplete(self);
+                }
+                if doubled || at > tail {
+                    let start = self.rewritten.len();
+                    let mut rest = &data[content..close];
+                    while let Some(k) = memchr::memchr(b'"', rest) {
+                        // `""` inside: keep one.
+                        self.rewritten.extend_from_slice(&rest[..=k]);
+                        rest = &rest[(k + 2).min(rest.len())..];
+                    }
+                    self.rewritten.extend_from_slice(rest);
+                    self.rewritten.extend_from_slice(&data[tail..at]);
+                    let end = self.rewritten.len();
+                    self.record.push((start | REWRITTEN, end | REWRITTEN));
+                } else {
+                    self.record.push((content, close));
+                }
+            } else {
+                let start = at;
+                while at < len && !ends_field(data[at], delimiter) {
+                    at += 1;
+                }
+                if at == len && !eof {
+                    return incomplete(self);
+                }
+                self.record.push((start, at));
+            }
+            if at == len {
+                return Parsed::Record {
+                    next: len,
+                    blank_lines,
+                    newlines,
+                };
+            }
+            match data[at] {
+                b'\n' => {
+                    return Parsed::Record {
+                        next: at + 1,
+                        blank_lines,
+                        newlines: newlines + 1,
+                    };
+                }
+                b'\r' if at + 1 < len => {
+                    let crlf = data[at + 1] == b'\n';
+                    return Parsed::Record {
+                        next: at + 1 + usize::from(crlf),
+                        blank_lines,
+                        newlines: newlines + u64::from(crlf),
+                    };
+                }
+                b'\r' if eof => {
+                    return Parsed::Record {
+                        next: at + 1,
+                        blank_lines,
+                        newlines,
+                    };
+                }
+                b'\r' => return incomplete(self),
+                _ => at += 1, // the delimiter: another field follows
+            }
+        }
     }
 }
 
-/// The fields as a string. Invalid UTF-8 becomes U+FFFD, field by field, as a decoder would have it.
-fn into_text(data: Vec<u8>, ends: &mut [usize]) -> String {
-    let bytes = match String::from_utf8(data) {
-        // Valid as a whole, and every field on its own (a field boundary is never inside a character).
-        Ok(text) if ends.iter().all(|&e| text.is_char_boundary(e)) => return text,
-        Ok(text) => text.into_bytes(),
+#[inline]
+fn ends_field(b: u8, delimiter: u8) -> bool {
+    b == delimiter || b == b'\n' || b == b'\r'
+}
+
+/// The block as a string. Invalid UTF-8 becomes U+FFFD, field by field, as a decoder would have it.
+///
+/// Every span starts and ends next to an ASCII byte (a delimiter, a quote, a newline) or at the start of the
+/// block or of a rewritten field, so when the block is valid UTF-8 as a whole, each field is too.
+fn into_text(block: Vec<u8>, spans: &mut [(usize, usize)]) -> String {
+    let bytes = match String::from_utf8(block) {
+        Ok(text) => return text,
         Err(e) => e.into_bytes(),
     };
     let mut text = String::with_capacity(bytes.len());
-    let mut start = 0;
-    for end in ends.iter_mut() {
-        text.push_str(&String::from_utf8_lossy(&bytes[start..*end]));
-        start = *end;
-        *end = text.len();
+    for span in spans.iter_mut() {
+        let start = text.len();
+        text.push_str(&String::from_utf8_lossy(&bytes[span.0..span.1]));
+        *span = (start, text.len());
     }
     text
 }
@@ -208,6 +382,23 @@ mod tests {
         out
     }
 
+    /// The same text read by the `csv` crate (`csv_core`'s rules), with the line of each record's first byte.
+    fn read_with_csv_crate(text: &[u8]) -> Vec<Vec<String>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(text);
+        reader
+            .byte_records()
+            .map(|r| {
+                r.unwrap()
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect()
+            })
+            .collect()
+    }
+
     #[test]
     fn reads_records_in_groups_with_their_lines() {
         let text = b"a,b\r\n1,\"x,\"\"y\"\"\nz\"\n\n2,w\n3\n4,\xff\xfe\n5,\xc3\n";
@@ -228,9 +419,64 @@ mod tests {
     }
 
     #[test]
+    fn fields_are_split_as_the_csv_crate_splits_them() {
+        let cases: [&[u8]; 12] = [
+            b"h1,h2\n\"a\"\"b\",c\n",
+            b"h1,h2\n\"ab\"cd,e\n",
+            b"h1,h2\n27\" monitor,x\n",
+            b"h1,h2\n \"q\" ,x\n",
+            b"h1,h2\n\"\",\"\"\"\"\n",
+            b"h1,h2\r\n1,2\r\n\r\n3,4",
+            b"h1,h2\r1,2\r3,4\r",
+            b"h1,h2\n1,\"open\nto the end",
+            b"h1,h2\n1,2,\n,\n\n",
+            b"\xEF\xBB\xBFh1,h2\n\xEF\xBB\xBF,x\n",
+            b"h1,h2\n\"a\r\nb\",\"\"\"x\"\"\"y\n",
+            b"h1\n\n\n",
+        ];
+        for text in cases {
+            let ours: Vec<Vec<String>> = read_all(text, 2, 3).into_iter().map(|(_, f)| f).collect();
+            assert_eq!(
+                ours,
+                read_with_csv_crate(text),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
     fn a_character_split_by_a_delimiter_is_not_joined() {
         // The bytes of `é` on both sides of a delimiter: valid once the delimiter is gone, invalid in each field.
         let rows = read_all(b"h1,h2\n\xc3,\xa9\n", 2, 10);
         assert_eq!(rows, [(2, vec!["\u{fffd}".to_string(), "\u{fffd}".into()])]);
+    }
+
+    #[test]
+    fn records_split_across_reads_come_out_whole() {
+        // Far more than one read: records, quotes and `""` fall across every read boundary somewhere.
+        let mut text = String::from("id,note\n");
+        let mut expected = Vec::new();
+        for i in 0..40_000u64 {
+            let note = match i % 4 {
+                0 => format!("plain {i}"),
+                1 => format!("\"with, comma {i}\""),
+                2 => format!("\"say \"\"hi\"\" {i}\""),
+                _ => format!("\"two\nlines {i}\""),
+            };
+            text.push_str(&format!("{i},{note}\n"));
+            expected.push(vec![
+                i.to_string(),
+                read_with_csv_crate(format!("h,n\n1,{note}\n").as_bytes())[0][1].clone(),
+            ]);
+        }
+        let rows = read_all(text.as_bytes(), 2, 4096);
+        assert_eq!(rows.len(), 40_000);
+        let fields: Vec<Vec<String>> = rows.iter().map(|(_, f)| f.clone()).collect();
+        assert_eq!(fields, expected);
+        // Lines: every fourth record spans two lines.
+        assert_eq!(rows[3].0, 5);
+        assert_eq!(rows[4].0, 7);
+        assert_eq!(rows[39_999].0, 2 + 39_999 + 9_999);
     }
 }
