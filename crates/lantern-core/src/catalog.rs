@@ -17,53 +17,14 @@ use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path as ObjectPath;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
-use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
 use crate::storage::Storage;
 
-/// Rows per Parquet row group: small enough for statistics to prune date ranges, large enough to compress well.
-const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Rows per Parquet file before the writer starts the next one.
 const FILE_ROWS: u64 = 2_000_000;
-
-/// How many of a file's first rows [`distinct_columns`] looks at.
-const DISTINCT_SAMPLE_ROWS: usize = 4096;
-
-/// The flat columns whose values are (nearly) all different over the first rows of `batch`: ids, amounts,
-/// timestamps. They are written without a dictionary.
-///
-/// Parquet's writer puts every value of a column chunk in a dictionary until the dictionary outgrows its page
-/// limit, and only then falls back to plain pages. For values that never repeat that work is wasted (about a
-/// tenth of an ETL run's CPU on such data) and the dictionary pages only add bytes; columns that repeat keep
-/// the dictionary, which is what makes them small.
-fn distinct_columns(batch: &RecordBatch) -> Result<Vec<String>> {
-    let rows = batch.num_rows().min(DISTINCT_SAMPLE_ROWS);
-    let state = std::hash::RandomState::new();
-    let mut hashes = vec![0u64; rows];
-    let mut distinct = Vec::new();
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        if field.data_type().is_nested() || rows < 64 {
-            continue;
-        }
-        hashes.fill(0);
-        datafusion::common::hash_utils::create_hashes_with_hasher(
-            [&column.slice(0, rows)],
-            &state,
-            &mut hashes,
-        )?;
-        let unique: std::collections::HashSet<u64> = hashes.iter().copied().collect();
-        // Nearly all different: a dictionary would hold (almost) every value once more.
-        if unique.len() * 10 >= rows * 9 {
-            distinct.push(field.name().clone());
-        }
-    }
-    Ok(distinct)
-}
 
 /// Dataset ids become folder names and cache keys: keep them plain.
 pub fn valid_id(id: &str) -> bool {
@@ -529,16 +490,7 @@ impl VersionWriter {
             let path = ObjectPath::from(format!("{dir}/{name}"));
             let order: FileOrder = (stream + 1, partition.to_string(), *n);
             *n += 1;
-            let mut props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-                // Min/max per row group (128 Ki rows) is what scans prune by; per-page statistics cost the
-                // ETL about a tenth of its time on text-heavy data for little use.
-                .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Chunk);
-            for column in distinct_columns(batch)? {
-                props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
-            }
-            let props = props.build();
+            let props = crate::file_layout::writer_properties(batch)?;
             let upload = BufWriter::new(self.catalog.storage.store().clone(), path.clone());
             let encoder = ArrowWriter::try_new(Vec::new(), self.schema.clone(), Some(props))?;
             self.open.insert(

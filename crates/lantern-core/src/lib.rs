@@ -9,6 +9,7 @@ pub mod config;
 pub mod dashboard;
 pub mod demo;
 pub mod error;
+mod file_layout;
 pub mod filters;
 pub mod lease;
 pub mod query;

@@ -718,7 +718,7 @@ impl QuoteScan {
     }
 
     fn advance_block(&mut self, block: &[u8; 64], newlines: Option<&mut u64>) -> Option<usize> {
-        let mask = |byte: u8| byte_mask(block, byte);
+        let mask = |byte: u8| csv_rows::byte_mask(block, byte);
         let quotes = mask(b'"');
         let lf = mask(b'\n');
         let separators = lf | mask(self.delimiter);
@@ -827,42 +827,6 @@ impl QuoteScan {
         }
         found
     }
-}
-
-/// Bit `i` set where `block[i] == byte`.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    let mut mask = 0u64;
-    // SAFETY: SSE2 is part of every x86_64 CPU; each load reads 16 bytes inside `block` (offsets 0, 16, 32, 48
-    // of 64), unaligned loads being allowed.
-    unsafe {
-        let needle = _mm_set1_epi8(byte as i8);
-        for k in 0..4 {
-            let bytes = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
-            let equal = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, needle)) as u16;
-            mask |= u64::from(equal) << (16 * k);
-        }
-    }
-    mask
-}
-
-/// Bit `i` set where `block[i] == byte` (32 bytes at a time, which compilers turn into vector compares).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
-    let mut mask = 0u64;
-    for (k, half) in block.chunks_exact(32).enumerate() {
-        let mut bits = 0u32;
-        for (i, b) in half.iter().enumerate() {
-            bits |= u32::from(*b == byte) << i;
-        }
-        mask |= u64::from(bits) << (32 * k);
-    }
-    mask
 }
 
 /// Where a byte is, by the CSV quoting rules.
@@ -1261,20 +1225,6 @@ mod tests {
             }
         }
         assert_eq!(ends, expected);
-    }
-
-    #[test]
-    fn byte_masks_mark_every_match() {
-        let mut block = [b'x'; 64];
-        for i in [0, 5, 15, 16, 31, 32, 47, 48, 63] {
-            block[i] = b'"';
-        }
-        let expected = [0, 5, 15, 16, 31, 32, 47, 48, 63]
-            .iter()
-            .fold(0u64, |m, i| m | 1 << i);
-        assert_eq!(byte_mask(&block, b'"'), expected);
-        assert_eq!(byte_mask(&block, b'x'), !expected);
-        assert_eq!(byte_mask(&block, b','), 0);
     }
 
     #[test]
