@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
-use crate::infer::{ColumnType, ValueOptions};
+use crate::infer::{ColumnType, NullCheck, ValueOptions};
 
 /// The Arrow schema for these columns and types.
 pub fn schema(columns: &[String], types: &[ColumnType]) -> SchemaRef {
@@ -64,43 +64,6 @@ pub struct Refusal {
     pub row: usize,
     pub column: usize,
     pub reason: String,
-}
-
-/// Whether a trimmed value is a configured null spelling, mostly without comparing strings.
-struct NullCheck {
-    spellings: Vec<String>,
-    /// Bit n set when a null spelling is n bytes long (63: longer).
-    lengths: u64,
-    /// The first bytes of the null spellings: a value starting otherwise (a digit, usually) is not null.
-    first_bytes: [bool; 256],
-}
-
-impl NullCheck {
-    fn new(options: &ValueOptions) -> Self {
-        let mut first_bytes = [false; 256];
-        for n in &options.null_values {
-            if let Some(b) = n.trim().as_bytes().first() {
-                first_bytes[*b as usize] = true;
-            }
-        }
-        Self {
-            spellings: options.null_values.clone(),
-            lengths: options
-                .null_values
-                .iter()
-                .fold(0, |mask, n| mask | 1u64 << n.trim().len().min(63)),
-            first_bytes,
-        }
-    }
-
-    #[inline]
-    fn is_null(&self, t: &str) -> bool {
-        self.lengths & (1u64 << t.len().min(63)) != 0
-            && t.as_bytes()
-                .first()
-                .is_none_or(|b| self.first_bytes[*b as usize])
-            && self.spellings.iter().any(|n| n == t)
-    }
 }
 
 /// One column being built. Typed values are parsed into `parsed` first, column by column, and appended once

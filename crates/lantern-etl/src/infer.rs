@@ -36,6 +36,43 @@ impl ValueOptions {
     }
 }
 
+/// Whether a trimmed value is a configured null spelling, mostly without comparing strings.
+pub(crate) struct NullCheck {
+    spellings: Vec<String>,
+    /// Bit n set when a null spelling is n bytes long (63: longer).
+    lengths: u64,
+    /// The first bytes of the null spellings: a value starting otherwise (a digit, usually) is not null.
+    first_bytes: [bool; 256],
+}
+
+impl NullCheck {
+    pub(crate) fn new(options: &ValueOptions) -> Self {
+        let mut first_bytes = [false; 256];
+        for n in &options.null_values {
+            if let Some(b) = n.trim().as_bytes().first() {
+                first_bytes[*b as usize] = true;
+            }
+        }
+        Self {
+            spellings: options.null_values.clone(),
+            lengths: options
+                .null_values
+                .iter()
+                .fold(0, |mask, n| mask | 1u64 << n.trim().len().min(63)),
+            first_bytes,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_null(&self, t: &str) -> bool {
+        self.lengths & (1u64 << t.len().min(63)) != 0
+            && t.as_bytes()
+                .first()
+                .is_none_or(|b| self.first_bytes[*b as usize])
+            && self.spellings.iter().any(|n| n == t)
+    }
+}
+
 fn parse_bool(v: &str, zero_one: bool) -> Option<bool> {
     let t = v.trim();
     if t.len() > 5 {
@@ -247,7 +284,14 @@ pub struct Inference {
 
 impl Inference {
     pub fn observe(&mut self, v: &str, options: &ValueOptions) {
-        if self.ty == Some(ColumnType::String) || options.is_null(v) {
+        if !options.is_null(v) {
+            self.observe_value(v, options);
+        }
+    }
+
+    /// [`Self::observe`] for a value known not to be null.
+    pub fn observe_value(&mut self, v: &str, options: &ValueOptions) {
+        if self.ty == Some(ColumnType::String) {
             return;
         }
         // Most values fit the type the column already has: check that first, cheaply.

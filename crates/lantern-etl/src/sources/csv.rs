@@ -519,6 +519,7 @@ fn observe_rows(
 ) -> Result<Vec<Inference>> {
     let width = file.columns.len();
     let mut inferred = vec![Inference::default(); width];
+    let nulls = crate::infer::NullCheck::new(options);
     let mut reader = open_rows(file, range)?;
     let mut rows = csv_rows::Rows::new(width);
     let mut seen = 0;
@@ -529,7 +530,10 @@ fn observe_rows(
     {
         for (column, inference) in inferred.iter_mut().enumerate() {
             for row in 0..rows.len() {
-                inference.observe(rows.field(row, column), options);
+                let v = crate::infer::trim(rows.field(row, column));
+                if !nulls.is_null(v) {
+                    inference.observe_value(v, options);
+                }
             }
         }
         seen += rows.len();
