@@ -531,6 +531,19 @@ impl VersionWriter {
         Ok(())
     }
 
+    /// Gives the version up after a failure, before its folder is removed: waits for the files being closed in
+    /// the background (so that nothing lands in the folder afterwards) and aborts the uploads of open files.
+    pub async fn abandon(mut self) {
+        for closing in std::mem::take(&mut self.closing) {
+            let _ = closing.await;
+        }
+        for (_, mut open) in std::mem::take(&mut self.open) {
+            if let Err(e) = open.upload.abort().await {
+                tracing::debug!(path = %open.path, error = %e, "could not abort an upload");
+            }
+        }
+    }
+
     /// Starts closing a file; [`Self::publish`] waits for it.
     async fn close_file(&mut self, partition: &str) -> Result<()> {
         if let Some(open) = self.open.remove(partition) {
@@ -558,13 +571,23 @@ impl VersionWriter {
         for partition in open {
             self.close_file(&partition).await?;
         }
+        // Every close is waited for, even after one failed: none may still be writing once this returns.
+        let mut failed = None;
         for closing in std::mem::take(&mut self.closing) {
-            let closed = closing.await.map_err(|e| Error::DatasetUnreadable {
-                dataset: self.dataset.clone(),
-                version: self.version,
-                message: format!("closing a Parquet file stopped: {e}"),
-            })??;
-            self.files.push(closed);
+            match closing.await {
+                Ok(Ok(closed)) => self.files.push(closed),
+                Ok(Err(e)) => failed = failed.or(Some(e)),
+                Err(e) => {
+                    failed = failed.or(Some(Error::DatasetUnreadable {
+                        dataset: self.dataset.clone(),
+                        version: self.version,
+                        message: format!("closing a Parquet file stopped: {e}"),
+                    }))
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         self.files.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, data) in std::mem::take(&mut self.extras) {

@@ -258,7 +258,7 @@ async fn run_pass(
                 // This attempt's files go now: a restart reuses the version number, and nothing else is touched
                 // (another run of the dataset may be writing its own folder).
                 let version = writer.version();
-                drop(writer);
+                writer.abandon().await;
                 if let Err(cleanup) = catalog
                     .remove_unpublished_version(&config.id, version)
                     .await

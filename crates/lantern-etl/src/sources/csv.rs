@@ -1,8 +1,10 @@
 //! CSV files (local paths and globs): encoding detection, delimiter sniffing, quoted fields with embedded
 //! delimiters and newlines, CRLF, Excel's `sep=` line, and header names made unique deterministically.
 //!
-//! Files are read twice, streaming both times: once to infer every column's type over all rows, once to convert
-//! rows into Arrow batches. Memory stays bounded by the batch size whatever the file size.
+//! Column types come from a sample of each file's first rows and are confirmed on every row while converting (a
+//! value that breaks one makes the pipeline start again with inference over every row). Big UTF-8 files are
+//! converted in two halves at once ([`in_two_halves`]). Files are streamed: memory stays bounded by the batch
+//! size whatever the file size.
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -359,11 +361,13 @@ fn open_rows<'a>(
         None => {
             // Lines as in the file: Excel's `sep=` line was taken off the decoded text.
             let lines_before = u64::from(file.sep_line);
+            // The decoder took off any byte order mark.
             return Ok(csv_rows::RowReader::new(
                 Box::new(open_text(file)?),
                 file.delimiter,
                 lines_before,
                 file.header,
+                false,
             ));
         }
     };
@@ -383,6 +387,7 @@ fn open_rows<'a>(
         file.delimiter,
         range.lines_before,
         range.header,
+        range.from == 0,
     ))
 }
 
@@ -685,7 +690,7 @@ fn find_split(file: &CsvFile, start: u64, split: &SplitPoint) -> Result<Option<(
 }
 
 /// Follows the CSV quoting rules through a file, jumping from quote to quote (and newline) with `memchr`: a `"`
-/// opens a quoted field only right after a delimiter or a newline; inside one, `""` is a quote and a lone `"`
+/// opens a quoted field only right after a delimiter or a line end; inside one, `""` is a quote and a lone `"`
 /// closes it; any other `"` is a literal.
 struct QuoteScan {
     delimiter: u8,
@@ -701,6 +706,12 @@ impl QuoteScan {
             state: CsvState::Unquoted,
             prev: b'\n',
         }
+    }
+
+    /// Whether a `"` after `byte` opens a quoted field: after a delimiter or a line end (`\n`, or a bare `\r`,
+    /// which ends a record too).
+    fn opens_after(&self, byte: u8) -> bool {
+        byte == self.delimiter || byte == b'\n' || byte == b'\r'
     }
 
     /// Scans `bytes`. With `newlines`, stops at the first newline outside quotes and returns the index after it,
@@ -725,10 +736,9 @@ impl QuoteScan {
         let mask = |byte: u8| csv_rows::byte_mask(block, byte);
         let quotes = mask(b'"');
         let lf = mask(b'\n');
-        let separators = lf | mask(self.delimiter);
-        // Bytes right after a delimiter or a newline: where a quote opens a quoted field.
-        let starts =
-            (separators << 1) | u64::from(self.prev == self.delimiter || self.prev == b'\n');
+        let separators = lf | mask(b'\r') | mask(self.delimiter);
+        // Bytes right after a delimiter or a line end: where a quote opens a quoted field.
+        let starts = (separators << 1) | u64::from(self.opens_after(self.prev));
         let stop = newlines.is_some();
         let mut inside_newlines = 0;
         let mut events = quotes | if stop { lf } else { 0 };
@@ -818,7 +828,7 @@ impl QuoteScan {
                         break Some(j + 1);
                     }
                     let before = if j == 0 { self.prev } else { bytes[j - 1] };
-                    if before == self.delimiter || before == b'\n' {
+                    if self.opens_after(before) {
                         self.state = CsvState::Quoted;
                     }
                     i = j + 1;
@@ -1232,6 +1242,32 @@ mod tests {
     }
 
     #[test]
+    fn a_quote_after_a_bare_carriage_return_opens_a_field() {
+        // Records ended by `\r` only: the `\n` inside the quoted first field is not a record end.
+        let mut text = b"a,b\r".to_vec();
+        for _ in 0..10 {
+            text.extend_from_slice(b"\"note\nmore\",7\r");
+        }
+        text.extend_from_slice(b"x,y\n");
+        let mut scan = QuoteScan::new(b',');
+        let end = scan.advance(&text, Some(&mut 0));
+        assert_eq!(
+            end,
+            Some(text.len()),
+            "{:?}",
+            String::from_utf8_lossy(&text)
+        );
+        let mut bytes = QuoteScan::new(b',');
+        let mut at = 0;
+        let mut lines = 0;
+        while let Some(k) = bytes.advance_bytes(&text[at..], Some(&mut lines)) {
+            at += k;
+        }
+        assert_eq!(at, text.len());
+        assert_eq!(lines, 10, "the newlines inside quotes");
+    }
+
+    #[test]
     fn block_scan_agrees_with_the_byte_scan() {
         // Pseudo-random text over the bytes that matter, long enough for many 64-byte blocks.
         let mut seed = 7u64;
@@ -1240,7 +1276,7 @@ mod tests {
                 seed = seed
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                b"ab,\"\n\"x,"[(seed >> 33) as usize % 8]
+                b"ab,\"\n\"x,\r"[(seed >> 33) as usize % 9]
             })
             .collect();
         for offset in [0, 1, 63] {

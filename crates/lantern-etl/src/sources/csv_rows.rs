@@ -118,14 +118,21 @@ enum Parsed {
 }
 
 impl<R: Read> RowReader<R> {
-    pub fn new(input: R, delimiter: u8, line_offset: u64, skip_first: bool) -> Self {
+    /// `strip_bom`: the input starts at the file's first byte, where a UTF-8 byte order mark is not data.
+    pub fn new(
+        input: R,
+        delimiter: u8,
+        line_offset: u64,
+        skip_first: bool,
+        strip_bom: bool,
+    ) -> Self {
         Self {
             input,
             delimiter,
             line: line_offset + 1,
             skip_first,
             pending: Vec::new(),
-            started: false,
+            started: !strip_bom,
             eof: false,
             record: Vec::new(),
             rewritten: Vec::new(),
@@ -189,7 +196,13 @@ impl<R: Read> RowReader<R> {
                     self.row_bytes = row_bytes.max(1);
                     let wanted = (max_rows - rows.lines.len()) * self.row_bytes + 4096;
                     let have = block.len() - at;
-                    if self.fill(&mut block, wanted.saturating_sub(have))? == 0 {
+                    // At least as much again as is already waiting: a record longer than the reads (a huge
+                    // field) is parsed again after each read, so reads double to keep that linear.
+                    let more = wanted
+                        .saturating_sub(have)
+                        .clamp(MIN_READ_BYTES, MAX_READ_BYTES)
+                        .max(have);
+                    if self.fill(&mut block, more)? == 0 {
                         self.eof = true;
                     }
                 }
@@ -208,12 +221,10 @@ impl<R: Read> RowReader<R> {
         Ok(!rows.lines.is_empty() || !rows.odd.is_empty())
     }
 
-    /// Appends more input to `block`, about `wanted` bytes; 0 at the end of the input.
+    /// Appends at most `wanted` more bytes of input to `block`; 0 at the end of the input.
     fn fill(&mut self, block: &mut Vec<u8>, wanted: usize) -> std::io::Result<usize> {
         let before = block.len();
-        (&mut self.input)
-            .take(wanted.clamp(MIN_READ_BYTES, MAX_READ_BYTES) as u64)
-            .read_to_end(block)?;
+        (&mut self.input).take(wanted as u64).read_to_end(block)?;
         if !self.started {
             self.started = true;
             // A UTF-8 byte order mark is not part of the first field.
@@ -523,7 +534,7 @@ mod tests {
     use super::*;
 
     fn read_all(text: &[u8], width: usize, max_rows: usize) -> Vec<(u64, Vec<String>)> {
-        let mut reader = RowReader::new(text, b',', 0, true);
+        let mut reader = RowReader::new(text, b',', 0, true, true);
         let mut rows = Rows::new(width);
         let mut out = Vec::new();
         while reader.read(&mut rows, max_rows).unwrap() {
@@ -666,6 +677,31 @@ mod tests {
                 assert_eq!(a, b, "record {i}");
             }
         }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_data_except_at_the_start_of_the_file() {
+        let text = b"\xEF\xBB\xBFa,b\n";
+        let mut rows = Rows::new(2);
+        // A part of a file that starts with the character U+FEFF: the part's first field keeps it.
+        let mut reader = RowReader::new(&text[..], b',', 10, false, false);
+        assert!(reader.read(&mut rows, 10).unwrap());
+        assert_eq!(rows.fields(0), ["\u{feff}a", "b"]);
+        assert_eq!(rows.line(0), 11);
+        let mut reader = RowReader::new(&text[..], b',', 0, false, true);
+        assert!(reader.read(&mut rows, 10).unwrap());
+        assert_eq!(rows.fields(0), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_field_far_longer_than_a_read_comes_out_whole() {
+        let long = "x".repeat(5 << 20);
+        let text = format!("h1,h2\n1,\"{long}\"\n2,{long}\n3,end\n");
+        let rows = read_all(text.as_bytes(), 2, 4096);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].1[1].len(), long.len());
+        assert_eq!(rows[1].1[1].len(), long.len());
+        assert_eq!(rows[2], (4, vec!["3".to_string(), "end".into()]));
     }
 
     #[test]
