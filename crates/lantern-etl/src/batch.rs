@@ -327,11 +327,6 @@ impl BatchBuilder {
             .collect()
     }
 
-    /// Rows collected since the last batch was taken.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// Whether a batch is ready to be taken with [`Self::take`].
     pub fn full(&self) -> bool {
         self.rows >= self.batch_rows
