@@ -1119,7 +1119,12 @@ impl super::TableReader for CsvReader {
                         (sink.bad)(row)
                     },
                 );
-                if result.is_err() {
+                // The first half's error comes first in the file: it stops the second half. The second half's
+                // error stops the first half only when the run starts over anyway (a type that changed); other
+                // errors let the first half go on, so that an earlier bad row is the one reported, every time.
+                if let Err(e) = &result
+                    && (half == 0 || matches!(e, EtlError::TypeChanged { .. }))
+                {
                     stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
                 result

@@ -563,6 +563,49 @@ async fn big_files_are_read_in_two_halves_split_outside_quotes() {
 }
 
 #[tokio::test]
+async fn the_earliest_bad_row_is_reported_whichever_half_finds_one_first() {
+    // Two halves of a big file are read at once, split after the middle, each may meet a bad row first (the
+    // second half starts later, but has less to read before its bad row): the error names the earlier row,
+    // every time.
+    let mut text = String::from("id,name,amount\n");
+    for i in 0..60_000 {
+        let extra = if i == 29_000 || i == 45_000 {
+            ",surplus"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "{i},\"name {i} {}\",{}.5{extra}\n",
+            "y".repeat(90),
+            i % 97
+        ));
+    }
+    assert!(text.len() > 5 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("big.csv"), &text).unwrap();
+    let yaml = format!(
+        "id: t\nsource: {{kind: csv, path: {}/big.csv}}\nload: {{max_bad_rows: 0}}\n",
+        src.display()
+    );
+    let config = EtlConfig::parse(Path::new("t.yaml"), &yaml)
+        .unwrap()
+        .unwrap();
+    let catalog = Catalog::new(storage_at(dir.path()));
+    for _ in 0..3 {
+        let err = lantern_etl::run(&config, &catalog, &|_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        // Row 29,000 is on line 29,002 (after the header).
+        assert!(err.contains("row 29002"), "{err}");
+        assert!(err.contains("more than load.max_bad_rows = 0"), "{err}");
+    }
+    assert!(catalog.current("t").await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn a_column_empty_in_the_sample_is_typed_by_its_later_values() {
     // The first 25,000 rows (more than the sample) have no `refund`; later rows have whole numbers.
     let mut text = String::from("id,refund\n");
