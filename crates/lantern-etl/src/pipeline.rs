@@ -142,14 +142,11 @@ async fn run_pass(
 ) -> Result<RunSummary> {
     let (input_files, input_bytes, append) =
         (staged.input_files, staged.input_bytes, staged.append);
+    // An incremental source with nothing new: the published version stays as it is.
+    let unchanged =
+        |prev: &Manifest| RunSummary::unchanged(config, prev, started, input_files, input_bytes);
     if let (true, Some(prev), false) = (append, &previous, staged.input.has_rows_to_read()) {
-        return Ok(RunSummary::unchanged(
-            config,
-            prev,
-            started,
-            input_files,
-            input_bytes,
-        ));
+        return Ok(unchanged(prev));
     }
     let mut options = ReadOptions::new(&config.load, BATCH_ROWS);
     options.sample_rows = sample_rows;
@@ -330,14 +327,7 @@ async fn run_pass(
     state.extend(read_state);
     if append && let Some(prev) = &previous {
         if new_rows == 0 && bad_rows.is_empty() {
-            // Nothing new since the last run: the published version stays as it is.
-            return Ok(RunSummary::unchanged(
-                config,
-                prev,
-                started,
-                input_files,
-                input_bytes,
-            ));
+            return Ok(unchanged(prev));
         }
         writer.carry_over(prev).await?;
     }

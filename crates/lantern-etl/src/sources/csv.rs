@@ -307,39 +307,21 @@ pub fn inspect(path: &Path, config: &CsvConfig, normalize_names: bool) -> Result
         header: config.header,
         columns: vec![],
     };
-    let mut reader = csv_reader(&file, open_text(&file)?);
-    let mut first = csv::StringRecord::new();
-    let has_row = reader
-        .read_record(&mut first)
-        .map_err(|e| csv_error(&file, e))?;
-    if !has_row {
+    // The header goes through the same reader as the rows (the decoder took off any byte order mark).
+    let mut reader = csv_rows::RowReader::new(open_text(&file)?, file.delimiter, 0, false, false);
+    let Some(first) = reader
+        .first_record()
+        .map_err(|e| EtlError::source(&name, e.to_string()))?
+    else {
         return Err(EtlError::source(&name, "the file has no rows"));
-    }
+    };
     let raw: Vec<String> = if config.header {
-        first.iter().map(str::to_string).collect()
+        first
     } else {
         (1..=first.len()).map(|i| format!("column_{i}")).collect()
     };
     file.columns = clean_names(&raw, normalize_names);
     Ok(file)
-}
-
-fn csv_reader(file: &CsvFile, text: Box<dyn Read + Send>) -> csv::Reader<Box<dyn Read + Send>> {
-    csv::ReaderBuilder::new()
-        .delimiter(file.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(text)
-}
-
-fn csv_error(file: &CsvFile, e: csv::Error) -> EtlError {
-    EtlError::Source {
-        file: file.label.clone(),
-        row: e.position().map(|p| p.line() + u64::from(file.sep_line)),
-        column: None,
-        message: e.to_string(),
-    }
 }
 
 /// Reads the data rows of `file`, or of a part of a UTF-8 file, a group at a time (see [`csv_rows`]).

@@ -221,6 +221,30 @@ impl<R: Read> RowReader<R> {
         Ok(!rows.lines.is_empty() || !rows.odd.is_empty())
     }
 
+    /// The fields of the first record (a header), or `None` for an input without any.
+    pub fn first_record(&mut self) -> std::io::Result<Option<Vec<String>>> {
+        let mut block = std::mem::take(&mut self.pending);
+        loop {
+            match self.parse_record(&block, 0) {
+                Parsed::Record { .. } => {
+                    let fields = self
+                        .record
+                        .iter()
+                        .map(|&span| String::from_utf8_lossy(self.span(&block, span)).into_owned())
+                        .collect();
+                    return Ok(Some(fields));
+                }
+                Parsed::End => return Ok(None),
+                Parsed::Incomplete => {
+                    let have = block.len();
+                    if self.fill(&mut block, have.max(MIN_READ_BYTES))? == 0 {
+                        self.eof = true;
+                    }
+                }
+            }
+        }
+    }
+
     /// Appends at most `wanted` more bytes of input to `block`; 0 at the end of the input.
     fn fill(&mut self, block: &mut Vec<u8>, wanted: usize) -> std::io::Result<usize> {
         let before = block.len();
@@ -702,6 +726,20 @@ mod tests {
         assert_eq!(rows[0].1[1].len(), long.len());
         assert_eq!(rows[1].1[1].len(), long.len());
         assert_eq!(rows[2], (4, vec!["3".to_string(), "end".into()]));
+    }
+
+    #[test]
+    fn the_first_record_is_read_whole() {
+        let text = format!("\u{feff}\"a,\"\"b\"\"\",{}\r\n1,2\n", "c".repeat(100_000));
+        let mut reader = RowReader::new(text.as_bytes(), b',', 0, false, true);
+        let first = reader.first_record().unwrap().unwrap();
+        assert_eq!(first, ["a,\"b\"".to_string(), "c".repeat(100_000)]);
+        assert_eq!(
+            RowReader::new(&b"\n\r\n"[..], b',', 0, false, true)
+                .first_record()
+                .unwrap(),
+            None
+        );
     }
 
     #[test]
