@@ -54,10 +54,15 @@ pub struct ResultCache {
 }
 
 impl ResultCache {
-    pub fn new(max_entries: u64) -> Self {
+    /// A cache holding at most about `max_bytes` of results.
+    pub fn new(max_bytes: u64) -> Self {
         Self {
             inner: moka::future::Cache::builder()
-                .max_capacity(max_entries)
+                .max_capacity(max_bytes)
+                .weigher(|k: &CacheKey, v: &CachedResult| {
+                    let key = k.dataset.len() + k.filters.len() + k.item.len() + 64;
+                    u32::try_from(key + v.table.approx_bytes()).unwrap_or(u32::MAX)
+                })
                 .expire_after(PerEntryTtl)
                 .build(),
         }
@@ -101,6 +106,12 @@ impl ResultCache {
         self.inner.entry_count()
     }
 
+    /// The weighed size of what is cached, in bytes (after pending evictions run).
+    pub async fn weighted_bytes(&self) -> u64 {
+        self.inner.run_pending_tasks().await;
+        self.inner.weighted_size()
+    }
+
     pub fn clear(&self) {
         self.inner.invalidate_all();
     }
@@ -129,7 +140,7 @@ mod tests {
 
     #[tokio::test]
     async fn hits_misses_versions_and_ttl() {
-        let cache = ResultCache::new(100);
+        let cache = ResultCache::new(1 << 20);
         let runs = AtomicUsize::new(0);
         let compute = |n| {
             runs.fetch_add(1, Ordering::SeqCst);
@@ -167,7 +178,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_are_not_cached() {
-        let cache = ResultCache::new(10);
+        let cache = ResultCache::new(1 << 20);
         let err = cache
             .get_or_compute(key(1), Duration::from_secs(60), async {
                 Err(crate::Error::NotFound {
@@ -183,5 +194,25 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(l, Lookup::Miss);
+    }
+
+    #[tokio::test]
+    async fn bounded_by_bytes() {
+        let cache = ResultCache::new(200_000);
+        let big = || ResultTable {
+            columns: vec!["s".into()],
+            rows: (0..1000)
+                .map(|i| vec![serde_json::json!(format!("value {i:>20}"))])
+                .collect(),
+        };
+        for v in 0..20 {
+            cache
+                .get_or_compute(key(v), Duration::from_secs(60), async { Ok(big()) })
+                .await
+                .unwrap();
+        }
+        let bytes = cache.weighted_bytes().await;
+        assert!(bytes <= 200_000, "{bytes}");
+        assert!(cache.entry_count() < 20, "{}", cache.entry_count());
     }
 }

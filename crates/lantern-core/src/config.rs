@@ -106,15 +106,16 @@ impl Default for StorageConfig {
 pub struct CacheConfig {
     /// Default time to live of an entry; a dataset spec may override it.
     pub ttl_secs: u64,
-    /// Upper bound on cached entries (each is one KPI group or chart result).
-    pub max_entries: u64,
+    /// Upper bound on the memory the cached results take, in MiB (each entry is weighed by its size, so a few
+    /// large tables cannot push memory past the bound the way a count of entries would).
+    pub max_mb: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             ttl_secs: 300,
-            max_entries: 20_000,
+            max_mb: 64,
         }
     }
 }
@@ -223,7 +224,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_S3_SECRET_ACCESS_KEY", "storage.secret_access_key"),
     ("LANTERN_S3_SESSION_TOKEN", "storage.session_token"),
     ("LANTERN_CACHE_TTL_SECS", "cache.ttl_secs"),
-    ("LANTERN_CACHE_MAX_ENTRIES", "cache.max_entries"),
+    ("LANTERN_CACHE_MAX_MB", "cache.max_mb"),
     ("LANTERN_QUERY_TARGET_PARTITIONS", "query.target_partitions"),
     ("LANTERN_QUERY_HOT_ROWS_LIMIT", "query.hot_rows_limit"),
     ("LANTERN_QUERY_ROLLUPS", "query.rollups"),
@@ -243,7 +244,7 @@ fn kind_of(key: &str) -> Kind {
     match key {
         "server.port"
         | "cache.ttl_secs"
-        | "cache.max_entries"
+        | "cache.max_mb"
         | "query.target_partitions"
         | "query.hot_rows_limit"
         | "auth.session_ttl_secs" => Kind::Int,

@@ -44,127 +44,69 @@ pub struct FilterSpec {
     pub label: Option<String>,
 }
 
-/// A KPI card: a measure, written as its name or as `{measure, label}`.
+/// A KPI card: a measure, written as its name or as `{measure, label, sparkline}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum KpiSpec {
     Name(String),
-    Full {
-        measure: String,
-        #[serde(default)]
-        label: Option<String>,
-    },
+    Full(KpiOptions),
+}
+
+/// A KPI card's options.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpiOptions {
+    pub measure: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// A small trend line under the value, over the dashboard's date filter dimension; on by default when the
+    /// dashboard has a date filter.
+    #[serde(default)]
+    pub sparkline: Option<bool>,
 }
 
 impl KpiSpec {
     pub fn measure(&self) -> &str {
         match self {
-            KpiSpec::Name(m) | KpiSpec::Full { measure: m, .. } => m,
+            KpiSpec::Name(m) => m,
+            KpiSpec::Full(o) => &o.measure,
         }
     }
 
     pub fn label(&self) -> Option<&str> {
         match self {
             KpiSpec::Name(_) => None,
-            KpiSpec::Full { label, .. } => label.as_deref(),
+            KpiSpec::Full(o) => o.label.as_deref(),
         }
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChartKind {
-    Line,
-    Area,
-    Bar,
-    HorizontalBar,
-    Pie,
-    Table,
-}
-
-/// Row order of a chart's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortOrder {
-    /// By the x dimension(s), ascending.
-    X,
-    XDesc,
-    /// By the first measure, ascending.
-    Y,
-    YDesc,
-}
-
-/// One value or a list of them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    pub fn to_vec(&self) -> Vec<String> {
+    pub fn sparkline(&self) -> Option<bool> {
         match self {
-            OneOrMany::One(s) => vec![s.clone()],
-            OneOrMany::Many(v) => v.clone(),
+            KpiSpec::Name(_) => None,
+            KpiSpec::Full(o) => o.sparkline,
         }
     }
 }
 
+/// One chart of a dashboard: the fields every kind shares, plus the kind's own options, which the chart library
+/// (the web crate's `charts` registry) deserializes into that kind's options struct and checks.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ChartSpec {
     pub id: String,
+    /// The chart kind's registered name (`bar`, `pivot`, …).
     #[serde(rename = "type")]
-    pub kind: ChartKind,
+    pub kind: String,
     #[serde(default)]
     pub title: Option<String>,
-    /// Dimension(s) on the x axis (pie: slices; table: leading columns).
-    pub x: OneOrMany,
-    /// Measure(s) plotted.
-    pub y: OneOrMany,
-    /// A dimension that splits the measure into series (line, area, bar).
+    /// A line under the title.
     #[serde(default)]
-    pub color: Option<String>,
-    #[serde(default)]
-    pub sort: Option<SortOrder>,
-    /// Keep only the first N rows after sorting (bar, pie, table).
-    #[serde(default)]
-    pub limit: Option<usize>,
+    pub description: Option<String>,
     /// Take the whole row instead of half of it.
     #[serde(default)]
     pub wide: bool,
-}
-
-impl ChartSpec {
-    pub fn title(&self, model: Option<&SemanticModel>) -> String {
-        if let Some(t) = &self.title {
-            return t.clone();
-        }
-        let y = self.y.to_vec();
-        let label = |m: &str| {
-            model
-                .and_then(|mm| mm.measures.get(m).map(|x| x.label.clone()))
-                .unwrap_or_else(|| crate::semantic::title_case(m))
-        };
-        format!("{} by {}", label(&y[0]), self.x.to_vec().join(", "))
-    }
-
-    /// Dimensions the chart groups by: x then color.
-    pub fn group_by(&self) -> Vec<String> {
-        let mut g = self.x.to_vec();
-        if let Some(c) = &self.color {
-            g.push(c.clone());
-        }
-        g
-    }
-
-    pub fn effective_sort(&self) -> SortOrder {
-        self.sort.unwrap_or(match self.kind {
-            ChartKind::Line | ChartKind::Area => SortOrder::X,
-            _ => SortOrder::YDesc,
-        })
-    }
+    /// Everything else: the kind's own options.
+    #[serde(flatten)]
+    pub options: serde_yaml::Mapping,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -235,7 +177,8 @@ impl DashboardSpec {
         &self.spec.id
     }
 
-    pub(crate) fn error(&self, field: &str, message: impl Into<String>) -> Error {
+    /// An error about `field` (a dotted path such as `charts[2].bins`) naming this file and the field's line.
+    pub fn error(&self, field: &str, message: impl Into<String>) -> Error {
         Error::Spec {
             file: self.file.clone(),
             line: self.lines.line(field),
@@ -244,7 +187,15 @@ impl DashboardSpec {
         }
     }
 
-    /// Checks that need no dataset: ids, icon, per-chart-type rules.
+    /// The dashboard's date range filter, if it has one: the dimension KPI comparisons and sparklines use.
+    pub fn date_filter(&self) -> Option<&FilterSpec> {
+        self.spec
+            .filters
+            .iter()
+            .find(|f| f.kind == FilterKind::DateRange)
+    }
+
+    /// Checks that need no dataset: ids and icon. (Each chart kind checks its own options.)
     fn check_shape(&self) -> Result<()> {
         let s = &self.spec;
         if !crate::catalog::valid_id(&s.id) {
@@ -260,31 +211,17 @@ impl DashboardSpec {
         }
         let mut ids = HashSet::new();
         for (i, c) in s.charts.iter().enumerate() {
-            let at = |f: &str| format!("charts[{i}].{f}");
             if !crate::catalog::valid_id(&c.id) || c.id == "kpis" {
                 return Err(self.error(
-                    &at("id"),
+                    &format!("charts[{i}].id"),
                     "use lowercase letters, digits, `_` and `-` (not `kpis`)",
                 ));
             }
             if !ids.insert(&c.id) {
-                return Err(self.error(&at("id"), format!("duplicate chart id `{}`", c.id)));
-            }
-            let xs = c.x.to_vec();
-            if xs.is_empty() || c.y.to_vec().is_empty() {
                 return Err(self.error(
-                    &at(if xs.is_empty() { "x" } else { "y" }),
-                    "must name at least one",
+                    &format!("charts[{i}].id"),
+                    format!("duplicate chart id `{}`", c.id),
                 ));
-            }
-            if c.kind != ChartKind::Table && xs.len() != 1 {
-                return Err(self.error(&at("x"), "only tables take several x dimensions"));
-            }
-            if c.kind == ChartKind::Pie && (c.color.is_some() || c.y.to_vec().len() != 1) {
-                return Err(self.error(&at("y"), "a pie takes one measure and no color"));
-            }
-            if c.limit == Some(0) {
-                return Err(self.error(&at("limit"), "must be at least 1"));
             }
         }
         Ok(())
@@ -317,40 +254,12 @@ impl DashboardSpec {
         if s.dataset != dataset.id() {
             return Err(self.error("dataset", format!("expected dataset `{}`", dataset.id())));
         }
-        let metrics = &dataset.spec.metrics;
-        let dim = |name: &str, field: String| -> Result<()> {
-            if metrics.dimensions.contains_key(name) {
-                Ok(())
-            } else {
-                let known: Vec<&str> = metrics.dimensions.keys().map(String::as_str).collect();
-                Err(self.error(
-                    &field,
-                    format!(
-                        "unknown dimension `{name}`; {} defines: {}",
-                        dataset.file.display(),
-                        known.join(", ")
-                    ),
-                ))
-            }
-        };
-        let measure = |name: &str, field: String| -> Result<()> {
-            if metrics.measures.contains_key(name) {
-                Ok(())
-            } else {
-                let known: Vec<&str> = metrics.measures.keys().map(String::as_str).collect();
-                Err(self.error(
-                    &field,
-                    format!(
-                        "unknown measure `{name}`; {} defines: {}",
-                        dataset.file.display(),
-                        known.join(", ")
-                    ),
-                ))
-            }
-        };
         let mut filtered = HashSet::new();
         for (i, f) in s.filters.iter().enumerate() {
-            dim(&f.dimension, format!("filters[{i}].dimension"))?;
+            dataset.check_dimension(
+                &f.dimension,
+                &self.error_fn(format!("filters[{i}].dimension")),
+            )?;
             if !filtered.insert(&f.dimension) {
                 return Err(self.error(
                     &format!("filters[{i}].dimension"),
@@ -358,33 +267,26 @@ impl DashboardSpec {
                 ));
             }
         }
+        let mut kpis = HashSet::new();
         for (i, k) in s.kpis.iter().enumerate() {
             let field = match k {
                 KpiSpec::Name(_) => format!("kpis[{i}]"),
-                KpiSpec::Full { .. } => format!("kpis[{i}].measure"),
+                KpiSpec::Full(_) => format!("kpis[{i}].measure"),
             };
-            measure(k.measure(), field)?;
-        }
-        for (i, c) in s.charts.iter().enumerate() {
-            for (j, x) in c.x.to_vec().iter().enumerate() {
-                let field = match c.x {
-                    OneOrMany::One(_) => format!("charts[{i}].x"),
-                    OneOrMany::Many(_) => format!("charts[{i}].x[{j}]"),
-                };
-                dim(x, field)?;
-            }
-            for (j, y) in c.y.to_vec().iter().enumerate() {
-                let field = match c.y {
-                    OneOrMany::One(_) => format!("charts[{i}].y"),
-                    OneOrMany::Many(_) => format!("charts[{i}].y[{j}]"),
-                };
-                measure(y, field)?;
-            }
-            if let Some(color) = &c.color {
-                dim(color, format!("charts[{i}].color"))?;
+            dataset.check_measure(k.measure(), &self.error_fn(field.clone()))?;
+            if !kpis.insert(k.measure()) {
+                return Err(self.error(
+                    &field,
+                    format!("measure `{}` already has a KPI card", k.measure()),
+                ));
             }
         }
         Ok(())
+    }
+
+    /// A closure that makes an error about `field` of this file.
+    pub fn error_fn(&self, field: String) -> impl Fn(String) -> Error + '_ {
+        move |message| self.error(&field, message)
     }
 
     /// Checks filter kinds against column types once the dataset's schema is known.
@@ -455,36 +357,30 @@ mod tests {
     #[test]
     fn parses_a_full_dashboard() {
         let d = parse(
-            "id: d\ntitle: D\ndataset: ds\nfilters:\n  - {dimension: team, type: multi_select}\nkpis:\n  - total\n  - {measure: total, label: All}\ncharts:\n  - {id: by-team, type: bar, x: team, y: total, limit: 5}\n",
+            "id: d\ntitle: D\ndataset: ds\nfilters:\n  - {dimension: team, type: multi_select}\n  - {dimension: date, type: date_range}\nkpis:\n  - total\n  - {measure: __rows, label: All, sparkline: false}\ncharts:\n  - {id: by-team, type: bar, x: team, y: total, limit: 5}\n",
         )
         .unwrap();
         let ds = DatasetSpec::parse(Path::new("datasets/ds.yaml"), DATASET).unwrap();
         d.check_names(&ds).unwrap();
         assert_eq!(d.spec.kpis[1].label(), Some("All"));
-        assert_eq!(d.spec.charts[0].effective_sort(), SortOrder::YDesc);
-    }
-
-    #[test]
-    fn unknown_chart_type_names_file_line_and_field() {
-        let err = parse("id: d\ntitle: D\ndataset: ds\ncharts:\n  - id: a\n    type: radar\n    x: team\n    y: total\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("dashboards/d.yaml:6: `charts[0].type`"),
-            "{err}"
+        assert_eq!(d.spec.kpis[1].sparkline(), Some(false));
+        assert_eq!(d.date_filter().map(|f| f.dimension.as_str()), Some("date"));
+        let c = &d.spec.charts[0];
+        assert_eq!(c.kind, "bar");
+        assert_eq!(
+            c.options.len(),
+            3,
+            "the kind's own options are kept for the chart library"
         );
-        assert!(err.contains("radar"), "{err}");
+        assert!(!c.options.contains_key("id"));
     }
 
     #[test]
-    fn unknown_measure_and_dimension_are_named() {
+    fn unknown_names_are_named_with_file_and_line() {
         let ds = DatasetSpec::parse(Path::new("datasets/ds.yaml"), DATASET).unwrap();
-        let d = parse("id: d\ntitle: D\ndataset: ds\ncharts:\n  - id: a\n    type: bar\n    x: team\n    y: revenue\n").unwrap();
+        let d = parse("id: d\ntitle: D\ndataset: ds\nkpis:\n  - total\n  - revenue\n").unwrap();
         let err = d.check_names(&ds).unwrap_err().to_string();
-        assert!(
-            err.starts_with("dashboards/d.yaml:8: `charts[0].y`"),
-            "{err}"
-        );
+        assert!(err.starts_with("dashboards/d.yaml:6: `kpis[1]`"), "{err}");
         assert!(err.contains("unknown measure `revenue`"), "{err}");
 
         let d = parse("id: d\ntitle: D\ndataset: ds\nfilters:\n  - dimension: region\n    type: multi_select\n").unwrap();
@@ -493,6 +389,22 @@ mod tests {
             err.starts_with("dashboards/d.yaml:5: `filters[0].dimension`"),
             "{err}"
         );
+        assert!(err.contains("unknown dimension `region`"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_kpis_are_rejected() {
+        let ds = DatasetSpec::parse(Path::new("datasets/ds.yaml"), DATASET).unwrap();
+        let d = parse(
+            "id: d\ntitle: D\ndataset: ds\nkpis:\n  - total\n  - {measure: total, label: Again}\n",
+        )
+        .unwrap();
+        let err = d.check_names(&ds).unwrap_err().to_string();
+        assert!(
+            err.starts_with("dashboards/d.yaml:6: `kpis[1].measure`"),
+            "{err}"
+        );
+        assert!(err.contains("already has a KPI card"), "{err}");
     }
 
     #[test]
@@ -503,15 +415,17 @@ mod tests {
                 .to_string()
                 .contains("icon")
         );
-        let err = parse(
-            "id: d\ntitle: D\ndataset: ds\ncharts:\n  - {id: a, type: line, x: [a, b], y: t}\n",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("charts[0].x"), "{err}");
         let err = parse("id: d\ntitle: D\ndataset: ds\ncharts:\n  - {id: a, type: bar, x: a, y: t}\n  - {id: a, type: bar, x: a, y: t}\n")
             .unwrap_err()
             .to_string();
         assert!(err.contains("duplicate chart id"), "{err}");
+        assert!(
+            err.starts_with("dashboards/d.yaml:6: `charts[1].id`"),
+            "{err}"
+        );
+        let err = parse("id: d\ntitle: D\ndataset: ds\nkpis:\n  - {measure: total, colour: red}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dashboards/d.yaml:5"), "{err}");
     }
 }

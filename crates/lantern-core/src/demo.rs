@@ -1,14 +1,19 @@
 //! Deterministic synthetic demo datasets, shaped like the seed system's two dashboards and like
-//! `../shared/bench/gen_data.py` (same columns, same distributions; a different random generator):
+//! `../shared/bench/gen_data.py` (same columns; a different random generator), with stories a reader can find:
 //!
-//! - `cursor_usage`: one row per user per day of an AI coding assistant.
-//! - `apac_dot`: APAC order lines with due and delivery dates.
+//! - `cursor_usage`: one row per user per active day of an AI coding assistant. Teams differ in size and habits;
+//!   adoption grows through the year with a weekday/weekend rhythm; agent requests overtake chat; `gpt-4.1` loses
+//!   share to `claude-sonnet` and to `gpt-5` after its August launch; client 1.5.0 shipped a tab-completion
+//!   regression (lower acceptance) that 1.5.1 fixed.
+//! - `apac_dot`: APAC order lines with due and delivery dates. Countries and product lines deliver on time at
+//!   different rates, South East Asia deteriorates from mid-year, and some orders are open past due.
 //!
 //! Both are published through the ordinary catalog path, so a demo dataset is a dataset like any other.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
 };
@@ -16,7 +21,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Gamma, Normal, Poisson};
+use rand_distr::{Binomial, Distribution, Exp, Gamma, LogNormal, Poisson};
 
 use crate::catalog::{Catalog, Manifest};
 use crate::error::Result;
@@ -24,10 +29,23 @@ use crate::error::Result;
 /// Rows generated and written per batch.
 const BATCH_ROWS: usize = 64 * 1024;
 
+/// Days covered: all of 2025.
+const DAYS: usize = 365;
+
 pub const TEAMS: [&str; 12] = [
     "Platform", "Payments", "Search", "Mobile", "Web", "Data", "ML", "Infra", "Security", "Growth",
     "Ads", "Support",
 ];
+/// Relative team sizes, in `TEAMS` order.
+const TEAM_SIZES: [f64; 12] = [
+    16.0, 8.0, 7.0, 11.0, 14.0, 9.0, 8.0, 7.0, 5.0, 6.0, 5.0, 4.0,
+];
+/// How heavily each team uses the assistant, and how much more (or less) of its tab completions it accepts.
+const TEAM_INTENSITY: [f64; 12] = [1.2, 0.9, 1.0, 1.1, 1.0, 1.3, 1.6, 0.9, 0.7, 0.8, 0.85, 0.5];
+const TEAM_ACCEPTANCE: [f64; 12] = [
+    0.02, -0.02, 0.0, 0.03, 0.05, -0.01, 0.01, -0.03, -0.06, 0.02, 0.0, -0.04,
+];
+
 pub const MODELS: [&str; 8] = [
     "claude-sonnet",
     "gpt-5",
@@ -38,7 +56,12 @@ pub const MODELS: [&str; 8] = [
     "gpt-4.1",
     "auto",
 ];
-const CLIENT_VERSIONS: [&str; 4] = ["1.4.2", "1.5.0", "1.5.1", "1.6.0"];
+/// Client versions and the day of the year each was released.
+const CLIENT_VERSIONS: [(&str, i32); 4] =
+    [("1.4.2", 0), ("1.5.0", 95), ("1.5.1", 150), ("1.6.0", 265)];
+/// The release whose tab completions were worse.
+const REGRESSED_VERSION: &str = "1.5.0";
+
 pub const COUNTRIES: [&str; 12] = [
     "Japan",
     "Korea",
@@ -53,8 +76,25 @@ pub const COUNTRIES: [&str; 12] = [
     "Philippines",
     "Australia",
 ];
+/// Order volume and base on-time rate per country, in `COUNTRIES` order.
+const COUNTRY_VOLUME: [f64; 12] = [
+    18.0, 12.0, 12.0, 7.0, 6.0, 8.0, 6.0, 6.0, 4.0, 5.0, 2.5, 14.0,
+];
+const COUNTRY_ON_TIME: [f64; 12] = [
+    0.95, 0.92, 0.84, 0.90, 0.88, 0.93, 0.86, 0.84, 0.82, 0.80, 0.78, 0.89,
+];
+const PRODUCT_LINES: [&str; 10] = [
+    "PL-A", "PL-B", "PL-C", "PL-D", "PL-E", "PL-F", "PL-G", "PL-H", "PL-I", "PL-J",
+];
+const LINE_VOLUME: [f64; 10] = [14.0, 12.0, 11.0, 10.0, 10.0, 9.0, 9.0, 9.0, 8.0, 8.0];
+const LINE_ON_TIME: [f64; 10] = [0.03, 0.01, -0.07, 0.0, 0.02, -0.01, 0.0, -0.05, 0.01, -0.02];
+const LINE_PRICE: [f64; 10] = [
+    900.0, 450.0, 2400.0, 300.0, 650.0, 1200.0, 180.0, 3100.0, 520.0, 760.0,
+];
 const SEGMENTS: [&str; 4] = ["Enterprise", "Mid-Market", "SMB", "Public Sector"];
-const USERS: usize = 500;
+const SEGMENT_VOLUME: [f64; 4] = [35.0, 30.0, 25.0, 10.0];
+const SEGMENT_ON_TIME: [f64; 4] = [0.02, 0.0, -0.01, -0.04];
+const SEGMENT_SIZE: [f64; 4] = [3.0, 1.4, 0.6, 2.0];
 
 /// The demo datasets, by id.
 pub const DATASETS: [&str; 2] = ["cursor_usage", "apac_dot"];
@@ -65,6 +105,15 @@ fn epoch_days(d: NaiveDate) -> i32 {
 
 fn start_day() -> i32 {
     epoch_days(NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid"))
+}
+
+fn weekday(day: usize) -> chrono::Weekday {
+    (NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid") + chrono::Duration::days(day as i64))
+        .weekday()
+}
+
+fn is_weekend(day: usize) -> bool {
+    matches!(weekday(day), chrono::Weekday::Sat | chrono::Weekday::Sun)
 }
 
 pub fn cursor_usage_schema() -> SchemaRef {
@@ -103,165 +152,459 @@ pub fn apac_dot_schema() -> SchemaRef {
     ]))
 }
 
-fn poisson(rng: &mut ChaCha8Rng, d: &Poisson<f64>) -> i64 {
-    d.sample(rng) as i64
+/// A stable fraction in `[0, 1)` for `u` (so a user's team is a function of the user alone).
+fn unit_hash(u: u64, salt: u64) -> f64 {
+    let mut x = u.wrapping_add(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// One batch of `cursor_usage` rows.
-fn cursor_usage_batch(rng: &mut ChaCha8Rng, n: usize) -> RecordBatch {
-    let (p6, p3, p9) = (
-        Poisson::new(6.0).unwrap(),
-        Poisson::new(3.0).unwrap(),
-        Poisson::new(9.0).unwrap(),
-    );
-    let (p80, p120) = (Poisson::new(80.0).unwrap(), Poisson::new(120.0).unwrap());
-    let gamma: Gamma<f64> = Gamma::new(2.0, 1.5).unwrap();
-    let start = start_day();
-    let mut date = Vec::with_capacity(n);
-    let mut email = Vec::with_capacity(n);
-    let mut team = Vec::with_capacity(n);
-    let mut active = Vec::with_capacity(n);
-    let (mut chat, mut comp, mut agent) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut shown, mut acc, mut added, mut lacc) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut model, mut client, mut cost) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for _ in 0..n {
-        let u = rng.random_range(0..USERS);
-        date.push(start + rng.random_range(0..365));
-        email.push(format!("user{u:04}@example.com"));
-        team.push(TEAMS[u % TEAMS.len()]);
-        active.push(rng.random::<f64>() < 0.85);
-        chat.push(poisson(rng, &p6));
-        comp.push(poisson(rng, &p3));
-        agent.push(poisson(rng, &p9));
-        let s = poisson(rng, &p80);
-        shown.push(s);
-        acc.push((s as f64 * rng.random_range(0.1..0.6)) as i64);
-        let a = poisson(rng, &p120);
-        added.push(a);
-        lacc.push((a as f64 * rng.random_range(0.2..0.9)) as i64);
-        model.push(MODELS[rng.random_range(0..MODELS.len())]);
-        client.push(CLIENT_VERSIONS[rng.random_range(0..CLIENT_VERSIONS.len())]);
-        cost.push((gamma.sample(rng) * 10_000.0).round() / 10_000.0);
-    }
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(Date32Array::from(date)),
-        Arc::new(StringArray::from(email)),
-        Arc::new(StringArray::from(team)),
-        Arc::new(BooleanArray::from(active)),
-        Arc::new(Int64Array::from(chat)),
-        Arc::new(Int64Array::from(comp)),
-        Arc::new(Int64Array::from(agent)),
-        Arc::new(Int64Array::from(shown)),
-        Arc::new(Int64Array::from(acc)),
-        Arc::new(Int64Array::from(added)),
-        Arc::new(Int64Array::from(lacc)),
-        Arc::new(StringArray::from(model)),
-        Arc::new(StringArray::from(client)),
-        Arc::new(Float64Array::from(cost)),
-    ];
-    RecordBatch::try_new(cursor_usage_schema(), cols).expect("columns match the schema")
-}
-
-/// One batch of `apac_dot` rows, numbering orders from `first_order`.
-fn apac_dot_batch(rng: &mut ChaCha8Rng, first_order: usize, n: usize) -> RecordBatch {
-    let delay: Normal<f64> = Normal::new(-1.0, 4.0).unwrap();
-    let start = start_day();
-    let mut order = Vec::with_capacity(n);
-    let (mut country, mut region, mut line, mut seg) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut due, mut delivered, mut status, mut on_time) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut qty, mut amount) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for i in 0..n {
-        order.push(format!("SO-{:09}", first_order + i));
-        let c = rng.random_range(0..COUNTRIES.len());
-        country.push(COUNTRIES[c]);
-        region.push(match c {
-            0..=4 => "North Asia",
-            5..=10 => "South East Asia",
-            _ => "Oceania",
-        });
-        line.push(
-            [
-                "PL-A", "PL-B", "PL-C", "PL-D", "PL-E", "PL-F", "PL-G", "PL-H", "PL-I", "PL-J",
-            ][rng.random_range(0..10)],
-        );
-        seg.push(SEGMENTS[rng.random_range(0..SEGMENTS.len())]);
-        let d = start + rng.random_range(0..365);
-        due.push(d);
-        let roll: f64 = rng.random();
-        let late = delay.sample(rng).round() as i32;
-        if roll < 0.80 {
-            status.push("Delivered");
-            delivered.push(Some(d + late));
-            on_time.push(Some(late <= 0));
-        } else {
-            status.push(if roll < 0.95 { "Open" } else { "Cancelled" });
-            delivered.push(None);
-            on_time.push(None);
+/// Index into `weights` for the fraction `f` in `[0, 1)`.
+fn pick(weights: &[f64], f: f64) -> usize {
+    let total: f64 = weights.iter().sum();
+    let mut acc = 0.0;
+    for (i, w) in weights.iter().enumerate() {
+        acc += w / total;
+        if f < acc {
+            return i;
         }
-        qty.push(rng.random_range(1..500i64));
-        amount.push((rng.random_range(10.0..50_000.0f64) * 100.0).round() / 100.0);
     }
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(order)),
-        Arc::new(StringArray::from(country)),
-        Arc::new(StringArray::from(region)),
-        Arc::new(StringArray::from(line)),
-        Arc::new(StringArray::from(seg)),
-        Arc::new(Date32Array::from(due)),
-        Arc::new(Date32Array::from(delivered)),
-        Arc::new(StringArray::from(status)),
-        Arc::new(BooleanArray::from(on_time)),
-        Arc::new(Int64Array::from(qty)),
-        Arc::new(Float64Array::from(amount)),
-    ];
-    RecordBatch::try_new(apac_dot_schema(), cols).expect("columns match the schema")
+    weights.len() - 1
+}
+
+fn pick_rng(rng: &mut ChaCha8Rng, weights: &[f64]) -> usize {
+    let f: f64 = rng.random();
+    pick(weights, f)
+}
+
+/// Users in the demo for `rows` rows: enough that no day needs more rows than it has users.
+pub fn cursor_users(rows: usize) -> usize {
+    rows.div_ceil(160).max(60)
+}
+
+/// The team of demo user `u`.
+pub fn cursor_team(u: usize) -> &'static str {
+    TEAMS[pick(&TEAM_SIZES, unit_hash(u as u64, 1))]
+}
+
+/// The e-mail address of demo user `u`.
+pub fn cursor_email(u: usize) -> String {
+    format!("user{u:05}@example.com")
+}
+
+/// The day user `u` of `users` starts using the assistant: a third from the start, the rest over the year.
+fn adoption_day(u: usize, users: usize) -> usize {
+    let f = u as f64 / users as f64;
+    if f < 0.35 {
+        0
+    } else {
+        ((f - 0.35) / 0.65).powf(0.9).mul_add(330.0, 0.0) as usize
+    }
+}
+
+fn model_weights(t: f64) -> [f64; 8] {
+    [
+        18.0 + 22.0 * t,
+        if t < 0.58 { 0.0 } else { (t - 0.58) * 75.0 },
+        6.0 + 6.0 * t,
+        14.0 - 10.0 * t,
+        8.0,
+        4.0 + 2.0 * t,
+        30.0 - 26.0 * t,
+        12.0,
+    ]
+}
+
+/// The client version a user runs on `day`: the newest release, taken up over about a month.
+fn client_version(rng: &mut ChaCha8Rng, day: i32) -> &'static str {
+    let newest = CLIENT_VERSIONS
+        .iter()
+        .rposition(|(_, d)| *d <= day)
+        .unwrap_or(0);
+    let uptake = ((day - CLIENT_VERSIONS[newest].1) as f64 / 30.0 + 0.1).min(0.97);
+    if newest > 0 && rng.random::<f64>() > uptake {
+        CLIENT_VERSIONS[newest - 1].0
+    } else {
+        CLIENT_VERSIONS[newest].0
+    }
+}
+
+/// One row of `cursor_usage`.
+struct UsageRow {
+    date: i32,
+    user: usize,
+    active: bool,
+    counts: [i64; 7],
+    model: &'static str,
+    client: &'static str,
+    cost: f64,
+}
+
+/// The `cursor_usage` generator: day by day, a share of the adopted users, each once.
+struct CursorUsage {
+    rng: ChaCha8Rng,
+    users: usize,
+    per_day: Vec<usize>,
+    day: usize,
+    pending: VecDeque<UsageRow>,
+}
+
+impl CursorUsage {
+    fn new(rows: usize, seed: u64) -> Self {
+        let users = cursor_users(rows);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let pool = |d: usize| (0..users).filter(|u| adoption_day(*u, users) <= d).count();
+        let weights: Vec<f64> = (0..DAYS)
+            .map(|d| {
+                let rhythm = if is_weekend(d) { 0.16 } else { 1.0 };
+                pool(d) as f64 * rhythm * rng.random_range(0.92..1.08)
+            })
+            .collect();
+        let per_day = spread(rows, &weights);
+        Self {
+            rng,
+            users,
+            per_day,
+            day: 0,
+            pending: VecDeque::new(),
+        }
+    }
+
+    fn generate_day(&mut self) {
+        let d = self.day;
+        self.day += 1;
+        let n = self.per_day[d];
+        if n == 0 {
+            return;
+        }
+        let pool = (0..self.users)
+            .take_while(|u| adoption_day(*u, self.users) <= d)
+            .count()
+            .max(n);
+        let mut picked: Vec<usize> = rand::seq::index::sample(&mut self.rng, pool, n).into_vec();
+        picked.sort_unstable();
+        let t = d as f64 / (DAYS - 1) as f64;
+        let weekend = if is_weekend(d) { 0.6 } else { 1.0 };
+        let models = model_weights(t);
+        let date = start_day() + d as i32;
+        let gamma: Gamma<f64> = Gamma::new(2.0, 0.5).expect("valid");
+        for u in picked {
+            let team = pick(&TEAM_SIZES, unit_hash(u as u64, 1));
+            let habit = 0.6 + 0.8 * unit_hash(u as u64, 2);
+            let intensity = TEAM_INTENSITY[team] * habit * weekend;
+            let rng = &mut self.rng;
+            let active = rng.random::<f64>() < 0.965;
+            let model = MODELS[pick_rng(rng, &models)];
+            let client = client_version(rng, d as i32);
+            let mut counts = [0i64; 7];
+            let mut cost = 0.0;
+            if active {
+                let poisson = |rng: &mut ChaCha8Rng, l: f64| -> i64 {
+                    Poisson::new(l.max(0.05))
+                        .map(|p| p.sample(rng) as i64)
+                        .unwrap_or(0)
+                };
+                let chat = poisson(rng, 5.0 * intensity * (1.0 - 0.45 * t));
+                let composer = poisson(rng, 2.5 * intensity);
+                let agent = poisson(rng, 2.5 * intensity * (0.4 + 2.4 * t));
+                let shown = poisson(rng, 55.0 * intensity);
+                let mut p_tab = 0.27 + TEAM_ACCEPTANCE[team] + 0.06 * t + 0.05 * (habit - 1.0);
+                p_tab += match model {
+                    "claude-sonnet" | "claude-opus" => 0.03,
+                    "cursor-small" => -0.04,
+                    _ => 0.0,
+                };
+                if client == REGRESSED_VERSION {
+                    p_tab -= 0.11;
+                }
+                let binomial = |rng: &mut ChaCha8Rng, n: i64, p: f64| -> i64 {
+                    Binomial::new(n.max(0) as u64, p.clamp(0.02, 0.95))
+                        .map(|b| b.sample(rng) as i64)
+                        .unwrap_or(0)
+                };
+                let accepted = binomial(rng, shown, p_tab);
+                let added = poisson(rng, 80.0 * intensity);
+                let lines_accepted = binomial(rng, added, 0.52 + TEAM_ACCEPTANCE[team]);
+                counts = [
+                    chat,
+                    composer,
+                    agent,
+                    shown,
+                    accepted,
+                    added,
+                    lines_accepted,
+                ];
+                let price = match model {
+                    "claude-opus" => 3.0,
+                    "o3" => 1.6,
+                    "gpt-5" => 1.2,
+                    "cursor-small" | "auto" => 0.5,
+                    _ => 1.0,
+                };
+                let usage_based = agent as f64 * 0.55 * price + chat as f64 * 0.1;
+                cost =
+                    ((usage_based + gamma.sample(rng) * 0.2) * USAGE_BASED_REQUEST_USD * 10_000.0)
+                        .round()
+                        / 10_000.0;
+            }
+            self.pending.push_back(UsageRow {
+                date,
+                user: u,
+                active,
+                counts,
+                model,
+                client,
+                cost,
+            });
+        }
+    }
+}
+
+impl Iterator for CursorUsage {
+    type Item = RecordBatch;
+
+    fn next(&mut self) -> Option<RecordBatch> {
+        while self.pending.len() < BATCH_ROWS && self.day < DAYS {
+            self.generate_day();
+        }
+        if self.pending.is_empty() {
+            return None;
+        }
+        let n = self.pending.len().min(BATCH_ROWS);
+        let rows: Vec<UsageRow> = self.pending.drain(..n).collect();
+        let ints = |k: usize| -> ArrayRef {
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| r.counts[k]),
+            ))
+        };
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| r.date))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| cursor_email(r.user)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| cursor_team(r.user)),
+            )),
+            Arc::new(BooleanArray::from(
+                rows.iter().map(|r| r.active).collect::<Vec<_>>(),
+            )),
+            ints(0),
+            ints(1),
+            ints(2),
+            ints(3),
+            ints(4),
+            ints(5),
+            ints(6),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.model))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.client))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.cost))),
+        ];
+        Some(RecordBatch::try_new(cursor_usage_schema(), cols).expect("columns match the schema"))
+    }
+}
+
+/// `total` split over days in proportion to `weights`, summing exactly to `total`.
+fn spread(total: usize, weights: &[f64]) -> Vec<usize> {
+    let sum: f64 = weights.iter().sum();
+    let mut out = Vec::with_capacity(weights.len());
+    let mut carry = 0.0;
+    let mut given = 0usize;
+    for w in weights {
+        let exact = total as f64 * w / sum + carry;
+        let n = exact.floor();
+        carry = exact - n;
+        out.push(n as usize);
+        given += n as usize;
+    }
+    if let Some(last) = out.last_mut() {
+        *last += total - given.min(total);
+    }
+    out
+}
+
+/// The day the APAC demo's report is run: orders due later are not due yet.
+pub fn apac_report_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 12, 31).expect("valid")
+}
+
+/// The `apac_dot` generator: order lines day by day of due date (business days, volume growing), delivered on
+/// time at rates that depend on country, product line, segment and season.
+struct ApacDot {
+    rng: ChaCha8Rng,
+    per_day: Vec<usize>,
+    day: usize,
+    next_order: usize,
+    pending: VecDeque<ApacRow>,
+}
+
+struct ApacRow {
+    order: usize,
+    country: usize,
+    line: usize,
+    segment: usize,
+    due: i32,
+    delivered: Option<i32>,
+    status: &'static str,
+    quantity: i64,
+    amount: f64,
+}
+
+fn sub_region(country: usize) -> &'static str {
+    match country {
+        0..=4 => "North Asia",
+        5..=10 => "South East Asia",
+        _ => "Oceania",
+    }
+}
+
+impl ApacDot {
+    fn new(rows: usize, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let weights: Vec<f64> = (0..DAYS)
+            .map(|d| {
+                let business = if is_weekend(d) { 0.08 } else { 1.0 };
+                business * (1.0 + 0.25 * d as f64 / DAYS as f64) * rng.random_range(0.85..1.15)
+            })
+            .collect();
+        Self {
+            per_day: spread(rows, &weights),
+            rng,
+            day: 0,
+            next_order: 0,
+            pending: VecDeque::new(),
+        }
+    }
+
+    fn generate_day(&mut self) {
+        let d = self.day;
+        self.day += 1;
+        let t = d as f64 / (DAYS - 1) as f64;
+        let due = start_day() + d as i32;
+        let report = epoch_days(apac_report_day());
+        let lateness: Exp<f64> = Exp::new(0.25).expect("valid");
+        let size = LogNormal::new(0.0, 0.6).expect("valid");
+        for _ in 0..self.per_day[d] {
+            let rng = &mut self.rng;
+            let country = pick_rng(rng, &COUNTRY_VOLUME);
+            let line = pick_rng(rng, &LINE_VOLUME);
+            let segment = pick_rng(rng, &SEGMENT_VOLUME);
+            let mut p = COUNTRY_ON_TIME[country] + LINE_ON_TIME[line] + SEGMENT_ON_TIME[segment];
+            // South East Asia deteriorates from mid-year (port congestion); everyone dips before the holidays.
+            if sub_region(country) == "South East Asia" && t > 0.45 {
+                p -= 0.28 * (t - 0.45);
+            }
+            if t > 0.87 {
+                p -= 0.04;
+            }
+            let p = p.clamp(0.3, 0.99);
+            let roll: f64 = rng.random();
+            let days_to_report = report - due;
+            // Orders due near the report day are often still open; a few older ones are open past due.
+            let p_open = if days_to_report < 0 {
+                1.0
+            } else if days_to_report < 14 {
+                0.45 - days_to_report as f64 * 0.03
+            } else if sub_region(country) == "South East Asia" {
+                0.045
+            } else {
+                0.02
+            };
+            let (status, delivered) = if roll < 0.03 {
+                ("Cancelled", None)
+            } else if roll < 0.03 + p_open {
+                ("Open", None)
+            } else if rng.random::<f64>() < p {
+                ("Delivered", Some(due - rng.random_range(0..5)))
+            } else {
+                let late = 1 + lateness.sample(rng).round() as i32;
+                ("Delivered", Some(due + late))
+            };
+            let quantity =
+                ((size.sample(rng) * 40.0 * SEGMENT_SIZE[segment]).round() as i64).clamp(1, 5000);
+            let amount =
+                (quantity as f64 * LINE_PRICE[line] * rng.random_range(0.85..1.15) * 100.0).round()
+                    / 100.0;
+            let order = self.next_order;
+            self.next_order += 1;
+            self.pending.push_back(ApacRow {
+                order,
+                country,
+                line,
+                segment,
+                due,
+                delivered,
+                status,
+                quantity,
+                amount,
+            });
+        }
+    }
+}
+
+impl Iterator for ApacDot {
+    type Item = RecordBatch;
+
+    fn next(&mut self) -> Option<RecordBatch> {
+        while self.pending.len() < BATCH_ROWS && self.day < DAYS {
+            self.generate_day();
+        }
+        if self.pending.is_empty() {
+            return None;
+        }
+        let n = self.pending.len().min(BATCH_ROWS);
+        let rows: Vec<ApacRow> = self.pending.drain(..n).collect();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| format!("SO-{:09}", r.order)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| COUNTRIES[r.country]),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| sub_region(r.country)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| PRODUCT_LINES[r.line]),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| SEGMENTS[r.segment]),
+            )),
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| r.due))),
+            Arc::new(Date32Array::from(
+                rows.iter().map(|r| r.delivered).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.status))),
+            Arc::new(BooleanArray::from(
+                rows.iter()
+                    .map(|r| r.delivered.map(|d| d <= r.due))
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| r.quantity),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.amount),
+            )),
+        ];
+        Some(RecordBatch::try_new(apac_dot_schema(), cols).expect("columns match the schema"))
+    }
 }
 
 /// The deterministic batches of demo dataset `id`, `rows` rows in all.
-pub fn batches(id: &str, rows: usize) -> Result<(SchemaRef, impl Iterator<Item = RecordBatch>)> {
-    let (schema, seed, cursor) = match id {
-        "cursor_usage" => (cursor_usage_schema(), 7, true),
-        "apac_dot" => (apac_dot_schema(), 11, false),
-        other => {
-            return Err(crate::Error::NotFound {
-                kind: "demo dataset",
-                id: other.to_string(),
-            });
-        }
-    };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let iter = (0..rows).step_by(BATCH_ROWS).map(move |done| {
-        let n = BATCH_ROWS.min(rows - done);
-        if cursor {
-            cursor_usage_batch(&mut rng, n)
-        } else {
-            apac_dot_batch(&mut rng, done, n)
-        }
-    });
-    Ok((schema, iter))
+pub fn batches(
+    id: &str,
+    rows: usize,
+) -> Result<(SchemaRef, Box<dyn Iterator<Item = RecordBatch> + Send>)> {
+    match id {
+        "cursor_usage" => Ok((cursor_usage_schema(), Box::new(CursorUsage::new(rows, 7)))),
+        "apac_dot" => Ok((apac_dot_schema(), Box::new(ApacDot::new(rows, 11)))),
+        other => Err(crate::Error::NotFound {
+            kind: "demo dataset",
+            id: other.to_string(),
+        }),
+    }
 }
 
 /// Writes `rows` rows of demo dataset `id` as a new published version. `progress` is told each batch's rows.
@@ -348,11 +691,8 @@ pub fn write_csv(
     if id == "cursor_usage" {
         let teams = path.with_file_name("cursor_teams.csv");
         let mut text = String::from("Email,Team\n");
-        for u in 0..USERS {
-            text.push_str(&format!(
-                "user{u:04}@example.com,{}\n",
-                TEAMS[u % TEAMS.len()]
-            ));
+        for u in 0..cursor_users(rows) {
+            text.push_str(&format!("{},{}\n", cursor_email(u), cursor_team(u)));
         }
         std::fs::write(&teams, text).map_err(|e| crate::Error::Io {
             path: teams.clone(),
@@ -397,7 +737,10 @@ fn cursor_export(batch: &RecordBatch) -> Result<RecordBatch> {
     let email = text("user_email");
     let user_id: Vec<i64> = email
         .iter()
-        .map(|e| 155_700_000 + e[4..8].parse::<i64>().unwrap_or(0))
+        .map(|e| {
+            let digits = e.trim_start_matches("user").split('@').next().unwrap_or("");
+            155_700_000 + digits.parse::<i64>().unwrap_or(0)
+        })
         .collect();
     let active = batch
         .column(schema.index_of("is_active").expect("is_active"))
@@ -488,18 +831,138 @@ pub async fn ensure(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::{Date32Type, Int64Type};
+    use std::collections::{HashMap, HashSet};
+
+    fn all(id: &str, rows: usize) -> RecordBatch {
+        let (schema, b) = batches(id, rows).unwrap();
+        datafusion::arrow::compute::concat_batches(&schema, &b.collect::<Vec<_>>()).unwrap()
+    }
+
+    fn strings(b: &RecordBatch, name: &str) -> Vec<String> {
+        b.column_by_name(name)
+            .unwrap()
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect()
+    }
 
     #[test]
-    fn generation_is_deterministic_and_shaped() {
-        let a = cursor_usage_batch(&mut ChaCha8Rng::seed_from_u64(7), 1000);
-        let b = cursor_usage_batch(&mut ChaCha8Rng::seed_from_u64(7), 1000);
-        assert_eq!(a, b);
-        assert_eq!(a.num_columns(), 14);
-        let d = apac_dot_batch(&mut ChaCha8Rng::seed_from_u64(11), 0, 1000);
-        let delivered = d.column(6).null_count();
-        let on_time = d.column(8).null_count();
-        // Open and cancelled orders (about a fifth) have neither a delivery date nor an on-time flag.
-        assert_eq!(delivered, on_time);
-        assert!((100..300).contains(&delivered), "{delivered}");
+    fn generation_is_deterministic_and_exact() {
+        for id in DATASETS {
+            let a = all(id, 20_000);
+            assert_eq!(a, all(id, 20_000), "{id}");
+            assert_eq!(a.num_rows(), 20_000, "{id}");
+        }
+        let d = all("apac_dot", 5_000);
+        // Open and cancelled orders have neither a delivery date nor an on-time flag.
+        assert_eq!(d.column(6).null_count(), d.column(8).null_count());
+    }
+
+    #[test]
+    fn cursor_usage_has_one_row_per_user_and_day_and_a_story() {
+        let b = all("cursor_usage", 60_000);
+        let dates = b
+            .column_by_name("date")
+            .unwrap()
+            .as_primitive::<Date32Type>()
+            .values()
+            .to_vec();
+        let users = strings(&b, "user_email");
+        let pairs: HashSet<(i32, &String)> = dates.iter().copied().zip(&users).collect();
+        assert_eq!(pairs.len(), b.num_rows(), "one row per user per day");
+        // Team sizes differ.
+        let mut team_users: HashMap<String, HashSet<String>> = HashMap::new();
+        for (t, u) in strings(&b, "team").into_iter().zip(&users) {
+            team_users.entry(t).or_default().insert(u.clone());
+        }
+        let sizes: Vec<usize> = team_users.values().map(HashSet::len).collect();
+        assert!(
+            sizes.iter().max().unwrap() > &(2 * sizes.iter().min().unwrap()),
+            "{sizes:?}"
+        );
+        // Adoption grows: December has more rows than January; weekdays far more than weekends.
+        let day0 = start_day();
+        let in_range = |a: i32, z: i32| {
+            dates
+                .iter()
+                .filter(|d| (day0 + a..day0 + z).contains(*d))
+                .count()
+        };
+        assert!(in_range(334, 365) > in_range(0, 31) * 3 / 2);
+        let weekend = dates
+            .iter()
+            .filter(|d| is_weekend((**d - day0) as usize))
+            .count();
+        assert!(weekend * 10 < b.num_rows(), "{weekend}");
+        // Client 1.5.0 accepts fewer tab completions than 1.5.1.
+        let shown = b
+            .column_by_name("tabs_shown")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec();
+        let acc = b
+            .column_by_name("tabs_accepted")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec();
+        let rate = |v: &str| {
+            let (mut a, mut s) = (0i64, 0i64);
+            for (i, c) in strings(&b, "client_version").iter().enumerate() {
+                if c == v {
+                    a += acc[i];
+                    s += shown[i];
+                }
+            }
+            a as f64 / s as f64
+        };
+        assert!(
+            rate("1.5.0") + 0.07 < rate("1.5.1"),
+            "{} {}",
+            rate("1.5.0"),
+            rate("1.5.1")
+        );
+    }
+
+    #[test]
+    fn apac_countries_differ_and_south_east_asia_slips() {
+        let b = all("apac_dot", 60_000);
+        let on_time = b.column_by_name("on_time").unwrap().as_boolean().clone();
+        let due = b
+            .column_by_name("due_date")
+            .unwrap()
+            .as_primitive::<Date32Type>()
+            .values()
+            .to_vec();
+        let countries = strings(&b, "country");
+        let regions = strings(&b, "sub_region");
+        let rate = |keep: &dyn Fn(usize) -> bool| {
+            let (mut yes, mut n) = (0, 0);
+            for i in 0..b.num_rows() {
+                if on_time.is_valid(i) && keep(i) {
+                    n += 1;
+                    yes += usize::from(on_time.value(i));
+                }
+            }
+            yes as f64 / n as f64
+        };
+        let japan = rate(&|i| countries[i] == "Japan");
+        let philippines = rate(&|i| countries[i] == "Philippines");
+        assert!(japan > philippines + 0.1, "{japan} {philippines}");
+        let half = start_day() + 182;
+        let sea_h1 = rate(&|i| regions[i] == "South East Asia" && due[i] < half);
+        let sea_h2 = rate(&|i| regions[i] == "South East Asia" && due[i] >= half);
+        assert!(sea_h1 > sea_h2 + 0.04, "{sea_h1} {sea_h2}");
+        // Some orders are open past due.
+        let status = strings(&b, "status");
+        let report = epoch_days(apac_report_day());
+        let past_due = (0..b.num_rows())
+            .filter(|i| status[*i] == "Open" && due[*i] < report - 30)
+            .count();
+        assert!(past_due > 100, "{past_due}");
     }
 }

@@ -106,6 +106,20 @@ impl FilterValue {
     }
 }
 
+fn is_temporal(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+    )
+}
+
+/// The period of equal length that ends the day before `from..=to` starts (both inclusive).
+pub fn previous_period(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let days = (to - from).num_days() + 1;
+    let prev_to = from - chrono::Duration::days(1);
+    (prev_to - chrono::Duration::days(days - 1), prev_to)
+}
+
 /// A filter's raw URL values: repeated `name=` values, then `name.from` and `name.to`.
 type RawParams<'a> = (Vec<&'a str>, Option<&'a str>, Option<&'a str>);
 
@@ -156,30 +170,36 @@ impl FilterSet {
     ) -> Result<Self> {
         let mut raw: BTreeMap<&str, RawParams> = BTreeMap::new();
         for (key, value) in pairs {
+            // `_name` parameters are view state (a chart's drill level, a table's page), not filters.
+            if key.starts_with('_') {
+                continue;
+            }
             let (name, part) = match key.rsplit_once('.') {
                 Some((n, p @ ("from" | "to"))) => (n, Some(p)),
                 _ => (key.as_str(), None),
             };
-            let Some(spec) = dashboard.spec.filters.iter().find(|f| f.dimension == name) else {
-                let known: Vec<&str> = dashboard
+            if !model.dimensions.contains_key(name) || name.starts_with("__") {
+                let mut known: Vec<&str> = dashboard
                     .spec
                     .filters
                     .iter()
                     .map(|f| f.dimension.as_str())
                     .collect();
+                for d in model.dimensions.keys() {
+                    if !known.contains(&d.as_str()) {
+                        known.push(d);
+                    }
+                }
                 return Err(Error::filter(
                     key.clone(),
                     format!(
-                        "this dashboard has no filter `{name}`; its filters are: {}",
-                        if known.is_empty() {
-                            "(none)".to_string()
-                        } else {
-                            known.join(", ")
-                        }
+                        "`{name}` is not a dimension of dataset `{}`; filter by one of: {}",
+                        model.dataset,
+                        known.join(", ")
                     ),
                 ));
-            };
-            let entry = raw.entry(spec.dimension.as_str()).or_default();
+            }
+            let entry = raw.entry(name).or_default();
             match part {
                 Some("from") => entry.1 = Some(value),
                 Some(_) => entry.2 = Some(value),
@@ -189,19 +209,25 @@ impl FilterSet {
 
         let mut conditions = BTreeMap::new();
         for (name, (values, from, to)) in raw {
-            let spec = dashboard
-                .spec
-                .filters
-                .iter()
-                .find(|f| f.dimension == name)
-                .expect("matched above");
-            let dim = model
-                .dimensions
-                .get(name)
-                .ok_or_else(|| Error::filter(name, "the dataset has no such dimension"))?;
+            let dim = &model.dimensions[name];
+            // A dimension without a declared filter (a cross-filter from a chart click) is a list of values, or a
+            // range when it is a date or number given as `from..to`.
+            let kind = match dashboard.spec.filters.iter().find(|f| f.dimension == name) {
+                Some(spec) => spec.kind,
+                None => {
+                    let ranged = from.is_some()
+                        || to.is_some()
+                        || (values.len() == 1 && values[0].contains(".."));
+                    match &dim.data_type {
+                        t if ranged && is_temporal(t) => FilterKind::DateRange,
+                        t if ranged && t.is_numeric() => FilterKind::NumericRange,
+                        _ => FilterKind::MultiSelect,
+                    }
+                }
+            };
             let parse =
                 |v: &str| FilterValue::parse(v, &dim.data_type).map_err(|m| Error::filter(name, m));
-            let condition = match spec.kind {
+            let condition = match kind {
                 FilterKind::MultiSelect => {
                     if from.is_some() || to.is_some() {
                         return Err(Error::filter(
@@ -263,6 +289,61 @@ impl FilterSet {
 
     pub fn is_empty(&self) -> bool {
         self.conditions.is_empty()
+    }
+
+    /// This filter set without the value-list conditions on `dimensions`: what a chart grouped by them is
+    /// computed with, so that it highlights the selection instead of filtering itself down to it.
+    pub fn without_lists_on(&self, dimensions: &[&str]) -> FilterSet {
+        let mut out = self.clone();
+        out.conditions.retain(|k, (_, _, c)| {
+            !(matches!(c, Condition::In(_)) && dimensions.contains(&k.as_str()))
+        });
+        out
+    }
+
+    /// This filter set without any condition on `dimension` (a filter's own options are narrowed by the others).
+    pub fn without(&self, dimension: &str) -> FilterSet {
+        let mut out = self.clone();
+        out.conditions.remove(dimension);
+        out
+    }
+
+    /// The values selected on `dimension`, as URL text (empty when it has no value-list condition).
+    pub fn selected(&self, dimension: &str) -> Vec<String> {
+        match self.get(dimension) {
+            Some(Condition::In(vs)) => vs.iter().map(FilterValue::canonical).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The date range on `dimension` with its open sides closed by `bounds` (the data's first and last day).
+    pub fn date_range(
+        &self,
+        dimension: &str,
+        bounds: (NaiveDate, NaiveDate),
+    ) -> Option<(NaiveDate, NaiveDate)> {
+        match self.get(dimension)? {
+            Condition::Range { lo, hi } => {
+                let day = |v: &Option<FilterValue>, default: NaiveDate| match v {
+                    Some(FilterValue::Date(d)) => *d,
+                    _ => default,
+                };
+                Some((day(lo, bounds.0), day(hi, bounds.1)))
+            }
+            Condition::In(_) => None,
+        }
+    }
+
+    /// The same filters with the date range on `dimension` replaced by `from..=to`.
+    pub fn with_date_range(&self, dimension: &str, from: NaiveDate, to: NaiveDate) -> FilterSet {
+        let mut out = self.clone();
+        if let Some((_, _, c)) = out.conditions.get_mut(dimension) {
+            *c = Condition::Range {
+                lo: Some(FilterValue::Date(from)),
+                hi: Some(FilterValue::Date(to)),
+            };
+        }
+        out
     }
 
     /// The condition on `dimension`, if any.
@@ -429,5 +510,43 @@ mod tests {
                 other => panic!("{k}={v} gave {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn any_dimension_can_be_cross_filtered() {
+        let (mut d, m) = fixture();
+        d.spec.filters.clear();
+        let f = FilterSet::parse(
+            &pairs(&[("team", "Web"), ("cost", "1..2"), ("_grain.daily", "week")]),
+            &d,
+            &m,
+        )
+        .unwrap();
+        assert_eq!(f.canonical(), "cost=1..2&team=Web");
+        assert_eq!(f.selected("team"), vec!["Web".to_string()]);
+        assert_eq!(f.without_lists_on(&["team"]).canonical(), "cost=1..2");
+        assert_eq!(f.without("cost").canonical(), "team=Web");
+    }
+
+    #[test]
+    fn previous_period_has_equal_length() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            previous_period(day("2025-03-01"), day("2025-03-31")),
+            (day("2025-01-29"), day("2025-02-28"))
+        );
+        assert_eq!(
+            previous_period(day("2025-01-10"), day("2025-01-10")),
+            (day("2025-01-09"), day("2025-01-09"))
+        );
+        let (d, m) = fixture();
+        let f = FilterSet::parse(&pairs(&[("date", "2025-02-01..")]), &d, &m).unwrap();
+        let bounds = (day("2025-01-01"), day("2025-12-31"));
+        assert_eq!(
+            f.date_range("date", bounds),
+            Some((day("2025-02-01"), day("2025-12-31")))
+        );
+        let g = f.with_date_range("date", day("2024-01-01"), day("2024-01-31"));
+        assert_eq!(g.canonical(), "date=2024-01-01..2024-01-31");
     }
 }

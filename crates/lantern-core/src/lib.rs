@@ -15,6 +15,7 @@ pub mod lease;
 pub mod query;
 mod rollup;
 pub mod semantic;
+pub mod shape;
 pub mod storage;
 mod yaml_lines;
 

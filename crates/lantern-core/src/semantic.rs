@@ -71,6 +71,18 @@ pub struct MeasureSpec {
     pub format: Format,
     #[serde(default)]
     pub description: Option<String>,
+    /// Which way is good news, for the colour of a KPI's change: `up` (default) or `down` (costs, delays).
+    #[serde(default)]
+    pub good: Direction,
+}
+
+/// Which direction of change is good for a measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Up,
+    Down,
 }
 
 /// The `metrics:` block of a dataset spec.
@@ -167,6 +179,47 @@ impl DatasetSpec {
     }
 }
 
+impl DatasetSpec {
+    /// Checks that the spec defines dimension `name`; `error` turns a message into an error that names the field
+    /// that referred to it.
+    pub fn check_dimension(&self, name: &str, error: &dyn Fn(String) -> Error) -> Result<()> {
+        if self.spec.metrics.dimensions.contains_key(name) {
+            return Ok(());
+        }
+        let known: Vec<&str> = self
+            .spec
+            .metrics
+            .dimensions
+            .keys()
+            .map(String::as_str)
+            .collect();
+        Err(error(format!(
+            "unknown dimension `{name}`; {} defines: {}",
+            self.file.display(),
+            known.join(", ")
+        )))
+    }
+
+    /// Checks that the spec defines measure `name` (or it is the built-in row count).
+    pub fn check_measure(&self, name: &str, error: &dyn Fn(String) -> Error) -> Result<()> {
+        if name == crate::shape::ROWS || self.spec.metrics.measures.contains_key(name) {
+            return Ok(());
+        }
+        let known: Vec<&str> = self
+            .spec
+            .metrics
+            .measures
+            .keys()
+            .map(String::as_str)
+            .collect();
+        Err(error(format!(
+            "unknown measure `{name}`; {} defines: {}",
+            self.file.display(),
+            known.join(", ")
+        )))
+    }
+}
+
 /// A dimension checked against the dataset schema.
 #[derive(Debug, Clone)]
 pub struct Dimension {
@@ -182,6 +235,8 @@ pub struct Measure {
     pub name: String,
     pub label: String,
     pub format: Format,
+    pub good: Direction,
+    pub description: Option<String>,
     pub sql: String,
     pub expr: Expr,
 }
@@ -259,11 +314,26 @@ impl SemanticModel {
                     name: name.clone(),
                     label: m.label.clone().unwrap_or_else(|| title_case(name)),
                     format: m.format,
+                    good: m.good,
+                    description: m.description.clone(),
                     sql: m.expr.clone(),
                     expr,
                 },
             );
         }
+        // The built-in row count (filter options, histograms); a name no spec can define.
+        measures.insert(
+            crate::shape::ROWS.to_string(),
+            Measure {
+                name: crate::shape::ROWS.to_string(),
+                label: "Rows".to_string(),
+                format: Format::Integer,
+                good: Direction::Up,
+                description: None,
+                sql: "count(*)".to_string(),
+                expr: datafusion::functions_aggregate::expr_fn::count(lit(1i64)),
+            },
+        );
         Ok(Self {
             dataset: spec.spec.id.clone(),
             schema,

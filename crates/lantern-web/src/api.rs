@@ -1,22 +1,51 @@
-//! JSON API: `GET /api/dashboards` and `GET /api/dashboards/{id}/data?<filters>`.
+//! JSON and CSV API:
+//!
+//! - `GET /api/dashboards`: the dashboards.
+//! - `GET /api/dashboards/{id}/data?<filters>`: KPIs and every chart's figure.
+//! - `GET /api/dashboards/{id}/charts/{chart}?<filters>&_page.{chart}=N&_sort.{chart}=-col`: one chart (a table's
+//!   next page or new sort).
+//! - `GET /api/dashboards/{id}/charts/{chart}/export.csv?<filters>`: the rows behind the chart, streamed.
+//! - `GET /api/dashboards/{id}/charts/{chart}/rows?<filters>&page=N` and `…/rows.csv`: the dataset rows behind the
+//!   chart ("view rows"), a page as JSON or all of them streamed as CSV.
+//! - `GET /api/dashboards/{id}/options/{dimension}?<filters>&q=text`: a filter's options, most frequent first,
+//!   narrowed by the other filters and by `q`.
 
-use std::time::Instant;
+use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use lantern_core::dashboard::DashboardSpec;
-use lantern_core::semantic::Format;
+use datafusion::arrow::csv::WriterBuilder;
+use futures::StreamExt;
+use lantern_core::filters::FilterSet;
+use lantern_core::query::ResultTable;
+use lantern_core::shape::{Aggregate, GroupKey, Query, ROWS, Sort};
 use serde::Serialize;
 
+use crate::board::run::{CacheOutcome, ChartFigure, DashboardData, Request, run};
+use crate::board::{Board, BoardChart};
+use crate::charts::{ChartView, Context};
 use crate::error::AppError;
-use crate::format::format_value;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/dashboards", get(list))
         .route("/api/dashboards/{id}/data", get(data))
+        .route("/api/dashboards/{id}/charts/{chart}", get(chart))
+        .route(
+            "/api/dashboards/{id}/charts/{chart}/export.csv",
+            get(export),
+        )
+        .route("/api/dashboards/{id}/charts/{chart}/rows", get(rows))
+        .route(
+            "/api/dashboards/{id}/charts/{chart}/rows.csv",
+            get(rows_csv),
+        )
+        .route("/api/dashboards/{id}/options/{dimension}", get(options))
 }
 
 /// URL query pairs in order, repeated keys kept.
@@ -27,6 +56,27 @@ pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
             .collect()
     })
     .unwrap_or_default()
+}
+
+/// The pairs without the given (non-filter) keys.
+fn without(pairs: &[(String, String)], keys: &[&str]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(k, _)| !keys.contains(&k.as_str()))
+        .cloned()
+        .collect()
+}
+
+fn board(state: &AppState, id: &str) -> Result<Arc<Board>, AppError> {
+    state
+        .board(id)
+        .cloned()
+        .ok_or_else(|| AppError::not_found("dashboard", id))
+}
+
+fn board_chart<'a>(b: &'a Board, chart: &str) -> Result<&'a BoardChart, AppError> {
+    b.chart(chart)
+        .ok_or_else(|| AppError::not_found("chart", chart))
 }
 
 #[derive(Serialize)]
@@ -40,8 +90,9 @@ struct DashboardInfo {
 
 async fn list(State(state): State<AppState>) -> Json<Vec<DashboardInfo>> {
     let out = state
-        .dashboards()
+        .boards()
         .iter()
+        .map(|b| &b.spec)
         .map(|d| DashboardInfo {
             id: d.spec.id.clone(),
             title: d.spec.title.clone(),
@@ -53,123 +104,13 @@ async fn list(State(state): State<AppState>) -> Json<Vec<DashboardInfo>> {
     Json(out)
 }
 
-/// One KPI card's value.
-#[derive(Debug, Clone, Serialize)]
-pub struct KpiValue {
-    pub measure: String,
-    pub label: String,
-    pub value: serde_json::Value,
-    pub text: String,
-    pub format: Format,
-}
-
-/// One chart's figure.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChartFigure {
-    pub id: String,
-    pub title: String,
-    pub wide: bool,
-    pub figure: serde_json::Value,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CacheStats {
-    pub hits: usize,
-    pub misses: usize,
-}
-
-impl CacheStats {
-    /// How the request was answered, for the request log: `hit`, `miss` or `partial`.
-    pub fn outcome(&self) -> CacheOutcome {
-        CacheOutcome(match (self.hits, self.misses) {
-            (_, 0) => "hit",
-            (0, _) => "miss",
-            _ => "partial",
-        })
-    }
-}
-
-/// Put in response extensions so that the request log line can say whether the cache answered.
-#[derive(Debug, Clone, Copy)]
-pub struct CacheOutcome(pub &'static str);
-
-/// Everything a dashboard page shows for one filter set.
-#[derive(Debug, Clone, Serialize)]
-pub struct DashboardData {
-    pub dashboard: String,
-    pub dataset: String,
-    pub version: u64,
-    pub rows: u64,
-    /// The filters applied, in canonical form (`name`, `value` pairs).
-    pub filters: Vec<(String, String)>,
-    pub kpis: Vec<KpiValue>,
-    pub charts: Vec<ChartFigure>,
-    pub cache: CacheStats,
-    pub elapsed_ms: f64,
-}
-
-/// Runs the dashboard's queries (through the cache) and builds its KPI texts and figures.
+/// Runs the dashboard's queries (through the cache) and builds its KPI cards and figures.
 pub async fn dashboard_data(
     state: &AppState,
-    dashboard: &DashboardSpec,
+    board: &Board,
     pairs: &[(String, String)],
 ) -> Result<DashboardData, AppError> {
-    let started = Instant::now();
-    let engine = state.engine();
-    let result = engine.dashboard(dashboard, pairs).await?;
-    // The model of the very version the results come from, even if a newer one was published meanwhile.
-    let version = result.loaded.clone();
-    let model = &version.model;
-
-    let kpis = dashboard
-        .spec
-        .kpis
-        .iter()
-        .map(|k| {
-            let measure = &model.measures[k.measure()];
-            let value = result
-                .kpis
-                .column_index(k.measure())
-                .and_then(|i| result.kpis.rows.first().map(|r| r[i].clone()))
-                .unwrap_or(serde_json::Value::Null);
-            KpiValue {
-                measure: measure.name.clone(),
-                label: k
-                    .label()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| measure.label.clone()),
-                text: format_value(&value, measure.format),
-                value,
-                format: measure.format,
-            }
-        })
-        .collect();
-    let charts = dashboard
-        .spec
-        .charts
-        .iter()
-        .zip(&result.charts)
-        .map(|(spec, (_, table))| ChartFigure {
-            id: spec.id.clone(),
-            title: spec.title(Some(model)),
-            wide: spec.wide,
-            figure: crate::charts::build(table, spec, model),
-        })
-        .collect();
-    Ok(DashboardData {
-        dashboard: dashboard.spec.id.clone(),
-        dataset: dashboard.spec.dataset.clone(),
-        version: result.dataset_version,
-        rows: version.manifest.rows,
-        filters: result.filters.to_pairs(),
-        kpis,
-        charts,
-        cache: CacheStats {
-            hits: result.hits,
-            misses: result.misses,
-        },
-        elapsed_ms: (started.elapsed().as_secs_f64() * 1e5).round() / 100.0,
-    })
+    run(state.engine(), board, pairs).await
 }
 
 async fn data(
@@ -177,11 +118,273 @@ async fn data(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<(Extension<CacheOutcome>, Json<DashboardData>), AppError> {
-    let dashboard = state
-        .dashboard(&id)
-        .cloned()
-        .ok_or_else(|| AppError::not_found("dashboard", &id))?;
+    let b = board(&state, &id)?;
     let pairs = query_pairs(raw.as_deref());
-    let data = dashboard_data(&state, &dashboard, &pairs).await?;
+    let data = dashboard_data(&state, &b, &pairs).await?;
     Ok((Extension(data.cache.outcome()), Json(data)))
+}
+
+async fn chart(
+    State(state): State<AppState>,
+    Path((id, chart)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ChartFigure>, AppError> {
+    let b = board(&state, &id)?;
+    let c = board_chart(&b, &chart)?;
+    let pairs = query_pairs(raw.as_deref());
+    let request = Request::new(state.engine(), &b, &pairs).await?;
+    let mut stats = Default::default();
+    Ok(Json(request.chart(state.engine(), c, &mut stats).await))
+}
+
+/// The filters a chart's own queries run with (its highlighted dimensions' value lists left out).
+fn chart_filters(request: &Request, c: &BoardChart) -> FilterSet {
+    let own = c.chart.highlights();
+    let own: Vec<&str> = own.iter().map(String::as_str).collect();
+    request.scope.filters.without_lists_on(&own)
+}
+
+/// Streams `query`'s rows as CSV, one chunk per batch, so a large export never builds in memory.
+async fn csv_response(
+    state: &AppState,
+    request: &Request<'_>,
+    filters: &FilterSet,
+    query: &Query,
+    file: &str,
+) -> Result<Response, AppError> {
+    let df = state
+        .engine()
+        .dataframe(&request.scope, filters, query)
+        .await?;
+    let stream = df
+        .execute_stream()
+        .await
+        .map_err(|e| AppError::from(lantern_core::Error::Query(e)))?;
+    let mut first = true;
+    let body = stream.map(move |batch| {
+        let batch = batch.map_err(std::io::Error::other)?;
+        let mut writer = WriterBuilder::new().with_header(first).build(Vec::new());
+        first = false;
+        writer.write(&batch).map_err(std::io::Error::other)?;
+        Ok::<_, std::io::Error>(writer.into_inner())
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+async fn export(
+    State(state): State<AppState>,
+    Path((id, chart)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let b = board(&state, &id)?;
+    let c = board_chart(&b, &chart)?;
+    let pairs = query_pairs(raw.as_deref());
+    let request = Request::new(state.engine(), &b, &pairs).await?;
+    let view = ChartView::from_pairs(&chart, &pairs);
+    let none = |_: &str| Vec::new();
+    let ctx = Context {
+        model: request.scope.model(),
+        view: &view,
+        theme: &crate::theme::LIGHT,
+        selected: &none,
+        date_dimension: b.spec.date_filter().map(|f| f.dimension.as_str()),
+        previous: None,
+    };
+    let query = c
+        .chart
+        .export(&ctx)
+        .ok_or_else(|| AppError::not_found("export of chart", &chart))?;
+    let filters = chart_filters(&request, c);
+    csv_response(
+        &state,
+        &request,
+        &filters,
+        &query,
+        &format!("{id}-{chart}.csv"),
+    )
+    .await
+}
+
+/// Rows per page of "view rows".
+const ROWS_PAGE: usize = 50;
+
+#[derive(Serialize)]
+struct RowsPage {
+    columns: Vec<String>,
+    rows: Vec<Vec<serde_json::Value>>,
+    page: usize,
+    pages: usize,
+    total: usize,
+}
+
+async fn rows(
+    State(state): State<AppState>,
+    Path((id, chart)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<RowsPage>, AppError> {
+    let b = board(&state, &id)?;
+    let c = board_chart(&b, &chart)?;
+    let all = query_pairs(raw.as_deref());
+    let page = all
+        .iter()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let pairs = without(&all, &["page"]);
+    let request = Request::new(state.engine(), &b, &pairs).await?;
+    let filters = chart_filters(&request, c);
+    let engine = state.engine();
+    let query = Query::Rows {
+        columns: vec![],
+        sort: vec![],
+        offset: (page - 1) * ROWS_PAGE,
+        limit: Some(ROWS_PAGE),
+    };
+    let (t, count) = futures::future::try_join(
+        engine.answer(&request.scope, &filters, &query),
+        engine.answer(&request.scope, &filters, &Query::Count { group_by: vec![] }),
+    )
+    .await?;
+    let total = count
+        .0
+        .rows
+        .first()
+        .and_then(|r| r[0].as_u64())
+        .unwrap_or(0) as usize;
+    let t: Arc<ResultTable> = t.0;
+    Ok(Json(RowsPage {
+        columns: t.columns.clone(),
+        rows: t.rows.clone(),
+        page,
+        pages: total.div_ceil(ROWS_PAGE).max(1),
+        total,
+    }))
+}
+
+async fn rows_csv(
+    State(state): State<AppState>,
+    Path((id, chart)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let b = board(&state, &id)?;
+    let c = board_chart(&b, &chart)?;
+    let pairs = without(&query_pairs(raw.as_deref()), &["page"]);
+    let request = Request::new(state.engine(), &b, &pairs).await?;
+    let filters = chart_filters(&request, c);
+    let query = Query::Rows {
+        columns: vec![],
+        sort: vec![],
+        offset: 0,
+        limit: None,
+    };
+    csv_response(
+        &state,
+        &request,
+        &filters,
+        &query,
+        &format!("{id}-{chart}-rows.csv"),
+    )
+    .await
+}
+
+/// Options listed per request at most; `more` says there are others (search to find them).
+pub const OPTIONS_LIMIT: usize = 50;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterOption {
+    pub value: String,
+    pub count: Option<u64>,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterOptions {
+    pub dimension: String,
+    pub options: Vec<FilterOption>,
+    pub more: bool,
+}
+
+/// A filter's options under the other filters (and `search`), most frequent first, selected ones always listed.
+pub async fn filter_options(
+    state: &AppState,
+    request: &Request<'_>,
+    dimension: &str,
+    search: Option<&str>,
+) -> Result<FilterOptions, AppError> {
+    let model = request.scope.model();
+    if !model.dimensions.contains_key(dimension) {
+        return Err(AppError::not_found("dimension", dimension));
+    }
+    let filters = request.scope.filters.without(dimension);
+    let query = Query::Aggregate(Aggregate {
+        group_by: vec![GroupKey::Dimension(dimension.to_string())],
+        measures: vec![ROWS.to_string()],
+        sort: vec![Sort::desc(ROWS)],
+        limit: Some(OPTIONS_LIMIT + 1),
+        search: search
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| (dimension.to_string(), s.trim().to_string())),
+        ..Default::default()
+    });
+    let (t, _) = state
+        .engine()
+        .answer(&request.scope, &filters, &query)
+        .await?;
+    let selected = request.scope.filters.selected(dimension);
+    let mut options: Vec<FilterOption> = t
+        .rows
+        .iter()
+        .take(OPTIONS_LIMIT)
+        .filter_map(|r| {
+            let value = crate::charts::grid::filter_text(&r[0])?;
+            Some(FilterOption {
+                selected: selected.contains(&value),
+                count: r[1].as_u64(),
+                value,
+            })
+        })
+        .collect();
+    for s in selected.iter().rev() {
+        if !options.iter().any(|o| &o.value == s) {
+            options.insert(
+                0,
+                FilterOption {
+                    value: s.clone(),
+                    count: None,
+                    selected: true,
+                },
+            );
+        }
+    }
+    Ok(FilterOptions {
+        dimension: dimension.to_string(),
+        options,
+        more: t.rows.len() > OPTIONS_LIMIT,
+    })
+}
+
+async fn options(
+    State(state): State<AppState>,
+    Path((id, dimension)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<FilterOptions>, AppError> {
+    let b = board(&state, &id)?;
+    let all = query_pairs(raw.as_deref());
+    let q = all.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
+    let pairs = without(&all, &["q"]);
+    let request = Request::new(state.engine(), &b, &pairs).await?;
+    Ok(Json(
+        filter_options(&state, &request, &dimension, q.as_deref()).await?,
+    ))
 }

@@ -9,6 +9,17 @@ use axum::response::{IntoResponse, Response};
 
 const APP_CSS: &str = include_str!("../assets/app.css");
 const APP_JS: &str = include_str!("../assets/app.js");
+const THEME_JS: &str = include_str!("../assets/theme.js");
+const FAVICON: &str = include_str!("../assets/favicon.svg");
+
+/// A short hash of the served assets, put in their URLs (`?v=`) so a new build is never answered from a
+/// browser's cache.
+pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (APP_CSS, APP_JS, THEME_JS, env!("CARGO_PKG_VERSION")).hash(&mut h);
+    format!("{:x}", h.finish() & 0xffff_ffff)
+});
 
 /// Plotly.js as the `plotly` crate embeds it (inside a `<script>` element, next to MathJax).
 static PLOTLY_JS: LazyLock<String> = LazyLock::new(|| {
@@ -30,6 +41,8 @@ pub async fn serve(Path(name): Path<String>) -> Response {
     let (body, mime): (&'static str, &str) = match name.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "theme.js" => (THEME_JS, "text/javascript; charset=utf-8"),
+        "favicon.svg" => (FAVICON, "image/svg+xml"),
         "plotly.min.js" => (plotly_js(), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };

@@ -122,7 +122,7 @@ fn render_login(status: StatusCode, error: Option<&str>, username: &str, next: &
     let ctx = minijinja::context! { error, username, next };
     match crate::templates::render("login.html", ctx) {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => AppError::internal(e.to_string()).into_response(),
+        Err(e) => AppError::internal_logged(&e).into_response(),
     }
 }
 
@@ -159,10 +159,10 @@ pub async fn login_submit(
     }
     // A new session id at login defeats session fixation.
     if let Err(e) = session.cycle_id().await {
-        return AppError::internal(e.to_string()).into_response();
+        return AppError::internal_logged(&e).into_response();
     }
     if let Err(e) = session.insert(USER_KEY, &name).await {
-        return AppError::internal(e.to_string()).into_response();
+        return AppError::internal_logged(&e).into_response();
     }
     tracing::info!(user = %name, "login");
     Redirect::to(&next).into_response()

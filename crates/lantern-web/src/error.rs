@@ -17,6 +17,9 @@ pub struct AppError {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For internal errors: the reference under which the full error was logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -31,7 +34,26 @@ impl AppError {
             code,
             message: message.into(),
             field: None,
+            request_id: None,
         }
+    }
+
+    /// An internal failure: logged in full under a fresh reference, answered with the reference only, so no
+    /// path, query or stack detail reaches a reader.
+    pub fn internal_logged(error: &dyn std::fmt::Display) -> Self {
+        let id = format!("{:08x}", rand::random::<u32>());
+        tracing::error!(request_id = %id, error = %error, "request failed");
+        Self {
+            request_id: Some(id.clone()),
+            ..Self::internal(format!(
+                "something went wrong on our side (reference {id}); the details are in the server log"
+            ))
+        }
+    }
+
+    /// The message to show a reader.
+    pub fn public_message(&self) -> String {
+        self.message.clone()
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {
@@ -80,6 +102,7 @@ impl From<CoreError> for AppError {
                 code: "bad_filter",
                 message: message.clone(),
                 field: Some(field.clone()),
+                request_id: None,
             },
             CoreError::NotFound {
                 kind: "dataset",
@@ -108,11 +131,9 @@ impl From<CoreError> for AppError {
                 code: "invalid_spec",
                 message: e.to_string(),
                 field: Some(field.clone()),
+                request_id: None,
             },
-            _ => {
-                tracing::error!(error = %e, "request failed");
-                Self::internal(e.to_string())
-            }
+            _ => Self::internal_logged(&e),
         }
     }
 }

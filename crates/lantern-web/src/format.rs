@@ -51,6 +51,77 @@ pub fn format_value(value: &Value, format: Format) -> String {
     }
 }
 
+/// `12345` → `12.3k`: three significant digits with a k/M/B/T suffix.
+fn compact_number(v: f64) -> String {
+    let a = v.abs();
+    let sign = if v < 0.0 { "-" } else { "" };
+    let (scaled, suffix) = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")]
+        .iter()
+        .find(|(unit, _)| a >= *unit * 0.9995)
+        .map(|(unit, s)| (a / unit, *s))
+        .unwrap_or((a, ""));
+    let digits = if scaled >= 99.95 {
+        0
+    } else if scaled >= 9.995 {
+        1
+    } else {
+        2
+    };
+    let mut text = format!("{scaled:.digits$}");
+    if suffix.is_empty() && text.contains('.') {
+        text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    format!("{sign}{text}{suffix}")
+}
+
+/// Short text for a KPI card, so no value overflows it: `12.3k`, `3.40M`, `$25.0B`, `12.3%`; counts under ten
+/// thousand keep their digits (`9,876`), amounts under a thousand their cents (`$999.50`).
+pub fn format_compact(value: &Value, format: Format) -> String {
+    let Some(v) = value.as_f64() else {
+        return format_value(value, format);
+    };
+    // Amounts of money lose their cents first: `$1,352.17` no longer fits a narrow card, `$1.35k` does.
+    let threshold = if format == Format::Currency {
+        1_000.0
+    } else {
+        10_000.0
+    };
+    if format == Format::Percent || v.abs() < threshold {
+        return format_value(value, format);
+    }
+    match format {
+        Format::Currency => {
+            let t = compact_number(v);
+            match t.strip_prefix('-') {
+                Some(rest) => format!("-${rest}"),
+                None => format!("${t}"),
+            }
+        }
+        _ => compact_number(v),
+    }
+}
+
+/// The change from `previous` to `current` as text: relative (`+12.4%`) for amounts and counts, in percentage
+/// points (`+1.2 pp`) for percentages; `None` when there is nothing to compare.
+pub fn format_change(current: &Value, previous: &Value, format: Format) -> Option<(f64, String)> {
+    let (c, p) = (current.as_f64()?, previous.as_f64()?);
+    if format == Format::Percent {
+        let d = (c - p) * 100.0;
+        return Some((
+            d,
+            format!("{}{:.1} pp", if d >= 0.0 { "+" } else { "−" }, d.abs()),
+        ));
+    }
+    if p == 0.0 {
+        return None;
+    }
+    let d = (c - p) / p.abs() * 100.0;
+    Some((
+        d,
+        format!("{}{:.1}%", if d >= 0.0 { "+" } else { "−" }, d.abs()),
+    ))
+}
+
 /// The Plotly `tickformat` for an axis showing this format.
 pub fn tickformat(format: Format) -> &'static str {
     match format {
@@ -78,5 +149,41 @@ mod tests {
         assert_eq!(format_value(&json!(12.0), Format::Number), "12");
         assert_eq!(format_value(&json!(1000.256), Format::Number), "1,000.26");
         assert_eq!(format_value(&json!(null), Format::Number), "—");
+    }
+
+    #[test]
+    fn compact_values_fit_a_card() {
+        let c = |v: Value, f| format_compact(&v, f);
+        assert_eq!(c(json!(24_991_751_330.31f64), Format::Currency), "$25.0B");
+        assert_eq!(c(json!(1234), Format::Integer), "1,234");
+        assert_eq!(c(json!(12_345), Format::Integer), "12.3k");
+        assert_eq!(c(json!(123_456), Format::Integer), "123k");
+        assert_eq!(c(json!(3_400_000), Format::Integer), "3.40M");
+        assert_eq!(c(json!(999_999), Format::Integer), "1.00M");
+        assert_eq!(c(json!(-45_600.0), Format::Currency), "-$45.6k");
+        assert_eq!(c(json!(0.1234), Format::Percent), "12.3%");
+        assert_eq!(c(json!(1234.5), Format::Currency), "$1.23k");
+        assert_eq!(c(json!(999.5), Format::Currency), "$999.50");
+        // However large, the text stays short.
+        for v in [1e3, 1e6, 9.99e8, 1e9, 5.5e11, 1e14] {
+            assert!(c(json!(v), Format::Currency).chars().count() <= 7, "{v}");
+        }
+    }
+
+    #[test]
+    fn changes() {
+        assert_eq!(
+            format_change(&json!(110), &json!(100), Format::Integer).map(|c| c.1),
+            Some("+10.0%".into())
+        );
+        assert_eq!(
+            format_change(&json!(0.52), &json!(0.55), Format::Percent).map(|c| c.1),
+            Some("−3.0 pp".into())
+        );
+        assert_eq!(format_change(&json!(5), &json!(0), Format::Integer), None);
+        assert_eq!(
+            format_change(&json!(5), &json!(null), Format::Integer),
+            None
+        );
     }
 }

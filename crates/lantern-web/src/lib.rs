@@ -6,10 +6,12 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod board;
 pub mod charts;
 pub mod components;
 pub mod error;
 pub mod format;
+pub mod kpi;
 pub mod pages;
 pub mod server;
 pub mod state;

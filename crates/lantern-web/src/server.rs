@@ -58,7 +58,7 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_request(())
                 .on_response(|res: &Response<Body>, latency: Duration, _span: &Span| {
-                    let cache = res.extensions().get::<crate::api::CacheOutcome>().map(|c| c.0).unwrap_or("-");
+                    let cache = res.extensions().get::<crate::board::run::CacheOutcome>().map(|c| c.0).unwrap_or("-");
                     tracing::info!(
                         status = res.status().as_u16(),
                         latency_ms = (latency.as_secs_f64() * 1e5).round() / 100.0,
@@ -84,7 +84,7 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "storage": state.engine().catalog().storage().description(),
-        "dashboards": state.dashboards().len(),
+        "dashboards": state.boards().len(),
         "cache_entries": state.engine().cache().entry_count(),
     }))
 }

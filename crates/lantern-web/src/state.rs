@@ -11,6 +11,7 @@ use lantern_core::semantic::DatasetSpec;
 use lantern_core::storage::Storage;
 
 use crate::auth::Users;
+use crate::board::Board;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +31,7 @@ pub enum StartError {
 struct Inner {
     config: Config,
     engine: QueryEngine,
-    dashboards: Vec<Arc<DashboardSpec>>,
+    boards: Vec<Arc<Board>>,
     users: Users,
 }
 
@@ -52,10 +53,8 @@ impl AppState {
         storage: Storage,
     ) -> Result<Self, StartError> {
         let datasets = DatasetSpec::load_dir(&config.datasets_dir)?;
-        let dashboards = DashboardSpec::load_dir(&config.dashboards_dir)?;
-        for d in &dashboards {
-            d.check_against(&datasets)?;
-        }
+        let boards =
+            crate::board::compile_all(DashboardSpec::load_dir(&config.dashboards_dir)?, &datasets)?;
         let engine = QueryEngine::new(
             Catalog::new(storage),
             datasets,
@@ -65,17 +64,20 @@ impl AppState {
 
         // Load every dataset a dashboard uses now: schema errors stop the start, missing or unreadable data
         // only disables the dashboards that need it.
-        let mut used: Vec<&str> = dashboards.iter().map(|d| d.spec.dataset.as_str()).collect();
+        let mut used: Vec<&str> = boards
+            .iter()
+            .map(|b| b.spec.spec.dataset.as_str())
+            .collect();
         used.sort_unstable();
         used.dedup();
         for id in used {
             match engine.version(id).await {
                 Ok(v) => {
-                    for d in dashboards.iter().filter(|d| d.spec.dataset == id) {
-                        d.check_types(&v.model)?;
+                    for b in boards.iter().filter(|b| b.spec.spec.dataset == id) {
+                        b.check_model(&v.model)?;
                         // Builds the items' rollups and caches the unfiltered view, so first visits are fast.
-                        if let Err(e) = engine.dashboard(d, &[]).await {
-                            tracing::warn!(dashboard = d.id(), error = %e, "warm-up failed");
+                        if let Err(e) = crate::board::run::run(&engine, b, &[]).await {
+                            tracing::warn!(dashboard = b.id(), error = %e.message, "warm-up failed");
                         }
                     }
                 }
@@ -94,7 +96,7 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             config,
             engine,
-            dashboards: dashboards.into_iter().map(Arc::new).collect(),
+            boards,
             users,
         })))
     }
@@ -112,11 +114,11 @@ impl AppState {
     }
 
     /// Dashboards in file-name order.
-    pub fn dashboards(&self) -> &[Arc<DashboardSpec>] {
-        &self.0.dashboards
+    pub fn boards(&self) -> &[Arc<Board>] {
+        &self.0.boards
     }
 
-    pub fn dashboard(&self, id: &str) -> Option<&Arc<DashboardSpec>> {
-        self.0.dashboards.iter().find(|d| d.id() == id)
+    pub fn board(&self, id: &str) -> Option<&Arc<Board>> {
+        self.0.boards.iter().find(|b| b.id() == id)
     }
 }

@@ -4,9 +4,6 @@ use std::sync::LazyLock;
 
 use minijinja::{Environment, Value};
 
-/// Bumps cached asset URLs on every release.
-pub const ASSET_VERSION: &str = env!("CARGO_PKG_VERSION");
-
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     let templates: [(&str, &str); 10] = [
@@ -39,7 +36,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_function("icon", |name: &str| {
         Value::from_safe_string(crate::theme::icon_svg(name))
     });
-    env.add_global("asset_version", ASSET_VERSION);
+    env.add_global("asset_version", crate::assets::ASSET_VERSION.as_str());
     env
 });
 

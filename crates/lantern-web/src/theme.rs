@@ -1,5 +1,6 @@
-//! The warm professional light theme: the palette shared by `assets/app.css` (as CSS custom properties) and the
-//! Plotly layout template applied to every figure, plus the small icon set dashboards can name.
+//! The warm professional light theme and its dark twin: palettes shared by `assets/app.css` (as CSS custom
+//! properties) and the Plotly layout templates applied to every figure, plus the small icon set dashboards can
+//! name. Figures are built with the light template; the page swaps in the dark one when the reader chose dark mode.
 
 use serde_json::{Value, json};
 
@@ -13,22 +14,74 @@ pub const GRID: &str = "#efe8de";
 pub const FONT: &str =
     "Inter, Segoe UI, -apple-system, BlinkMacSystemFont, Roboto, Helvetica Neue, Arial, sans-serif";
 
+/// A colour theme for figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub name: &'static str,
+    pub colorway: [&'static str; 8],
+    pub text: &'static str,
+    pub muted: &'static str,
+    pub grid: &'static str,
+    pub line: &'static str,
+    pub surface: &'static str,
+    /// Low and high ends of sequential colour scales (heatmaps, pivot cells).
+    pub scale: [&'static str; 2],
+    pub good: &'static str,
+    pub bad: &'static str,
+}
+
+pub const LIGHT: Theme = Theme {
+    name: "light",
+    colorway: COLORWAY,
+    text: TEXT,
+    muted: MUTED,
+    grid: GRID,
+    line: "#e7dfd4",
+    surface: "#ffffff",
+    scale: ["#fbf3ea", "#c8602b"],
+    good: "#2f7d4f",
+    bad: "#b3261e",
+};
+
+/// The dark theme: the same hues lifted for a dark surface.
+pub const DARK: Theme = Theme {
+    name: "dark",
+    colorway: [
+        "#e07a45", "#4fa3a8", "#e5b95e", "#8db37a", "#b58ab8", "#d9765d", "#7aa3d1", "#c4a981",
+    ],
+    text: "#ece6df",
+    muted: "#a89d92",
+    grid: "#2f2a26",
+    line: "#3b3530",
+    surface: "#1f1c19",
+    scale: ["#2a2420", "#e07a45"],
+    good: "#5cbf84",
+    bad: "#f07468",
+};
+
 /// The Plotly template (`layout.template`) that matches the CSS theme.
-pub fn plotly_template() -> Value {
+pub fn plotly_template_for(t: &Theme) -> Value {
     json!({
         "layout": {
-            "colorway": COLORWAY,
-            "font": {"family": FONT, "color": TEXT, "size": 13},
+            "colorway": t.colorway,
+            "font": {"family": FONT, "color": t.text, "size": 13},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "rgba(0,0,0,0)",
-            "hoverlabel": {"font": {"family": FONT}, "bgcolor": "#ffffff", "bordercolor": "#e7dfd4"},
-            "xaxis": {"gridcolor": GRID, "linecolor": "#e7dfd4", "zerolinecolor": GRID, "tickfont": {"color": MUTED}, "automargin": true},
-            "yaxis": {"gridcolor": GRID, "linecolor": "#e7dfd4", "zerolinecolor": GRID, "tickfont": {"color": MUTED}, "automargin": true},
-            "legend": {"orientation": "h", "y": -0.18, "font": {"color": MUTED}},
+            "hoverlabel": {"font": {"family": FONT, "color": t.text}, "bgcolor": t.surface, "bordercolor": t.line},
+            "xaxis": {"gridcolor": t.grid, "linecolor": t.line, "zerolinecolor": t.grid, "tickfont": {"color": t.muted}, "automargin": true},
+            "yaxis": {"gridcolor": t.grid, "linecolor": t.line, "zerolinecolor": t.grid, "tickfont": {"color": t.muted}, "automargin": true},
+            "legend": {"orientation": "h", "y": -0.18, "font": {"color": t.muted}},
             "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
-            "piecolorway": COLORWAY
+            "piecolorway": t.colorway,
+            "modebar": {"bgcolor": "rgba(0,0,0,0)", "color": t.muted, "activecolor": t.colorway[0]},
+            "coloraxis": {"colorscale": [[0, t.scale[0]], [1, t.scale[1]]]}
         }
     })
+}
+
+/// The light template (the one figures are built with).
+pub fn plotly_template() -> Value {
+    plotly_template_for(&LIGHT)
 }
 
 /// Inline SVG for an icon name (feather-style strokes); unknown names get the chart icon.
@@ -55,6 +108,14 @@ pub fn icon_svg(name: &str) -> String {
         "money" => {
             r#"<rect x="2" y="6" width="20" height="12" rx="2"/><circle cx="12" cy="12" r="2.5"/><path d="M6 12h.01M18 12h.01"/>"#
         }
+        "close" => r#"<path d="M6 6l12 12M18 6L6 18"/>"#,
+        "up" => r#"<path d="M12 19V5"/><path d="M5 12l7-7 7 7"/>"#,
+        "rows" => r#"<path d="M4 6h16M4 12h16M4 18h16"/>"#,
+        "download" => r#"<path d="M12 4v11"/><path d="M7 10l5 5 5-5"/><path d="M5 20h14"/>"#,
+        "moon" => r#"<path class="moon" d="M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5z"/>"#,
+        "sun" => {
+            r#"<g class="sun"><circle cx="12" cy="12" r="4"/><path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4"/></g>"#
+        }
         _ => r#"<path d="M4 20V10M10 20V4M16 20v-7M22 20H2"/>"#,
     };
     format!(r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true">{body}</svg>"#)
@@ -71,6 +132,9 @@ mod tests {
         assert!(css.contains(&format!("--teal: {};", COLORWAY[1])));
         assert!(css.contains(&format!("--text: {TEXT};")));
         assert_eq!(plotly_template()["layout"]["colorway"][0], COLORWAY[0]);
+        // The dark theme's surface and text are the CSS dark block's.
+        assert!(css.contains(&format!("--surface: {};", DARK.surface)));
+        assert!(css.contains(&format!("--text: {};", DARK.text)));
     }
 
     #[test]

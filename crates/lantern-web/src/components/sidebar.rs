@@ -15,8 +15,9 @@ pub struct SidebarEntry {
 
 pub fn entries(state: &AppState) -> Vec<SidebarEntry> {
     state
-        .dashboards()
+        .boards()
         .iter()
+        .map(|b| &b.spec)
         .map(|d| SidebarEntry {
             id: d.spec.id.clone(),
             title: d.spec.title.clone(),

@@ -1,15 +1,15 @@
 //! `/d/{id}`: filter bar, KPI cards and charts, rendered on the server with the data for the URL's filters;
-//! `assets/app.js` then keeps it live without reloads.
+//! `assets/app.js` then keeps it live without reloads (filters, cross-filter clicks, drill-down, pages).
 
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lantern_core::filters::FilterSet;
 use minijinja::value::{Serde, Value};
 
-use crate::api::{dashboard_data, query_pairs};
+use crate::api::query_pairs;
 use crate::auth::SignedIn;
+use crate::board::run::{Request, run};
 use crate::components::{filters, sidebar};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -20,43 +20,56 @@ pub async fn page(
     RawQuery(raw): RawQuery,
     Extension(SignedIn(user)): Extension<SignedIn>,
 ) -> Response {
-    let Some(dashboard) = state.dashboard(&id).cloned() else {
+    let Some(board) = state.board(&id).cloned() else {
         return AppError::not_found("dashboard", &id).page().into_response();
     };
     let pairs = query_pairs(raw.as_deref());
     let engine = state.engine();
-    let result = dashboard_data(&state, &dashboard, &pairs).await;
-    let parsed = match engine.version(&dashboard.spec.dataset).await {
-        Ok(v) => FilterSet::parse(&pairs, &dashboard, &v.model).ok(),
-        Err(_) => None,
+    let result = run(engine, &board, &pairs).await;
+    // The controls show the URL's filters when they parse, and start empty when they do not.
+    let empty: Vec<(String, String)> = Vec::new();
+    let request = match Request::new(engine, &board, &pairs).await {
+        Ok(r) => Some(r),
+        Err(_) => Request::new(engine, &board, &empty).await.ok(),
     };
-    let controls = filters::controls(engine, &dashboard, parsed.as_ref()).await;
-    let spec = minijinja::context! {
-        id => &dashboard.spec.id,
-        title => &dashboard.spec.title,
-        description => &dashboard.spec.description,
-        dataset => &dashboard.spec.dataset,
+    let controls = match &request {
+        Some(r) => filters::controls(&state, r).await,
+        None => Vec::new(),
     };
+    let spec = &board.spec.spec;
+    let dashboard = minijinja::context! {
+        id => &spec.id,
+        title => &spec.title,
+        description => &spec.description,
+        dataset => &spec.dataset,
+    };
+    let templates = serde_json::json!({
+        "light": crate::theme::plotly_template_for(&crate::theme::LIGHT),
+        "dark": crate::theme::plotly_template_for(&crate::theme::DARK),
+    });
     let (status, ctx) = match &result {
         Ok(data) => (
             StatusCode::OK,
             minijinja::context! {
-                dashboard => spec,
+                dashboard,
                 filters => Value::from(Serde(&controls)),
                 kpis => Value::from(Serde(&data.kpis)),
                 charts => Value::from(Serde(&data.charts)),
+                chips => Value::from(Serde(&data.chips)),
+                period => Value::from(Serde(&data.period)),
                 version => data.version,
                 rows => crate::format::format_value(&data.rows.into(), lantern_core::semantic::Format::Integer),
                 data => Value::from(Serde(data)),
+                templates => Value::from(Serde(&templates)),
                 nav => Value::from(Serde(sidebar::entries(&state))),
-                active => &dashboard.spec.id,
+                active => &spec.id,
                 user => &user,
             },
         ),
         Err(e) => (
             e.status,
             minijinja::context! {
-                dashboard => spec,
+                dashboard,
                 filters => Value::from(Serde(&controls)),
                 error => minijinja::context! {
                     title => e.title(),
@@ -65,8 +78,9 @@ pub async fn page(
                         None => e.message.clone(),
                     },
                 },
+                templates => Value::from(Serde(&templates)),
                 nav => Value::from(Serde(sidebar::entries(&state))),
-                active => &dashboard.spec.id,
+                active => &spec.id,
                 user => &user,
             },
         ),

@@ -12,7 +12,7 @@ use crate::error::AppError;
 pub(crate) fn html(name: &str, ctx: minijinja::Value) -> Response {
     match crate::templates::render(name, ctx) {
         Ok(body) => Html(body).into_response(),
-        Err(e) => AppError::internal(format!("template {name}: {e}"))
+        Err(e) => AppError::internal_logged(&format!("template {name}: {e:#}"))
             .page()
             .into_response(),
     }

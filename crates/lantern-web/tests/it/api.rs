@@ -68,6 +68,8 @@ struct Expected {
     active_users: usize,
     total_requests: i64,
     rate: f64,
+    /// Requests by team under the date filter only: the team bar chart highlights selected teams instead of
+    /// filtering itself down to them.
     by_team: BTreeMap<String, i64>,
     by_model: BTreeMap<String, i64>,
     days: usize,
@@ -78,15 +80,18 @@ fn expected(rows: &[Usage], teams: &[&str], from: Option<&str>, to: Option<&str>
         from.map(day).unwrap_or(i32::MIN),
         to.map(day).unwrap_or(i32::MAX),
     );
-    let kept: Vec<&Usage> = rows
+    let in_dates: Vec<&Usage> = rows.iter().filter(|r| r.day >= lo && r.day <= hi).collect();
+    let kept: Vec<&Usage> = in_dates
         .iter()
+        .copied()
         .filter(|r| teams.is_empty() || teams.contains(&r.team.as_str()))
-        .filter(|r| r.day >= lo && r.day <= hi)
         .collect();
     let mut by_team = BTreeMap::new();
+    for r in &in_dates {
+        *by_team.entry(r.team.clone()).or_insert(0) += r.requests;
+    }
     let mut by_model = BTreeMap::new();
     for r in &kept {
-        *by_team.entry(r.team.clone()).or_insert(0) += r.requests;
         *by_model.entry(r.model.clone()).or_insert(0) += 1;
     }
     let shown: i64 = kept.iter().map(|r| r.shown).sum();
@@ -105,7 +110,7 @@ fn expected(rows: &[Usage], teams: &[&str], from: Option<&str>, to: Option<&str>
     }
 }
 
-fn kpi<'a>(body: &'a Value, measure: &str) -> &'a Value {
+pub fn kpi<'a>(body: &'a Value, measure: &str) -> &'a Value {
     body["kpis"]
         .as_array()
         .unwrap()
@@ -114,14 +119,25 @@ fn kpi<'a>(body: &'a Value, measure: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no KPI {measure} in {body}"))
 }
 
-fn chart<'a>(body: &'a Value, id: &str) -> &'a Value {
+/// The figure of chart `id`.
+pub fn figure<'a>(body: &'a Value, id: &str) -> &'a Value {
     let c = body["charts"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["id"] == id)
-        .unwrap();
-    &c["figure"]["data"][0]
+        .unwrap_or_else(|| panic!("no chart {id}"));
+    assert!(c["error"].is_null(), "chart {id} failed: {}", c["error"]);
+    &c["figure"]
+}
+
+fn sum(values: &Value) -> f64 {
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap_or(0.0))
+        .sum()
 }
 
 fn check(body: &Value, want: &Expected) {
@@ -141,7 +157,7 @@ fn check(body: &Value, want: &Expected) {
         format!("{:.1}%", want.rate * 100.0)
     );
 
-    let bar = chart(body, "requests-by-team");
+    let bar = &figure(body, "requests-by-team")["data"][0];
     let got: BTreeMap<String, i64> = bar["x"]
         .as_array()
         .unwrap()
@@ -161,25 +177,20 @@ fn check(body: &Value, want: &Expected) {
         "bars sorted descending: {ys:?}"
     );
 
-    let pie = chart(body, "model-share");
-    let got: BTreeMap<String, i64> = pie["labels"]
-        .as_array()
-        .unwrap()
+    // Model share: one stacked area per model; each sums to that model's user-days.
+    let share = figure(body, "model-share")["data"].as_array().unwrap();
+    let got: BTreeMap<String, i64> = share
         .iter()
-        .zip(pie["values"].as_array().unwrap())
-        .map(|(x, y)| (x.as_str().unwrap().to_string(), y.as_i64().unwrap()))
+        .map(|t| (t["name"].as_str().unwrap().to_string(), sum(&t["y"]) as i64))
         .collect();
     assert_eq!(got, want.by_model);
 
-    let line = chart(body, "daily-requests");
-    assert_eq!(line["x"].as_array().unwrap().len(), want.days);
-    let sum: i64 = line["y"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_i64().unwrap())
-        .sum();
-    assert_eq!(sum, want.total_requests);
+    // Daily requests by kind: three stacked series over every day with data, adding up to all requests.
+    let daily = figure(body, "daily-requests")["data"].as_array().unwrap();
+    assert_eq!(daily.len(), 3);
+    assert_eq!(daily[0]["x"].as_array().unwrap().len(), want.days);
+    let total: f64 = daily.iter().map(|t| sum(&t["y"])).sum();
+    assert_eq!(total as i64, want.total_requests);
 }
 
 #[tokio::test]
@@ -213,13 +224,24 @@ async fn kpis_and_charts_match(backend: Backend) {
         Some("2025-04-30"),
     );
     check(&body, &want);
-    assert_eq!(body["cache"]["misses"], 4);
+    let lookups =
+        body["cache"]["misses"].as_u64().unwrap() + body["cache"]["hits"].as_u64().unwrap();
+    assert!(
+        body["cache"]["misses"].as_u64().unwrap() > 0,
+        "{}",
+        body["cache"]
+    );
 
     // The same filters in another order and in the plain-form spelling hit the cache.
     let q2 = "/api/dashboards/cursor-usage/data?date.from=2025-02-01&date.to=2025-04-30&team=ML&team=Web";
     let (_, again) = app.get_json(q2).await;
     check(&again, &want);
-    assert_eq!(again["cache"]["hits"], 4, "{}", again["cache"]);
+    assert_eq!(
+        again["cache"]["hits"].as_u64().unwrap(),
+        lookups,
+        "{}",
+        again["cache"]
+    );
     assert_eq!(again["cache"]["misses"], 0);
 
     // Open-ended ranges.
@@ -285,10 +307,10 @@ async fn pages_render_with_data_and_filter_state() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(
-        html.contains(r#"<option value="Web" selected>"#),
+        html.contains(r#"<input type="checkbox" name="team" value="Web" checked>"#),
         "the URL's filter is selected"
     );
-    assert!(html.contains(r#"<option value="ML">"#));
+    assert!(html.contains(r#"<input type="checkbox" name="team" value="ML">"#));
     assert!(html.contains(r#"id="chart-daily-requests""#));
     assert!(html.contains(r#"id="initial-data""#));
     assert!(html.contains("/static/plotly.min.js"));
@@ -300,8 +322,11 @@ async fn pages_render_with_data_and_filter_state() {
         .as_str()
         .unwrap()
         .to_string();
+    let at = html
+        .find(r#"id="kpi-total_requests""#)
+        .expect("the KPI card");
     assert!(
-        html.contains(&format!(r#"id="kpi-total_requests">{text}<"#)),
+        html[at..at + 200].contains(&format!(">{text}</div>")),
         "KPI {text} rendered"
     );
 

@@ -3,6 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -102,6 +103,51 @@ async fn click(client: &Client, css: &str) {
         .unwrap();
 }
 
+/// Scrolls `css` into view and clicks with a real mouse at `fx`, `fy` (fractions of its box): Plotly reacts to
+/// pointer events over its plot area, not to element clicks.
+async fn mouse_click(client: &Client, css: &str, fx: f64, fy: f64) {
+    let rect = client
+        .execute(
+            &format!(
+                "const e = document.querySelector({css:?}); e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height];"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let r: Vec<f64> = rect
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let (x, y) = (r[0] + r[2] * fx, r[1] + r[3] * fy);
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: Some(Duration::from_millis(60)),
+            x,
+            y,
+        })
+        .then(PointerAction::Pause {
+            duration: Duration::from_millis(120),
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    client.perform_actions(mouse).await.unwrap();
+}
+
+async fn save_png(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    assert!(png.len() > 10_000, "{name} is a real picture");
+    let dir = repo_root().join("test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), &png).unwrap();
+}
+
 async fn type_into(client: &Client, css: &str, text: &str) {
     client
         .find(Locator::Css(css))
@@ -178,11 +224,13 @@ async fn log_in_filter_and_see_the_dashboard_change() {
         .execute("window.__sameDocument = true;", vec![])
         .await
         .unwrap();
-    click(&client, "select[name=team] option[value=Web]").await;
+    click(&client, ".ms[data-name=team] .ms-button").await;
+    click(&client, ".ms[data-name=team] input[value=Web]").await;
+    // The team chart keeps every bar and highlights the chosen one.
     wait_js(
         &client,
-        "document.getElementById('chart-requests-by-team').data[0].x.length === 1",
-        "the bar chart to show one team",
+        "(() => { const d = document.getElementById('chart-requests-by-team').data[0]; return d.x.length === 12 && d.marker.opacity.filter(o => o === 1).length === 1 && d.x[d.marker.opacity.indexOf(1)] === 'Web'; })()",
+        "the bar chart to highlight one team",
     )
     .await;
     let after = client
@@ -253,7 +301,7 @@ async fn log_in_filter_and_see_the_dashboard_change() {
     std::fs::write(dir.join("datasets.png"), client.screenshot().await.unwrap()).unwrap();
 
     // Logging out sends the browser back to /login.
-    click(&client, ".sidebar-foot button").await;
+    click(&client, ".sidebar-foot form button").await;
     wait_js(
         &client,
         "location.pathname === '/login'",
@@ -263,4 +311,332 @@ async fn log_in_filter_and_see_the_dashboard_change() {
     client.goto(&app.url("/")).await.unwrap();
     assert_eq!(client.current_url().await.unwrap().path(), "/login");
     client.close().await.unwrap();
+}
+
+/// Waits until the page has drawn the data of a refresh started after `since` (`document.body.dataset.rendered`).
+async fn wait_rendered_after(client: &Client, since: &Value, what: &str) {
+    wait_js(
+        client,
+        &format!("Number(document.body.dataset.rendered || 0) > {since} && !document.body.classList.contains('loading')"),
+        what,
+    )
+    .await;
+}
+
+async fn rendered_at(client: &Client) -> Value {
+    client
+        .execute(
+            "return Number(document.body.dataset.rendered || 0);",
+            vec![],
+        )
+        .await
+        .unwrap()
+}
+
+/// Cross-filter, date preset, drill-down, view rows, a CSV download checked against the data, dark mode and a
+/// phone-sized screen, on the shipped dashboards in a real browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboards_are_interactive() {
+    use chrono::Datelike;
+    let app = TestApp::start().await;
+    app.login().await;
+    let (_driver, client) = start_browser().await;
+    client.goto(&app.url("/login")).await.unwrap();
+    type_into(&client, "#username", "admin").await;
+    type_into(&client, "#password", PASSWORD).await;
+    click(&client, "button[type=submit]").await;
+    wait_js(&client, "location.pathname === '/'", "home after login").await;
+    client.goto(&app.url("/d/cursor-usage")).await.unwrap();
+    wait_js(
+        &client,
+        "document.querySelector('#chart-requests-by-team .main-svg .point') !== null",
+        "the team bars",
+    )
+    .await;
+
+    // Cross-filter: a click on a bar filters the page by that team (URL and chip) and highlights the bar.
+    let team = client
+        .execute(
+            "return document.getElementById('chart-requests-by-team').data[0].x[2];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let team = team.as_str().unwrap().to_string();
+    let since = rendered_at(&client).await;
+    let bar = "#chart-requests-by-team .point:nth-child(3)";
+    mouse_click(&client, bar, 0.5, 0.7).await;
+    wait_rendered_after(&client, &since, "the cross-filtered page").await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.query(), Some(format!("team={team}").as_str()), "{url}");
+    let chip = client
+        .find(Locator::Css(".chip[data-dimension=team]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(chip.contains(&team), "{chip}");
+    let highlighted = client
+        .execute("const d = document.getElementById('chart-requests-by-team').data[0]; return d.x.filter((x, i) => d.marker.opacity[i] === 1);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(highlighted, json!([team]));
+
+    // A date preset relative to the data's last day.
+    let since = rendered_at(&client).await;
+    client
+        .execute(
+            "const s = document.querySelector('select.preset'); s.value = [...s.options].find(o => o.text === 'Last 30 days').value; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_rendered_after(&client, &since, "the preset's data").await;
+    let url = client.current_url().await.unwrap();
+    assert!(
+        url.query().unwrap().contains("date=2025-12-02..2025-12-31"),
+        "{url}"
+    );
+    // KPIs now compare with the 30 days before.
+    let change = client
+        .find(Locator::Css("#kpis .kpi .period"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(change, "vs previous 30 days");
+
+    // The CSV behind the team chart equals the requests per team computed here from the Parquet rows.
+    let href = client
+        .execute(
+            "return document.querySelector('.chart[data-chart=requests-by-team] a.export').href;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let csv = app
+        .client
+        .get(href.as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut want: std::collections::BTreeMap<String, i64> = Default::default();
+    let lo = chrono::NaiveDate::from_ymd_opt(2025, 12, 2).unwrap();
+    for b in crate::support::read_dataset(&app.storage, "cursor_usage", 1).await {
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::{Date32Type, Int64Type};
+        let int = |n: &str| {
+            b.column_by_name(n)
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .clone()
+        };
+        let (c, e, a) = (
+            int("chat_requests"),
+            int("composer_requests"),
+            int("agent_requests"),
+        );
+        let teams = b.column_by_name("team").unwrap().as_string::<i32>().clone();
+        let days = b
+            .column_by_name("date")
+            .unwrap()
+            .as_primitive::<Date32Type>()
+            .clone();
+        for i in 0..b.num_rows() {
+            let day = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()
+                + chrono::Duration::days(days.value(i) as i64);
+            if day >= lo {
+                *want.entry(teams.value(i).to_string()).or_default() +=
+                    c.value(i) + e.value(i) + a.value(i);
+            }
+        }
+    }
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("team,total_requests"));
+    let got: std::collections::BTreeMap<String, i64> = lines
+        .map(|l| {
+            let (t, n) = l.split_once(',').unwrap();
+            (t.to_string(), n.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        got, want,
+        "the export is the chart's data under the page's date filter"
+    );
+
+    // Drill-down: a click on a week of the model-share chart narrows the date range to it and shows its days.
+    client
+        .execute(
+            "document.querySelector('.chip[data-dimension=team] .chip-x').click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client.goto(&app.url("/d/cursor-usage")).await.unwrap();
+    wait_js(
+        &client,
+        "document.querySelector('#chart-model-share .main-svg .nsewdrag') !== null",
+        "the model share chart",
+    )
+    .await;
+    let since = rendered_at(&client).await;
+    mouse_click(&client, "#chart-model-share .nsewdrag", 0.5, 0.5).await;
+    wait_rendered_after(&client, &since, "the drilled-down page").await;
+    let url = client.current_url().await.unwrap();
+    let q = url.query().unwrap().to_string();
+    assert!(q.contains("_grain.model-share=day"), "{q}");
+    let range = url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "date")
+        .map(|(_, v)| v.to_string())
+        .unwrap();
+    let (a, b) = range.split_once("..").unwrap();
+    let (a, b) = (
+        chrono::NaiveDate::parse_from_str(a, "%Y-%m-%d").unwrap(),
+        chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d").unwrap(),
+    );
+    assert_eq!((b - a).num_days(), 6, "one week: {range}");
+    assert_eq!(a.weekday(), chrono::Weekday::Mon);
+    let points = client
+        .execute("return new Set(document.getElementById('chart-model-share').data.flatMap(t => t.x)).size;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(points, 7, "the week shown by day");
+    assert!(
+        client
+            .find(Locator::Css(".chart[data-chart=model-share] .drill-up"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "the drill-up button shows"
+    );
+    save_png(&client, "cursor-usage-drilled.png").await;
+
+    // View rows: the rows behind a chart, paged, with a CSV link.
+    client
+        .execute(
+            "document.querySelector('.chart[data-chart=daily-requests] .view-rows').click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_js(
+        &client,
+        "document.querySelectorAll('#rows-table tbody tr').length > 0",
+        "the rows",
+    )
+    .await;
+    let summary = client
+        .find(Locator::Css("#rows-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, count) = app
+        .get_json(&format!(
+            "/api/dashboards/cursor-usage/charts/daily-requests/rows?date={range}"
+        ))
+        .await;
+    let total = count["total"].as_u64().unwrap();
+    assert!(
+        summary.starts_with(&format!("{} rows", fmt_thousands(total))),
+        "{summary}"
+    );
+    let shown = client
+        .execute(
+            "return document.querySelectorAll('#rows-table tbody tr').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown.as_u64().unwrap(), total.min(50));
+    save_png(&client, "view-rows.png").await;
+    client
+        .execute("document.getElementById('rows-close').click();", vec![])
+        .await
+        .unwrap();
+
+    // Dark mode: toggled in the sidebar, applied to the page and the charts, remembered after a reload.
+    client
+        .goto(&app.url("/d/cursor-usage?date=2025-10-01..2025-12-31"))
+        .await
+        .unwrap();
+    wait_js(
+        &client,
+        "document.querySelector('#chart-daily-requests .main-svg') !== null",
+        "the charts",
+    )
+    .await;
+    save_png(&client, "cursor-usage-light.png").await;
+    click(&client, "#theme-toggle").await;
+    wait_js(
+        &client,
+        "document.documentElement.dataset.theme === 'dark' && document.getElementById('chart-daily-requests').layout.template.layout.font.color === '#ece6df'",
+        "dark charts",
+    )
+    .await;
+    client.refresh().await.unwrap();
+    wait_js(&client, "document.documentElement.dataset.theme === 'dark' && document.querySelector('#chart-daily-requests .main-svg') !== null", "dark after a reload").await;
+    let bg = client
+        .execute(
+            "return getComputedStyle(document.body).backgroundColor;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bg, "rgb(22, 20, 18)");
+    save_png(&client, "cursor-usage-dark.png").await;
+    client.goto(&app.url("/d/apac-dot")).await.unwrap();
+    wait_js(&client, "document.querySelector('#chart-on-time-pivot table') !== null && document.querySelector('#chart-on-time-trend .main-svg') !== null", "the APAC page").await;
+    save_png(&client, "apac-dot-dark.png").await;
+    click(&client, "#theme-toggle").await;
+    wait_js(
+        &client,
+        "document.documentElement.dataset.theme === 'light'",
+        "light again",
+    )
+    .await;
+    save_png(&client, "apac-dot-light.png").await;
+
+    // A phone: 390 px wide, nothing wider than the screen but the tables' own scrollers.
+    client.set_window_size(390, 844).await.unwrap();
+    client.goto(&app.url("/d/cursor-usage")).await.unwrap();
+    wait_js(
+        &client,
+        "document.querySelector('#chart-daily-requests .main-svg') !== null",
+        "the phone layout",
+    )
+    .await;
+    let overflow = client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_f64().unwrap() <= 1.0,
+        "the page scrolls sideways by {overflow} px"
+    );
+    save_png(&client, "cursor-usage-390.png").await;
+    client.close().await.unwrap();
+}
+
+fn fmt_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

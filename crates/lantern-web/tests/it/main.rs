@@ -4,4 +4,5 @@ mod api;
 mod auth;
 mod bad_input;
 mod browser;
+mod dashboards;
 mod support;
