@@ -45,8 +45,11 @@ impl FilterValue {
             },
             DataType::Date32 | DataType::Date64 | DataType::Timestamp(..) => {
                 NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .ok()
+                    // Years outside 1000..=9999 are typos, and would overflow date arithmetic.
+                    .filter(|d| (1000..=9999).contains(&chrono::Datelike::year(d)))
                     .map(FilterValue::Date)
-                    .map_err(|_| format!("`{raw}` is not a date (YYYY-MM-DD)"))
+                    .ok_or_else(|| format!("`{raw}` is not a date (YYYY-MM-DD)"))
             }
             t if t.is_integer() => raw
                 .parse::<i64>()
@@ -356,13 +359,14 @@ impl FilterSet {
         self.conditions.keys().map(String::as_str)
     }
 
-    /// A stable key: the same filters in any URL order give the same key.
+    /// A stable key: the same filters in any URL order give the same key, and different filters never do
+    /// (values are URL-encoded, so a value containing `&` or `=` cannot pass for two conditions).
     pub fn canonical(&self) -> String {
-        self.conditions
-            .iter()
-            .map(|(k, (_, _, c))| format!("{k}={}", c.canonical()))
-            .collect::<Vec<_>>()
-            .join("&")
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.to_pairs() {
+            out.append_pair(&k, &v);
+        }
+        out.finish()
     }
 
     /// Query pairs that reproduce this filter set (for links and the form's state).
@@ -489,6 +493,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(empty.canonical(), "cost=1.5..");
+        // A value holding `&` or `=` keeps its own key: no two filter sets share one.
+        let sneaky =
+            FilterSet::parse(&pairs(&[("team", "Web&date=2025-01-01..")]), &d, &m).unwrap();
+        let real =
+            FilterSet::parse(&pairs(&[("team", "Web"), ("date", "2025-01-01..")]), &d, &m).unwrap();
+        assert_ne!(sneaky.canonical(), real.canonical());
+        let one = FilterSet::parse(&pairs(&[("team", "a\u{1f}b")]), &d, &m).unwrap();
+        let two = FilterSet::parse(&pairs(&[("team", "a"), ("team", "b")]), &d, &m).unwrap();
+        assert_ne!(one.canonical(), two.canonical());
     }
 
     #[test]
@@ -500,6 +513,7 @@ mod tests {
             (("date", "yesterday"), "date"),
             (("cost", "cheap..5"), "cost"),
             (("cost", "9..1"), "cost"),
+            (("date", "-262144-01-01.."), "date"),
         ];
         for ((k, v), field) in cases {
             match FilterSet::parse(&pairs(&[(k, v)]), &d, &m) {

@@ -270,6 +270,12 @@
     return layout;
   }
 
+  // Purging a plot drops its event handlers too: bind them again when it is next drawn.
+  function unplot(slot) {
+    if (window.Plotly && slot.classList.contains("js-plotly-plot")) Plotly.purge(slot);
+    slot._bound = false;
+  }
+
   function renderChart(c) {
     const slot = document.getElementById("chart-" + c.id);
     if (!slot) return;
@@ -282,12 +288,12 @@
     const exportLink = card.querySelector(".export");
     if (exportLink) exportLink.href = `/api/dashboards/${encodeURIComponent(dashboard)}/charts/${encodeURIComponent(c.id)}/export.csv${query(allParams())}`;
     if (c.error) {
-      if (window.Plotly && slot.classList.contains("js-plotly-plot")) Plotly.purge(slot);
+      unplot(slot);
       slot.replaceChildren(el("div", { class: "chart-error", role: "alert" }, el("strong", { text: "This chart could not be drawn" }), el("p", { text: c.error })));
       return;
     }
     if (c.empty && !(c.figure && c.figure.kpi)) {
-      if (window.Plotly && slot.classList.contains("js-plotly-plot")) Plotly.purge(slot);
+      unplot(slot);
       slot.replaceChildren(el("div", { class: "empty-state" }, el("strong", { text: "No data for these filters" }), el("p", { class: "muted small", text: "Widen the date range or clear a filter." })));
       return;
     }
@@ -352,9 +358,9 @@
       } else if (meta.range) {
         setFilter(meta.click[0], String(p.customdata));
       } else if (Array.isArray(p.customdata) && meta.click.length > 1) {
-        meta.click.forEach((d, i) => { if (p.customdata[i] !== null) setCategory(d, String(p.customdata[i])); });
+        meta.click.forEach((d, i) => { if (p.customdata[i] !== null) setCategory(d, String(p.customdata[i]), meta.grain); });
       } else {
-        setCategory(meta.click[0], String(p.customdata));
+        setCategory(meta.click[0], String(p.customdata), meta.grain);
       }
       refresh();
     });
@@ -370,10 +376,13 @@
     });
   }
 
-  // A category value: dates (heatmap cells on a date axis) become their bucket's range.
-  function setCategory(dimension, value) {
-    const from = form.querySelector(`[name="${CSS.escape(dimension)}.from"]`);
-    if (from && /^\d{4}-\d{2}-\d{2}/.test(value)) { setFilter(dimension, value.slice(0, 10) + ".." + value.slice(0, 10)); return; }
+  // A category value: a date bucket (a bar or heatmap cell on a date axis, of `grain`) becomes its range.
+  function setCategory(dimension, value, grain) {
+    if (grain && /^\d{4}-\d{2}-\d{2}/.test(value)) {
+      const start = value.slice(0, 10);
+      setFilter(dimension, start + ".." + bucketEnd(grain, start));
+      return;
+    }
     toggleValue(dimension, value);
   }
 

@@ -240,7 +240,7 @@ async fn rows(
         .find(|(k, _)| k == "page")
         .and_then(|(_, v)| v.parse::<usize>().ok())
         .unwrap_or(1)
-        .max(1);
+        .clamp(1, 1_000_000);
     let pairs = without(&all, &["page"]);
     let request = Request::new(state.engine(), &b, &pairs).await?;
     let filters = chart_filters(&request, c);
@@ -248,7 +248,7 @@ async fn rows(
     let query = Query::Rows {
         columns: vec![],
         sort: vec![],
-        offset: (page - 1) * ROWS_PAGE,
+        offset: (page - 1).saturating_mul(ROWS_PAGE),
         limit: Some(ROWS_PAGE),
     };
     let (t, count) = futures::future::try_join(

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod auth;
 pub mod board;
 pub mod charts;
+pub mod check;
 pub mod components;
 pub mod error;
 pub mod format;

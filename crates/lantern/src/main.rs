@@ -66,6 +66,8 @@ enum Command {
         #[command(subcommand)]
         command: EtlCommand,
     },
+    /// Check every dataset and dashboard spec against the published data; exits 1 on any problem (for CI).
+    Check,
     /// Inspect or clear published datasets.
     Dataset {
         #[command(subcommand)]
@@ -131,6 +133,12 @@ fn init_logging(config: &Config) {
             .init(),
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
     }
+}
+
+/// Demo datasets need rows: an empty version would have no files to read.
+fn demo_rows(rows: usize) -> Result<usize> {
+    anyhow::ensure!(rows > 0, "--rows must be at least 1");
+    Ok(rows)
 }
 
 fn progress_style() -> ProgressStyle {
@@ -251,12 +259,20 @@ async fn main() -> Result<()> {
             host,
             demo,
             demo_rows,
-        } => serve(config, port, host, demo.then_some(demo_rows)).await,
+        } => {
+            let rows = if demo {
+                Some(self::demo_rows(demo_rows)?)
+            } else {
+                None
+            };
+            serve(config, port, host, rows).await
+        }
         Command::Demo {
             rows,
             csv: true,
             dir,
         } => {
+            let rows = demo_rows(rows)?;
             for id in lantern_core::demo::DATASETS {
                 let path = dir.join(format!("{id}.csv"));
                 let bar = ProgressBar::new(rows as u64);
@@ -273,13 +289,37 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo { rows, .. } => {
+            let rows = demo_rows(rows)?;
             let catalog = Catalog::new(Storage::open(&config.storage)?);
             write_demo(&catalog, rows, false).await
         }
         Command::Users { .. } => unreachable!("handled above"),
         Command::Etl { command } => etl(&config, command).await,
         Command::Dataset { command } => dataset(&config, command).await,
+        Command::Check => check(&config).await,
     }
+}
+
+async fn check(config: &Config) -> Result<()> {
+    let mut report = lantern_web::check::check(config).await;
+    // The load specs (`source:`, `transforms:`) are checked too, so a typo fails CI before a scheduled run.
+    if let Err(e) = lantern_etl::EtlConfig::load_dir(&config.datasets_dir) {
+        report.problems.push(e.to_string());
+    }
+    for line in &report.passed {
+        println!("ok     {line}");
+    }
+    for problem in &report.problems {
+        println!("error  {problem}");
+    }
+    if !report.ok() {
+        let n = report.problems.len();
+        eprintln!("{n} problem{} found", if n == 1 { "" } else { "s" });
+        // A failed check is an answer, not a crash: no backtrace, exit status 1.
+        std::process::exit(1);
+    }
+    println!("all specs check out");
+    Ok(())
 }
 
 async fn etl(config: &Config, command: EtlCommand) -> Result<()> {

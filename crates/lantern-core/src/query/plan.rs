@@ -33,7 +33,19 @@ pub(crate) struct Bins {
 impl Bins {
     /// About `count` bins of a round width (1, 2, 2.5 or 5 × 10ⁿ) covering `min..=max`; whole widths for integers.
     pub(crate) fn covering(min: f64, max: f64, count: usize, integer: bool) -> Self {
-        let raw = ((max - min) / count.max(1) as f64).max(f64::MIN_POSITIVE);
+        if max.partial_cmp(&min) != Some(std::cmp::Ordering::Greater) {
+            // One value (or none): one bin around it.
+            let width = if integer {
+                1.0
+            } else {
+                (min.abs() / 10.0).max(1.0)
+            };
+            return Self {
+                origin: (min / width).floor() * width,
+                width,
+            };
+        }
+        let raw = (max - min) / count.max(1) as f64;
         let exp = 10f64.powf(raw.log10().floor());
         let f = raw / exp;
         let nice = if f <= 1.0 {
@@ -227,6 +239,11 @@ impl QueryEngine {
                 }
                 if !sort.is_empty() {
                     df = df.sort(sort_exprs(sort, &[]))?;
+                } else if limit.is_some() {
+                    // Pages need one order: rows in several partitions come back in any order otherwise.
+                    let all: Vec<String> =
+                        schema.fields().iter().map(|f| f.name().clone()).collect();
+                    df = df.sort(sort_exprs(&[], &all))?;
                 }
                 if !columns.is_empty() {
                     let names: Vec<&str> = columns.iter().map(String::as_str).collect();
@@ -274,11 +291,14 @@ impl QueryEngine {
         }
 
         let mut dims: Vec<String> = scope.filter_dims.clone();
-        dims.extend(filters.dimensions().map(str::to_string));
         dims.extend(a.group_by.iter().map(|k| k.dimension().to_string()));
         dims.extend(a.search.iter().map(|(d, _)| d.clone()));
+        // Rollups cover the dashboard's declared filters and the item's own dimensions: one per item, built
+        // once. A filter on any other dimension (a cross-filter from a chart) is answered from the raw rows,
+        // rather than letting URLs pick ever new dimension sets to build rollups for.
+        let covered = filters.dimensions().all(|d| dims.iter().any(|x| x == d));
         let grouped = !a.group_by.is_empty();
-        let rollup = if self.config.rollups {
+        let rollup = if self.config.rollups && covered {
             self.rollup_for(version, dims, &a.measures, grouped).await
         } else {
             None
@@ -378,5 +398,7 @@ mod tests {
         assert!(b.origin <= 0.12 && b.origin + b.width > 0.12);
         let b = Bins::covering(5.0, 5.0, 10, true);
         assert_eq!(b.width, 1.0);
+        let b = Bins::covering(2.5, 2.5, 10, false);
+        assert!(b.origin <= 2.5 && b.origin + b.width > 2.5 && b.width >= 1.0);
     }
 }

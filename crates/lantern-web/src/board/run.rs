@@ -144,6 +144,8 @@ impl<'a> Request<'a> {
             )
             && let Some(bounds) = date_bounds(engine, &scope, &f.dimension).await?
             && let Some((from, to)) = scope.filters.date_range(&f.dimension, bounds)
+            // A range that ends before it starts (an open side past the data) has no previous period.
+            && from <= to
         {
             let (pf, pt) = previous_period(from, to);
             previous = Some((

@@ -191,7 +191,10 @@ impl Chart for BarChart {
                 "showlegend": many,
                 "bargap": 0.25,
             }),
-            super::click_meta(&[o.x.as_str()], None),
+            super::with_grain(
+                super::click_meta(&[o.x.as_str()], None),
+                temporal.then_some(o.grain),
+            ),
         )
     }
 }

@@ -132,7 +132,10 @@ impl Chart for Heatmap {
             ctx.theme,
             json!([trace]),
             json!({ "xaxis": xaxis, "yaxis": { "type": "category", "autorange": "reversed", "showgrid": false } }),
-            super::click_meta(&[o.x.as_str(), o.y.as_str()], None),
+            super::with_grain(
+                super::click_meta(&[o.x.as_str(), o.y.as_str()], None),
+                is_temporal(ctx.model, &o.x).then_some(o.grain),
+            ),
         )
     }
 }

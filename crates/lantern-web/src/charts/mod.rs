@@ -298,6 +298,14 @@ pub(crate) fn click_meta(dimensions: &[&str], time: Option<(Grain, Option<Grain>
     meta
 }
 
+/// `meta` with the time bucket a click on a date category stands for (its whole bucket becomes the filter).
+pub(crate) fn with_grain(mut meta: Value, grain: Option<Grain>) -> Value {
+    if let Some(g) = grain {
+        meta["grain"] = json!(g.as_str());
+    }
+    meta
+}
+
 /// The value axis layout for a measure.
 pub(crate) fn value_axis(model: &SemanticModel, measure: &str) -> Value {
     let format = model

@@ -1,3 +1,4 @@
 //! Tests of the `lantern` binary itself, run as real processes.
 
+mod check;
 mod etl_kill;
