@@ -155,6 +155,17 @@ impl DashboardSpec {
         Ok(this)
     }
 
+    /// A spec built in code (a custom Rust page): checked like a parsed one; errors name `origin` (its module).
+    pub fn from_parts(spec: DashboardSpecFile, origin: &Path) -> Result<Self> {
+        let this = Self {
+            spec,
+            file: origin.to_path_buf(),
+            lines: LineIndex::default(),
+        };
+        this.check_shape()?;
+        Ok(this)
+    }
+
     /// Reads every `*.yaml` in `dir`. A missing folder is an empty list.
     pub fn load_dir(dir: &Path) -> Result<Vec<Self>> {
         let specs: Vec<Self> = read_yaml_dir(dir)?

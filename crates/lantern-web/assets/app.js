@@ -262,12 +262,30 @@
       nodes.push(el("div", { class: "pager" }, el("span", { class: "muted small", text: `${g.page.total.toLocaleString()} rows` })));
     }
     slot.replaceChildren(...nodes);
+    slot.classList.add("is-grid");
   }
 
   function styled(figure) {
     const layout = Object.assign({}, figure.layout);
     if (templates[theme()]) layout.template = templates[theme()];
     return layout;
+  }
+
+  // A chart's view switches (a custom page's breakdowns): segmented buttons in its header.
+  function renderSwitches(card, c) {
+    const switches = (c.figure && c.figure.lantern && c.figure.lantern.switches) || [];
+    let box = card.querySelector(".chart-switches");
+    if (!switches.length) { if (box) box.remove(); return; }
+    if (!box) {
+      box = el("div", { class: "chart-switches" });
+      card.querySelector(".chart-head").after(box);
+    }
+    box.replaceChildren(...switches.map((s) => el("div", { class: "switch", role: "group", "aria-label": s.label },
+      el("span", { class: "switch-label", text: s.label }),
+      ...s.options.map((o) => el("button", {
+        type: "button", class: "switch-option" + (o.value === s.current ? " active" : ""),
+        "aria-pressed": o.value === s.current ? "true" : "false", "data-param": s.param, "data-value": o.value, text: o.label,
+      })))));
   }
 
   // Purging a plot drops its event handlers too: bind them again when it is next drawn.
@@ -285,6 +303,7 @@
     card.classList.toggle("is-empty", !!c.empty);
     const up = card.querySelector(".drill-up");
     if (up) up.hidden = !view.has("_grain." + c.id);
+    renderSwitches(card, c);
     const exportLink = card.querySelector(".export");
     if (exportLink) exportLink.href = `/api/dashboards/${encodeURIComponent(dashboard)}/charts/${encodeURIComponent(c.id)}/export.csv${query(allParams())}`;
     if (c.error) {
@@ -297,6 +316,7 @@
       slot.replaceChildren(el("div", { class: "empty-state" }, el("strong", { text: "No data for these filters" }), el("p", { class: "muted small", text: "Widen the date range or clear a filter." })));
       return;
     }
+    slot.classList.remove("is-grid");
     if (c.figure.table) { renderGrid(slot, c); return; }
     if (c.figure.kpi) { slot.replaceChildren(kpiCard(c.figure.kpi)); slot.classList.add("big-number"); return; }
     if (!window.Plotly) return;
@@ -412,6 +432,12 @@
       view.set("_sort." + id, (desc ? "-" : "") + th.dataset.sort);
       view.delete("_page." + id);
       refreshChart(id);
+      return;
+    }
+    const option = e.target.closest(".chart .switch-option");
+    if (option) {
+      view.set(option.dataset.param, option.dataset.value);
+      refreshChart(option.closest(".chart").dataset.chart);
       return;
     }
     const pageButton = e.target.closest(".chart .pager button[data-page]");

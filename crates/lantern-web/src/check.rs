@@ -75,15 +75,22 @@ pub async fn check(config: &Config) -> Report {
             Err(e) => report.problems.push(e.to_string()),
         }
     }
+    let mut boards: Vec<Board> = Vec::new();
     for spec in specs {
-        let file = spec.file.display().to_string();
-        let board = match Board::compile(spec, &datasets) {
-            Ok(b) => b,
-            Err(e) => {
-                report.problems.push(e.to_string());
-                continue;
-            }
-        };
+        match Board::compile(spec, &datasets) {
+            Ok(b) => boards.push(b),
+            Err(e) => report.problems.push(e.to_string()),
+        }
+    }
+    for page in crate::custom::PAGES {
+        match page(&datasets) {
+            Ok(Some(b)) => boards.push(b),
+            Ok(None) => {}
+            Err(e) => report.problems.push(e.to_string()),
+        }
+    }
+    for board in boards {
+        let file = board.spec.file.display().to_string();
         let Ok(version) = engine.version(&board.spec.spec.dataset).await else {
             continue; // reported with its dataset
         };

@@ -10,6 +10,7 @@ pub mod board;
 pub mod charts;
 pub mod check;
 pub mod components;
+pub mod custom;
 pub mod error;
 pub mod format;
 pub mod kpi;

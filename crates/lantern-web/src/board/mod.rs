@@ -75,13 +75,26 @@ impl Board {
     }
 }
 
-/// Compiles every dashboard spec, stopping at the first error.
+/// Compiles every dashboard spec and adds the custom Rust pages whose datasets are configured, stopping at the
+/// first error; two dashboards may not share an id.
 pub fn compile_all(
     specs: Vec<DashboardSpec>,
     datasets: &[DatasetSpec],
 ) -> Result<Vec<Arc<Board>>, CoreError> {
-    specs
+    let mut boards: Vec<Arc<Board>> = specs
         .into_iter()
         .map(|s| Board::compile(s, datasets).map(Arc::new))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    for page in crate::custom::PAGES {
+        if let Some(b) = page(datasets)? {
+            if let Some(other) = boards.iter().find(|o| o.id() == b.id()) {
+                return Err(other.spec.error(
+                    "id",
+                    format!("`{}` is the id of a built-in page; choose another", b.id()),
+                ));
+            }
+            boards.push(Arc::new(b));
+        }
+    }
+    Ok(boards)
 }

@@ -86,6 +86,8 @@ pub struct ChartView {
     pub grain: Option<Grain>,
     pub page: usize,
     pub sort: Option<(String, bool)>,
+    /// Any other `_name.<chart>` parameter (a custom page's switches, such as a pivot's breakdown).
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 impl ChartView {
@@ -108,7 +110,10 @@ impl ChartView {
                         None => (v.clone(), true),
                     })
                 }
-                _ => {}
+                "sort" => {}
+                other => {
+                    view.params.insert(other.to_string(), v.clone());
+                }
             }
         }
         view
@@ -304,6 +309,23 @@ pub(crate) fn with_grain(mut meta: Value, grain: Option<Grain>) -> Value {
         meta["grain"] = json!(g.as_str());
     }
     meta
+}
+
+/// A view switch for the page to draw in the chart's header: buttons that set `_{name}.{chart}` to one of
+/// `options` (`(value, label)`), `current` being pressed.
+pub(crate) fn switch(
+    chart: &str,
+    name: &str,
+    label: &str,
+    options: &[(&str, &str)],
+    current: &str,
+) -> Value {
+    json!({
+        "param": format!("_{name}.{chart}"),
+        "label": label,
+        "current": current,
+        "options": options.iter().map(|(v, l)| json!({"value": v, "label": l})).collect::<Vec<_>>(),
+    })
 }
 
 /// The value axis layout for a measure.

@@ -594,8 +594,39 @@ async fn dashboards_are_interactive() {
     assert_eq!(bg, "rgb(22, 20, 18)");
     save_png(&client, "cursor-usage-dark.png").await;
     client.goto(&app.url("/d/apac-dot")).await.unwrap();
-    wait_js(&client, "document.querySelector('#chart-on-time-pivot table') !== null && document.querySelector('#chart-on-time-trend .main-svg') !== null", "the APAC page").await;
+    wait_js(&client, "document.querySelector('#chart-reference-pivot table') !== null && document.querySelector('#chart-on-time-trend .main-svg') !== null", "the APAC page").await;
     save_png(&client, "apac-dot-dark.png").await;
+    // The breakdown switch on the reference pivot: rows by product line, in the URL, without a reload.
+    client
+        .execute("window.__samePage = true; document.querySelector('.chart[data-chart=reference-pivot] .switch-option[data-value=product_line]').click();", vec![])
+        .await
+        .unwrap();
+    wait_js(
+        &client,
+        "document.querySelector('#chart-reference-pivot thead th').textContent === 'Product line' && document.querySelectorAll('#chart-reference-pivot tbody tr').length === 11",
+        "the pivot by product line (ten lines and the total)",
+    )
+    .await;
+    let url = client.current_url().await.unwrap();
+    assert!(
+        url.query()
+            .unwrap()
+            .contains("_rows.reference-pivot=product_line"),
+        "{url}"
+    );
+    assert_eq!(
+        client
+            .execute("return window.__samePage === true;", vec![])
+            .await
+            .unwrap(),
+        true
+    );
+    let pressed = client
+        .execute("return document.querySelector('.switch-option.active[data-value=product_line]') !== null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(pressed, true);
+    save_png(&client, "apac-dot-by-product-line.png").await;
     click(&client, "#theme-toggle").await;
     wait_js(
         &client,

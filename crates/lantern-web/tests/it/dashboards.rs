@@ -84,7 +84,7 @@ async fn the_pivot_matches_rates_computed_from_the_rows() {
         .iter()
         .filter(|r| r.segment == "Enterprise" || r.segment == "SMB")
         .collect();
-    let grid = &figure(&body, "on-time-pivot")["table"];
+    let grid = &figure(&body, "reference-pivot")["table"];
     let months: Vec<u32> = {
         let mut m: Vec<u32> = kept
             .iter()
@@ -104,6 +104,9 @@ async fn the_pivot_matches_rates_computed_from_the_rows() {
     assert_eq!(head.len(), 2 + months.len() + 1, "{head:?}");
     assert_eq!(head[2], "Jan 2025");
     assert_eq!(*head.last().unwrap(), "Total");
+    // Two measures: the months span two columns over a row of measure names.
+    assert_eq!(grid["head"][1][0]["text"], "On-time rate");
+    assert_eq!(grid["head"][1][1]["text"], "Delivered lines");
 
     let mut regions: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in &kept {
@@ -120,19 +123,26 @@ async fn the_pivot_matches_rates_computed_from_the_rows() {
             let row = texts(&body_rows[i]);
             assert_eq!(row[1], country, "row {i}: {row:?}");
             for (k, m) in months.iter().enumerate() {
-                let want = rate(
-                    kept.iter()
-                        .copied()
-                        .filter(|r| r.country == country && r.due.month() == *m),
-                );
+                let cell: Vec<&Order> = kept
+                    .iter()
+                    .copied()
+                    .filter(|r| r.country == country && r.due.month() == *m)
+                    .collect();
+                let want = rate(cell.iter().copied());
                 assert_eq!(
-                    row[2 + k],
+                    row[2 + 2 * k],
                     want.map(pct).unwrap_or_default(),
-                    "{country} month {m}"
+                    "{country} month {m}: {row:?}"
+                );
+                let delivered = cell.iter().filter(|r| r.on_time.is_some()).count();
+                assert_eq!(
+                    row[3 + 2 * k].replace(',', ""),
+                    delivered.to_string(),
+                    "{country} month {m} lines"
                 );
             }
             let total = rate(kept.iter().copied().filter(|r| r.country == country)).unwrap();
-            assert_eq!(row.last().unwrap(), &pct(total), "{country} total");
+            assert_eq!(row[row.len() - 2], pct(total), "{country} total");
             i += 1;
         }
         // The subtotal is the region's own rate, not an average of its countries' rates.
@@ -140,21 +150,21 @@ async fn the_pivot_matches_rates_computed_from_the_rows() {
         assert_eq!(body_rows[i]["cls"], "subtotal");
         assert_eq!((sub[0].as_str(), sub[1].as_str()), (region, "Subtotal"));
         let want = rate(kept.iter().copied().filter(|r| r.region == region)).unwrap();
-        assert_eq!(sub.last().unwrap(), &pct(want), "{region} subtotal");
+        assert_eq!(sub[sub.len() - 2], pct(want), "{region} subtotal");
         i += 1;
     }
     let total = texts(&body_rows[i]);
     assert_eq!(body_rows[i]["cls"], "total");
     assert_eq!(
-        total.last().unwrap(),
-        &pct(rate(kept.iter().copied()).unwrap())
+        total[total.len() - 2],
+        pct(rate(kept.iter().copied()).unwrap())
     );
     assert_eq!(body_rows.len(), i + 1);
 
     // The pivot's CSV export carries the same detail as numbers.
     let res = app
         .client
-        .get(app.url("/api/dashboards/apac-dot/charts/on-time-pivot/export.csv?segment=Enterprise&segment=SMB"))
+        .get(app.url("/api/dashboards/apac-dot/charts/reference-pivot/export.csv?segment=Enterprise&segment=SMB"))
         .send()
         .await
         .unwrap();
@@ -169,7 +179,7 @@ async fn the_pivot_matches_rates_computed_from_the_rows() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("sub_region,country,due_date,on_time_rate")
+        Some("sub_region,country,due_date,on_time_rate,delivered_lines")
     );
     let mut seen = 0;
     for line in lines {
@@ -191,6 +201,31 @@ async fn the_pivot_matches_rates_computed_from_the_rows() {
         .map(|r| (r.country.as_str(), r.due.month()))
         .collect();
     assert_eq!(seen, cells.len());
+
+    // The breakdown switch: rows by product line, columns by due week.
+    let (status, body) = app
+        .get_json("/api/dashboards/apac-dot/data?_rows.reference-pivot=product_line&_cols.reference-pivot=week")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let grid = &figure(&body, "reference-pivot")["table"];
+    assert_eq!(grid["head"][0][0]["text"], "Product line");
+    assert!(
+        grid["head"][0][1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Week of ")
+    );
+    let lines: HashSet<&str> = grid["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["cls"].is_null())
+        .map(|r| r["cells"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10, "{lines:?}");
+    let switches = &figure(&body, "reference-pivot")["lantern"]["switches"];
+    assert_eq!(switches[0]["current"], "product_line");
+    assert_eq!(switches[1]["current"], "week");
 }
 
 struct Usage {
