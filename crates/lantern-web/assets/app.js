@@ -580,4 +580,18 @@
     }
   });
   if (initial) render(JSON.parse(initial.textContent));
+
+  // `lantern serve --watch`: reload the page when the specs were reloaded or an edit was refused.
+  const watch = document.querySelector("[data-watch]");
+  if (watch) {
+    const generation = watch.dataset.watch;
+    const error = watch.dataset.watchError || "";
+    setInterval(async () => {
+      try {
+        const s = await getJson("/api/specs");
+        const err = s.error ? s.error.message : "";
+        if (String(s.generation) !== generation || err !== error) location.reload();
+      } catch (e) { /* the server restarts: try again */ }
+    }, 1000);
+  }
 })();

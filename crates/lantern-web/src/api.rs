@@ -46,6 +46,12 @@ pub fn routes() -> Router<AppState> {
             get(rows_csv),
         )
         .route("/api/dashboards/{id}/options/{dimension}", get(options))
+        .route("/api/specs", get(specs))
+}
+
+/// The reload status of `lantern serve --watch`, which dashboard pages poll to reload themselves.
+async fn specs(State(state): State<AppState>) -> Json<crate::watch::Status> {
+    Json(state.reload_status())
 }
 
 /// URL query pairs in order, repeated keys kept.
@@ -70,7 +76,6 @@ fn without(pairs: &[(String, String)], keys: &[&str]) -> Vec<(String, String)> {
 fn board(state: &AppState, id: &str) -> Result<Arc<Board>, AppError> {
     state
         .board(id)
-        .cloned()
         .ok_or_else(|| AppError::not_found("dashboard", id))
 }
 

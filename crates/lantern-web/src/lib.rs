@@ -19,6 +19,7 @@ pub mod server;
 pub mod state;
 pub mod templates;
 pub mod theme;
+pub mod watch;
 
 pub use error::AppError;
 pub use server::{router, serve};

@@ -31,8 +31,10 @@ pub enum StartError {
 struct Inner {
     config: Config,
     engine: QueryEngine,
-    boards: Vec<Arc<Board>>,
+    /// Replaced as a whole by a reload (`lantern serve --watch`).
+    boards: std::sync::RwLock<Arc<Vec<Arc<Board>>>>,
     users: Users,
+    reload: std::sync::Mutex<crate::watch::Status>,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -96,8 +98,9 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             config,
             engine,
-            boards,
+            boards: std::sync::RwLock::new(Arc::new(boards)),
             users,
+            reload: Default::default(),
         })))
     }
 
@@ -113,12 +116,26 @@ impl AppState {
         &self.0.users
     }
 
-    /// Dashboards in file-name order.
-    pub fn boards(&self) -> &[Arc<Board>] {
-        &self.0.boards
+    /// Dashboards: YAML ones in file-name order, then the custom pages.
+    pub fn boards(&self) -> Arc<Vec<Arc<Board>>> {
+        self.0.boards.read().expect("lock").clone()
     }
 
-    pub fn board(&self, id: &str) -> Option<&Arc<Board>> {
-        self.0.boards.iter().find(|b| b.id() == id)
+    pub fn board(&self, id: &str) -> Option<Arc<Board>> {
+        self.boards().iter().find(|b| b.id() == id).cloned()
+    }
+
+    /// Serves `boards` from now on (a reload that checked out).
+    pub(crate) fn set_boards(&self, boards: Vec<Arc<Board>>) {
+        *self.0.boards.write().expect("lock") = Arc::new(boards);
+    }
+
+    /// The reload status: how many reloads took effect, and why the last one did not, if it did not.
+    pub fn reload_status(&self) -> crate::watch::Status {
+        self.0.reload.lock().expect("lock").clone()
+    }
+
+    pub(crate) fn set_reload_status(&self, change: impl FnOnce(&mut crate::watch::Status)) {
+        change(&mut self.0.reload.lock().expect("lock"));
     }
 }

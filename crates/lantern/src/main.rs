@@ -43,6 +43,10 @@ enum Command {
         /// Rows per demo dataset (with --demo).
         #[arg(long, default_value_t = 1_000_000)]
         demo_rows: usize,
+        /// Reload dataset and dashboard specs when their files change (an invalid edit shows its error on the
+        /// affected pages while the last good version keeps serving).
+        #[arg(long)]
+        watch: bool,
     },
     /// Write the demo datasets (cursor_usage, apac_dot) as new versions, or as CSV files with --csv.
     Demo {
@@ -179,6 +183,7 @@ async fn serve(
     port: Option<u16>,
     host: Option<String>,
     demo: Option<usize>,
+    watch: bool,
 ) -> Result<()> {
     if let Some(p) = port {
         config.server.port = p;
@@ -207,6 +212,10 @@ async fn serve(
         tracing::info!(datasets = %scheduled.join(", "), "ETL schedules running");
     }
     let state = AppState::build_with_storage(config, users, storage).await?;
+    let watcher = watch.then(|| {
+        tracing::info!("watching the spec folders");
+        state.spawn_watch(Duration::from_millis(500))
+    });
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -218,6 +227,9 @@ async fn serve(
     .await?;
     for s in schedules {
         s.abort();
+    }
+    if let Some(w) = watcher {
+        w.abort();
     }
     Ok(())
 }
@@ -259,13 +271,14 @@ async fn main() -> Result<()> {
             host,
             demo,
             demo_rows,
+            watch,
         } => {
             let rows = if demo {
                 Some(self::demo_rows(demo_rows)?)
             } else {
                 None
             };
-            serve(config, port, host, rows).await
+            serve(config, port, host, rows, watch).await
         }
         Command::Demo {
             rows,

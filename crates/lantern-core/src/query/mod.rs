@@ -80,7 +80,8 @@ pub struct QueryEngine {
     catalog: Catalog,
     config: QueryConfig,
     default_ttl: Duration,
-    specs: HashMap<String, DatasetSpec>,
+    /// Replaced as a whole when the spec files change (`lantern serve --watch`).
+    specs: std::sync::RwLock<Arc<HashMap<String, DatasetSpec>>>,
     manifests: moka::future::Cache<String, Option<Arc<Manifest>>>,
     loaded: std::sync::RwLock<HashMap<String, Arc<LoadedVersion>>>,
     load_lock: Mutex<()>,
@@ -113,7 +114,9 @@ impl QueryEngine {
             catalog,
             config: query.clone(),
             default_ttl: Duration::from_secs(cache.ttl_secs),
-            specs: specs.into_iter().map(|s| (s.id().to_string(), s)).collect(),
+            specs: std::sync::RwLock::new(Arc::new(
+                specs.into_iter().map(|s| (s.id().to_string(), s)).collect(),
+            )),
             manifests: moka::future::Cache::builder()
                 .time_to_live(Duration::from_millis(query.manifest_refresh_ms.max(1)))
                 .build(),
@@ -131,16 +134,26 @@ impl QueryEngine {
         &self.cache
     }
 
-    pub fn dataset_spec(&self, id: &str) -> Option<&DatasetSpec> {
-        self.specs.get(id)
+    pub fn dataset_spec(&self, id: &str) -> Option<DatasetSpec> {
+        self.specs().get(id).cloned()
     }
 
-    pub fn dataset_specs(&self) -> impl Iterator<Item = &DatasetSpec> {
-        self.specs.values()
+    fn specs(&self) -> Arc<HashMap<String, DatasetSpec>> {
+        self.specs.read().expect("lock").clone()
+    }
+
+    /// Serves `specs` from now on. Versions compiled against changed specs are loaded again and the result
+    /// cache is emptied, so no answer computed with an old measure definition is served.
+    pub fn set_specs(&self, specs: Vec<DatasetSpec>) {
+        let new: HashMap<String, DatasetSpec> =
+            specs.into_iter().map(|s| (s.id().to_string(), s)).collect();
+        *self.specs.write().expect("lock") = Arc::new(new);
+        self.loaded.write().expect("lock").clear();
+        self.cache.clear();
     }
 
     fn ttl_of(&self, dataset: &str) -> Duration {
-        self.specs
+        self.specs()
             .get(dataset)
             .and_then(|s| s.spec.cache_ttl_secs)
             .map(Duration::from_secs)
@@ -178,7 +191,8 @@ impl QueryEngine {
         if let Some(v) = self.loaded_version(dataset, manifest.version) {
             return Ok(v);
         }
-        let spec = self.specs.get(dataset).ok_or_else(|| Error::NotFound {
+        let specs = self.specs();
+        let spec = specs.get(dataset).ok_or_else(|| Error::NotFound {
             kind: "dataset spec",
             id: format!("{dataset} (add datasets/{dataset}.yaml)"),
         })?;

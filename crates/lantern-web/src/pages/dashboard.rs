@@ -20,7 +20,7 @@ pub async fn page(
     RawQuery(raw): RawQuery,
     Extension(SignedIn(user)): Extension<SignedIn>,
 ) -> Response {
-    let Some(board) = state.board(&id).cloned() else {
+    let Some(board) = state.board(&id) else {
         return AppError::not_found("dashboard", &id).page().into_response();
     };
     let pairs = query_pairs(raw.as_deref());
@@ -43,6 +43,16 @@ pub async fn page(
         description => &spec.description,
         dataset => &spec.dataset,
     };
+    let status = state.reload_status();
+    let dataset_file = state
+        .engine()
+        .dataset_spec(&spec.dataset)
+        .map(|d| d.file.clone());
+    let reload = minijinja::context! {
+        watching => status.watching,
+        generation => status.generation,
+        error => status.affects(&board.spec.file, dataset_file.as_deref()).map(|e| e.message.clone()),
+    };
     let templates = serde_json::json!({
         "light": crate::theme::plotly_template_for(&crate::theme::LIGHT),
         "dark": crate::theme::plotly_template_for(&crate::theme::DARK),
@@ -61,6 +71,7 @@ pub async fn page(
                 rows => crate::format::format_value(&data.rows.into(), lantern_core::semantic::Format::Integer),
                 data => Value::from(Serde(data)),
                 templates => Value::from(Serde(&templates)),
+                reload => reload.clone(),
                 nav => Value::from(Serde(sidebar::entries(&state))),
                 active => &spec.id,
                 user => &user,
@@ -79,6 +90,7 @@ pub async fn page(
                     },
                 },
                 templates => Value::from(Serde(&templates)),
+                reload,
                 nav => Value::from(Serde(sidebar::entries(&state))),
                 active => &spec.id,
                 user => &user,

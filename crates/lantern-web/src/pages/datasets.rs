@@ -82,12 +82,14 @@ pub async fn page(
         }
         let spec = engine.dataset_spec(&id);
         let schedule = spec
+            .as_ref()
             .and_then(|s| s.spec.schedule.as_ref()?.as_str().map(str::to_string))
             .or_else(|| last_run.as_ref()?.schedule.clone())
             .unwrap_or_else(|| "—".into());
         let dash = || "—".to_string();
         rows.push(Row {
             title: spec
+                .as_ref()
                 .map(|s| s.title().to_string())
                 .unwrap_or_else(|| id.clone()),
             version: manifest.as_ref().map(|m| m.version).unwrap_or(0),

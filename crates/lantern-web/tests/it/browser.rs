@@ -671,3 +671,91 @@ fn fmt_thousands(n: u64) -> String {
     }
     out
 }
+
+/// Dashboards as code, live: a YAML file edited while the page is open adds its chart without a reload by hand;
+/// an invalid edit shows its file and line on the page while the last good version keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_dashboard_reloads_in_the_open_page() {
+    let specs = tempfile::tempdir().unwrap();
+    let app = TestApp::start_watching(specs.path()).await;
+    let (_driver, client) = start_browser().await;
+    client.goto(&app.url("/login")).await.unwrap();
+    type_into(&client, "#username", "admin").await;
+    type_into(&client, "#password", PASSWORD).await;
+    click(&client, "button[type=submit]").await;
+    wait_js(&client, "location.pathname === '/'", "home after login").await;
+    client.goto(&app.url("/d/cursor-usage")).await.unwrap();
+    wait_js(
+        &client,
+        "document.querySelector('#chart-requests-by-team .main-svg') !== null",
+        "the page",
+    )
+    .await;
+    assert!(
+        client
+            .find(Locator::Css("#chart-cost-by-model"))
+            .await
+            .is_err()
+    );
+
+    // A new chart appended to the YAML file appears in the open page.
+    let file = specs.path().join("dashboards/cursor_usage.yaml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let added = format!(
+        "{original}  - id: cost-by-model\n    type: pie\n    title: Cost by model\n    x: model\n    y: cost\n"
+    );
+    std::fs::write(&file, &added).unwrap();
+    wait_js(
+        &client,
+        "document.querySelector('#chart-cost-by-model .main-svg') !== null",
+        "the new chart after the edit",
+    )
+    .await;
+    let title = client
+        .find(Locator::Css(".chart[data-chart=cost-by-model] h3"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(title, "Cost by model");
+
+    // An invalid edit: the error names the file and line; the charts of the last good version still show.
+    let broken = added.replace("    y: cost\n", "    y: costs\n");
+    std::fs::write(&file, &broken).unwrap();
+    wait_js(
+        &client,
+        "document.getElementById('reload-error') !== null",
+        "the reload error",
+    )
+    .await;
+    let message = client
+        .find(Locator::Css("#reload-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = broken.lines().position(|l| l == "    y: costs").unwrap() + 1;
+    assert!(
+        message.contains(&format!("cursor_usage.yaml:{line}: `charts[6].y`"))
+            && message.contains("unknown measure `costs`"),
+        "{message}"
+    );
+    wait_js(
+        &client,
+        "document.querySelector('#chart-cost-by-model .main-svg') !== null",
+        "the last good version",
+    )
+    .await;
+    client
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .unwrap();
+    save_png(&client, "live-reload-error.png").await;
+
+    // Fixed again: the error goes away.
+    std::fs::write(&file, &added).unwrap();
+    wait_js(&client, "document.getElementById('reload-error') === null && document.querySelector('#chart-cost-by-model .main-svg') !== null", "the fixed page").await;
+    client.close().await.unwrap();
+}

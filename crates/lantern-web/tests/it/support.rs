@@ -105,10 +105,42 @@ impl TestApp {
         storage: Storage,
         dir: Option<tempfile::TempDir>,
     ) -> Self {
+        Self::start_state(config, storage, dir, false).await
+    }
+
+    /// Demo data published, the shipped specs copied into `specs` (`datasets/`, `dashboards/`) and served from
+    /// there, watched for changes as `lantern serve --watch` does.
+    pub async fn start_watching(specs: &std::path::Path) -> Self {
+        for folder in ["datasets", "dashboards"] {
+            let to = specs.join(folder);
+            std::fs::create_dir_all(&to).unwrap();
+            for e in std::fs::read_dir(repo_root().join(folder)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = base_config(&dir.path().join("data").display().to_string());
+        config.datasets_dir = specs.join("datasets");
+        config.dashboards_dir = specs.join("dashboards");
+        let storage = Storage::open(&config.storage).unwrap();
+        publish_demo(&storage).await;
+        Self::start_state(config, storage, Some(dir), true).await
+    }
+
+    async fn start_state(
+        config: Config,
+        storage: Storage,
+        dir: Option<tempfile::TempDir>,
+        watch: bool,
+    ) -> Self {
         let (users, _) = Users::from_config(&config.auth).unwrap();
         let state = AppState::build_with_storage(config, users, storage.clone())
             .await
             .unwrap();
+        if watch {
+            state.spawn_watch(std::time::Duration::from_millis(150));
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
