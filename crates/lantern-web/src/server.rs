@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home::page))
         .route("/d/{id}", get(pages::dashboard::page))
         .route("/datasets", get(pages::datasets::page))
+        .route("/datasets/{id}", get(pages::dataset::page))
         .merge(api::routes())
         .route_layer(middleware::from_fn(auth::require_login));
 

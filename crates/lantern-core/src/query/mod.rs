@@ -5,9 +5,11 @@
 //! plans can later run on a distributed engine.
 
 mod plan;
+mod profile;
 mod result;
 mod rollups;
 
+pub use profile::{ColumnProfile, Profile};
 pub use result::ResultTable;
 
 use std::collections::HashMap;
@@ -65,6 +67,8 @@ pub struct LoadedVersion {
     pub hot: bool,
     /// Rollups by (dimensions, measures); `None` when an item cannot or should not use one.
     rollups: moka::future::Cache<String, Arc<Option<Vec<Part>>>>,
+    /// The column profile, computed on first use (dataset pages).
+    profile: tokio::sync::OnceCell<Arc<Profile>>,
 }
 
 /// A table and the measures to aggregate over it: the raw rows, or a rollup of them.
@@ -333,6 +337,7 @@ impl QueryEngine {
             table,
             hot,
             rollups: moka::future::Cache::builder().max_capacity(256).build(),
+            profile: tokio::sync::OnceCell::new(),
         })
     }
 }
@@ -639,5 +644,71 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(count.rows[0][0].as_i64(), Some(rows as i64));
+    }
+
+    /// Column profiles, checked against the rows themselves.
+    #[tokio::test]
+    async fn profiles_match_the_rows() {
+        use datafusion::arrow::array::{Array, AsArray};
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::new(Storage::local_for_tests(dir.path()));
+        let rows = 4_000;
+        crate::demo::publish(&catalog, "apac_dot", rows, &|_| {})
+            .await
+            .unwrap();
+        let (_, batches) = crate::demo::batches("apac_dot", rows).unwrap();
+        let mut delivered_nulls = 0;
+        let mut status: std::collections::HashMap<String, u64> = Default::default();
+        let mut quantity: Vec<i64> = Vec::new();
+        for b in batches {
+            delivered_nulls += b.column_by_name("delivered_date").unwrap().null_count() as u64;
+            for v in b
+                .column_by_name("status")
+                .unwrap()
+                .as_string::<i32>()
+                .iter()
+            {
+                *status.entry(v.unwrap().to_string()).or_default() += 1;
+            }
+            quantity.extend(
+                b.column_by_name("quantity")
+                    .unwrap()
+                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .values()
+                    .iter(),
+            );
+        }
+        let specs = DatasetSpec::load_dir(&repo().join("datasets")).unwrap();
+        let engine = QueryEngine::new(
+            catalog,
+            specs,
+            &QueryConfig::default(),
+            &CacheConfig::default(),
+        );
+        let p = engine.profile("apac_dot").await.unwrap();
+        assert_eq!(p.rows, rows as u64);
+        let col = |n: &str| p.columns.iter().find(|c| c.name == n).unwrap();
+        assert_eq!(col("delivered_date").nulls, delivered_nulls);
+        assert_eq!(col("order_id").nulls, 0);
+        let q = col("quantity");
+        assert_eq!(q.min.as_i64(), quantity.iter().min().copied());
+        assert_eq!(q.max.as_i64(), quantity.iter().max().copied());
+        let mean = quantity.iter().sum::<i64>() as f64 / rows as f64;
+        assert!((q.mean.unwrap() - mean).abs() < 1e-9);
+        assert_eq!(q.histogram.iter().map(|(_, n)| n).sum::<u64>(), rows as u64);
+        let s = col("status");
+        let mut want: Vec<(String, u64)> = status.into_iter().collect();
+        want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let got: Vec<(String, u64)> = s
+            .top
+            .iter()
+            .map(|(v, n)| (v.as_str().unwrap().to_string(), *n))
+            .collect();
+        assert_eq!(got, want);
+        // HyperLogLog is exact at this size for a dozen values.
+        assert_eq!(col("country").distinct, 12);
+        assert_eq!(col("due_date").histogram.len(), 12, "one bar per month");
+        // Computed once per version.
+        assert!(Arc::ptr_eq(&p, &engine.profile("apac_dot").await.unwrap()));
     }
 }

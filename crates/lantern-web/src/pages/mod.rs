@@ -1,6 +1,7 @@
 //! Server-rendered pages. Each works as a plain GET with its state in the URL.
 
 pub mod dashboard;
+pub mod dataset;
 pub mod datasets;
 pub mod home;
 

@@ -300,6 +300,60 @@ async fn log_in_filter_and_see_the_dashboard_change() {
     .await;
     std::fs::write(dir.join("datasets.png"), client.screenshot().await.unwrap()).unwrap();
 
+    // A dataset's page profiles its columns: checked against the Parquet rows.
+    click(&client, r#"a[href="/datasets/cursor_usage"]"#).await;
+    wait_js(
+        &client,
+        "document.getElementById('profile') !== null",
+        "the dataset page",
+    )
+    .await;
+    let mut teams = std::collections::HashSet::new();
+    let mut rows = 0;
+    for b in crate::support::read_dataset(&app.storage, "cursor_usage", 1).await {
+        use datafusion::arrow::array::AsArray;
+        rows += b.num_rows();
+        for t in b.column_by_name("team").unwrap().as_string::<i32>().iter() {
+            teams.insert(t.unwrap().to_string());
+        }
+    }
+    let cell = |sel: &str| {
+        let client = client.clone();
+        let sel = sel.to_string();
+        async move {
+            client
+                .find(Locator::Css(&sel))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        cell("tr[data-column=team] td[data-distinct]").await,
+        format!("≈ {}", teams.len())
+    );
+    assert_eq!(cell("tr[data-column=team] td[data-nulls]").await, "0");
+    let head = cell(".page-head .muted.small").await;
+    assert!(
+        head.contains(&format!("{} rows", fmt_thousands(rows as u64))),
+        "{head}"
+    );
+    let bars = client
+        .execute(
+            "return document.querySelectorAll('tr[data-column=date] .mini-hist rect').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bars, 12, "a bar per month of dates");
+    std::fs::write(
+        dir.join("dataset-page.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
     // Logging out sends the browser back to /login.
     click(&client, ".sidebar-foot form button").await;
     wait_js(

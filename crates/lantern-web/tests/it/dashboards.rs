@@ -454,7 +454,8 @@ async fn exports_options_and_rows_follow_the_filters() {
         .unwrap();
     assert_eq!(csv.lines().count(), want + 1);
 
-    // Unknown charts and dimensions answer 404; a bad filter 400.
+    // Unknown charts, dimensions and datasets answer 404; a bad filter 400.
+    assert_eq!(app.status("/datasets/nope").await, 404);
     assert_eq!(
         app.status("/api/dashboards/cursor-usage/charts/nope/export.csv")
             .await,
