@@ -140,6 +140,17 @@ async fn mouse_click(client: &Client, css: &str, fx: f64, fy: f64) {
     client.perform_actions(mouse).await.unwrap();
 }
 
+/// The text of the first element matching `css`.
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn save_png(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     assert!(png.len() > 10_000, "{name} is a real picture");
@@ -211,13 +222,7 @@ async fn log_in_filter_and_see_the_dashboard_change() {
         )
         .await;
     }
-    let before = client
-        .find(Locator::Css("#kpi-total_requests"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let before = text_of(&client, "#kpi-total_requests").await;
 
     // Choose one team: the KPI text and the bar chart change without a reload.
     client
@@ -233,13 +238,7 @@ async fn log_in_filter_and_see_the_dashboard_change() {
         "the bar chart to highlight one team",
     )
     .await;
-    let after = client
-        .find(Locator::Css("#kpi-total_requests"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = text_of(&client, "#kpi-total_requests").await;
     assert_ne!(
         before, after,
         "the total requests KPI changes with the team filter"
@@ -317,25 +316,15 @@ async fn log_in_filter_and_see_the_dashboard_change() {
             teams.insert(t.unwrap().to_string());
         }
     }
-    let cell = |sel: &str| {
-        let client = client.clone();
-        let sel = sel.to_string();
-        async move {
-            client
-                .find(Locator::Css(&sel))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
     assert_eq!(
-        cell("tr[data-column=team] td[data-distinct]").await,
+        text_of(&client, "tr[data-column=team] td[data-distinct]").await,
         format!("≈ {}", teams.len())
     );
-    assert_eq!(cell("tr[data-column=team] td[data-nulls]").await, "0");
-    let head = cell(".page-head .muted.small").await;
+    assert_eq!(
+        text_of(&client, "tr[data-column=team] td[data-nulls]").await,
+        "0"
+    );
+    let head = text_of(&client, ".page-head .muted.small").await;
     assert!(
         head.contains(&format!("{} rows", fmt_thousands(rows as u64))),
         "{head}"
@@ -423,13 +412,7 @@ async fn dashboards_are_interactive() {
     wait_rendered_after(&client, &since, "the cross-filtered page").await;
     let url = client.current_url().await.unwrap();
     assert_eq!(url.query(), Some(format!("team={team}").as_str()), "{url}");
-    let chip = client
-        .find(Locator::Css(".chip[data-dimension=team]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let chip = text_of(&client, ".chip[data-dimension=team]").await;
     assert!(chip.contains(&team), "{chip}");
     let highlighted = client
         .execute("const d = document.getElementById('chart-requests-by-team').data[0]; return d.x.filter((x, i) => d.marker.opacity[i] === 1);", vec![])
@@ -453,13 +436,7 @@ async fn dashboards_are_interactive() {
         "{url}"
     );
     // KPIs now compare with the 30 days before.
-    let change = client
-        .find(Locator::Css("#kpis .kpi .period"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let change = text_of(&client, "#kpis .kpi .period").await;
     assert_eq!(change, "vs previous 30 days");
 
     // The CSV behind the team chart equals the requests per team computed here from the Parquet rows.
@@ -586,13 +563,7 @@ async fn dashboards_are_interactive() {
         "the rows",
     )
     .await;
-    let summary = client
-        .find(Locator::Css("#rows-summary"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let summary = text_of(&client, "#rows-summary").await;
     let (_, count) = app
         .get_json(&format!(
             "/api/dashboards/cursor-usage/charts/daily-requests/rows?date={range}"
@@ -765,13 +736,7 @@ async fn an_edited_dashboard_reloads_in_the_open_page() {
         "the new chart after the edit",
     )
     .await;
-    let title = client
-        .find(Locator::Css(".chart[data-chart=cost-by-model] h3"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let title = text_of(&client, ".chart[data-chart=cost-by-model] h3").await;
     assert_eq!(title, "Cost by model");
 
     // An invalid edit: the error names the file and line; the charts of the last good version still show.
@@ -783,13 +748,7 @@ async fn an_edited_dashboard_reloads_in_the_open_page() {
         "the reload error",
     )
     .await;
-    let message = client
-        .find(Locator::Css("#reload-error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let message = text_of(&client, "#reload-error").await;
     let line = broken.lines().position(|l| l == "    y: costs").unwrap() + 1;
     assert!(
         message.contains(&format!("cursor_usage.yaml:{line}: `charts[6].y`"))
