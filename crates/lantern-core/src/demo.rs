@@ -231,6 +231,28 @@ fn client_version(rng: &mut ChaCha8Rng, day: i32) -> &'static str {
     }
 }
 
+/// A generator that makes its rows a day at a time and hands them out a batch at a time.
+trait DayByDay {
+    type Row;
+    /// The next day to generate.
+    fn day(&self) -> usize;
+    fn pending(&mut self) -> &mut VecDeque<Self::Row>;
+    fn generate_day(&mut self);
+
+    /// The next batch's rows: days are generated until a batch is full or the year ends.
+    fn next_rows(&mut self) -> Option<Vec<Self::Row>> {
+        while self.pending().len() < BATCH_ROWS && self.day() < DAYS {
+            self.generate_day();
+        }
+        let pending = self.pending();
+        if pending.is_empty() {
+            return None;
+        }
+        let n = pending.len().min(BATCH_ROWS);
+        Some(pending.drain(..n).collect())
+    }
+}
+
 /// One row of `cursor_usage`.
 struct UsageRow {
     date: i32,
@@ -272,7 +294,8 @@ impl CursorUsage {
         }
     }
 
-    fn generate_day(&mut self) {
+    /// Generates the rows of the next day into `pending`.
+    fn generate(&mut self) {
         let d = self.day;
         self.day += 1;
         let n = self.per_day[d];
@@ -362,18 +385,27 @@ impl CursorUsage {
     }
 }
 
+impl DayByDay for CursorUsage {
+    type Row = UsageRow;
+
+    fn day(&self) -> usize {
+        self.day
+    }
+
+    fn pending(&mut self) -> &mut VecDeque<UsageRow> {
+        &mut self.pending
+    }
+
+    fn generate_day(&mut self) {
+        self.generate()
+    }
+}
+
 impl Iterator for CursorUsage {
     type Item = RecordBatch;
 
     fn next(&mut self) -> Option<RecordBatch> {
-        while self.pending.len() < BATCH_ROWS && self.day < DAYS {
-            self.generate_day();
-        }
-        if self.pending.is_empty() {
-            return None;
-        }
-        let n = self.pending.len().min(BATCH_ROWS);
-        let rows: Vec<UsageRow> = self.pending.drain(..n).collect();
+        let rows = self.next_rows()?;
         let ints = |k: usize| -> ArrayRef {
             Arc::new(Int64Array::from_iter_values(
                 rows.iter().map(|r| r.counts[k]),
@@ -477,7 +509,8 @@ impl ApacDot {
         }
     }
 
-    fn generate_day(&mut self) {
+    /// Generates the rows of the next day into `pending`.
+    fn generate(&mut self) {
         let d = self.day;
         self.day += 1;
         let t = d as f64 / (DAYS - 1) as f64;
@@ -543,18 +576,27 @@ impl ApacDot {
     }
 }
 
+impl DayByDay for ApacDot {
+    type Row = ApacRow;
+
+    fn day(&self) -> usize {
+        self.day
+    }
+
+    fn pending(&mut self) -> &mut VecDeque<ApacRow> {
+        &mut self.pending
+    }
+
+    fn generate_day(&mut self) {
+        self.generate()
+    }
+}
+
 impl Iterator for ApacDot {
     type Item = RecordBatch;
 
     fn next(&mut self) -> Option<RecordBatch> {
-        while self.pending.len() < BATCH_ROWS && self.day < DAYS {
-            self.generate_day();
-        }
-        if self.pending.is_empty() {
-            return None;
-        }
-        let n = self.pending.len().min(BATCH_ROWS);
-        let rows: Vec<ApacRow> = self.pending.drain(..n).collect();
+        let rows = self.next_rows()?;
         let cols: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(
                 rows.iter().map(|r| format!("SO-{:09}", r.order)),

@@ -140,6 +140,15 @@ async fn mouse_click(client: &Client, css: &str, fx: f64, fy: f64) {
     client.perform_actions(mouse).await.unwrap();
 }
 
+/// Signs in through the login form and waits for the home page.
+async fn sign_in(client: &Client, app: &TestApp) {
+    client.goto(&app.url("/login")).await.unwrap();
+    type_into(client, "#username", "admin").await;
+    type_into(client, "#password", PASSWORD).await;
+    click(client, "button[type=submit]").await;
+    wait_js(client, "location.pathname === '/'", "home after login").await;
+}
+
 /// The text of the first element matching `css`.
 async fn text_of(client: &Client, css: &str) -> String {
     client
@@ -384,11 +393,7 @@ async fn dashboards_are_interactive() {
     let app = TestApp::start().await;
     app.login().await;
     let (_driver, client) = start_browser().await;
-    client.goto(&app.url("/login")).await.unwrap();
-    type_into(&client, "#username", "admin").await;
-    type_into(&client, "#password", PASSWORD).await;
-    click(&client, "button[type=submit]").await;
-    wait_js(&client, "location.pathname === '/'", "home after login").await;
+    sign_in(&client, &app).await;
     client.goto(&app.url("/d/cursor-usage")).await.unwrap();
     wait_js(
         &client,
@@ -704,11 +709,7 @@ async fn an_edited_dashboard_reloads_in_the_open_page() {
     let specs = tempfile::tempdir().unwrap();
     let app = TestApp::start_watching(specs.path()).await;
     let (_driver, client) = start_browser().await;
-    client.goto(&app.url("/login")).await.unwrap();
-    type_into(&client, "#username", "admin").await;
-    type_into(&client, "#password", PASSWORD).await;
-    click(&client, "button[type=submit]").await;
-    wait_js(&client, "location.pathname === '/'", "home after login").await;
+    sign_in(&client, &app).await;
     client.goto(&app.url("/d/cursor-usage")).await.unwrap();
     wait_js(
         &client,
