@@ -88,12 +88,7 @@ impl ResultCache {
                 })
             })
             .await
-            .map_err(|e: Arc<crate::Error>| match Arc::try_unwrap(e) {
-                Ok(e) => e,
-                Err(shared) => crate::Error::Query(datafusion::error::DataFusionError::External(
-                    shared.to_string().into(),
-                )),
-            })?;
+            .map_err(crate::Error::from_shared)?;
         let lookup = if entry.is_fresh() {
             Lookup::Miss
         } else {

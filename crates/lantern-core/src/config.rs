@@ -128,6 +128,10 @@ pub struct QueryConfig {
     pub target_partitions: usize,
     /// Datasets with at most this many rows are held in memory as Arrow; larger ones are scanned from Parquet.
     pub hot_rows_limit: u64,
+    /// Memory for datasets held as Arrow, all together, in MiB: a version that would take more than what is
+    /// left is scanned from Parquet instead (its rollups stay in memory), so memory stays bounded however large
+    /// the data grows.
+    pub hot_max_mb: u64,
     /// How long a resolved `current.json` is trusted before it is read again (milliseconds).
     pub manifest_refresh_ms: u64,
     /// Answer dashboard items from pre-aggregated rollups when they give exactly the same result.
@@ -139,6 +143,7 @@ impl Default for QueryConfig {
         Self {
             target_partitions: 0,
             hot_rows_limit: 20_000_000,
+            hot_max_mb: 512,
             manifest_refresh_ms: 1000,
             rollups: true,
         }
@@ -227,6 +232,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_CACHE_MAX_MB", "cache.max_mb"),
     ("LANTERN_QUERY_TARGET_PARTITIONS", "query.target_partitions"),
     ("LANTERN_QUERY_HOT_ROWS_LIMIT", "query.hot_rows_limit"),
+    ("LANTERN_QUERY_HOT_MAX_MB", "query.hot_max_mb"),
     ("LANTERN_QUERY_ROLLUPS", "query.rollups"),
     ("LANTERN_DASHBOARDS_DIR", "dashboards_dir"),
     ("LANTERN_DATASETS_DIR", "datasets_dir"),
@@ -247,6 +253,7 @@ fn kind_of(key: &str) -> Kind {
         | "cache.max_mb"
         | "query.target_partitions"
         | "query.hot_rows_limit"
+        | "query.hot_max_mb"
         | "auth.session_ttl_secs" => Kind::Int,
         "storage.path_style" | "storage.allow_http" | "auth.secure_cookies" | "query.rollups" => {
             Kind::Bool

@@ -57,7 +57,7 @@ pub const MODELS: [&str; 8] = [
     "auto",
 ];
 /// Client versions and the day of the year each was released.
-const CLIENT_VERSIONS: [(&str, i32); 4] =
+pub const CLIENT_VERSIONS: [(&str, i32); 4] =
     [("1.4.2", 0), ("1.5.0", 95), ("1.5.1", 150), ("1.6.0", 265)];
 /// The release whose tab completions were worse.
 const REGRESSED_VERSION: &str = "1.5.0";
@@ -83,7 +83,7 @@ const COUNTRY_VOLUME: [f64; 12] = [
 const COUNTRY_ON_TIME: [f64; 12] = [
     0.95, 0.92, 0.84, 0.90, 0.88, 0.93, 0.86, 0.84, 0.82, 0.80, 0.78, 0.89,
 ];
-const PRODUCT_LINES: [&str; 10] = [
+pub const PRODUCT_LINES: [&str; 10] = [
     "PL-A", "PL-B", "PL-C", "PL-D", "PL-E", "PL-F", "PL-G", "PL-H", "PL-I", "PL-J",
 ];
 const LINE_VOLUME: [f64; 10] = [14.0, 12.0, 11.0, 10.0, 10.0, 9.0, 9.0, 9.0, 8.0, 8.0];
@@ -91,7 +91,7 @@ const LINE_ON_TIME: [f64; 10] = [0.03, 0.01, -0.07, 0.0, 0.02, -0.01, 0.0, -0.05
 const LINE_PRICE: [f64; 10] = [
     900.0, 450.0, 2400.0, 300.0, 650.0, 1200.0, 180.0, 3100.0, 520.0, 760.0,
 ];
-const SEGMENTS: [&str; 4] = ["Enterprise", "Mid-Market", "SMB", "Public Sector"];
+pub const SEGMENTS: [&str; 4] = ["Enterprise", "Mid-Market", "SMB", "Public Sector"];
 const SEGMENT_VOLUME: [f64; 4] = [35.0, 30.0, 25.0, 10.0];
 const SEGMENT_ON_TIME: [f64; 4] = [0.02, 0.0, -0.01, -0.04];
 const SEGMENT_SIZE: [f64; 4] = [3.0, 1.4, 0.6, 2.0];

@@ -63,6 +63,11 @@ pub enum Error {
     #[error("invalid JSON in `{path}`: {message}")]
     Json { path: String, message: String },
 
+    /// An error shared by every caller that waited on one computation (a cached query or manifest read): it
+    /// keeps the original's kind and cause.
+    #[error(transparent)]
+    Shared(std::sync::Arc<Error>),
+
     /// A local file could not be read.
     #[error("cannot read `{}`: {source}", path.display())]
     Io {
@@ -73,6 +78,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error one computation failed with, owned when this caller was its only waiter.
+    pub fn from_shared(shared: std::sync::Arc<Error>) -> Self {
+        std::sync::Arc::try_unwrap(shared).unwrap_or_else(Error::Shared)
+    }
+
+    /// This error without the [`Error::Shared`] wrappers, to match on its kind.
+    pub fn kind(&self) -> &Error {
+        match self {
+            Error::Shared(inner) => inner.kind(),
+            e => e,
+        }
+    }
+
     pub(crate) fn storage(path: impl ToString, source: object_store::Error) -> Self {
         Error::Storage {
             path: path.to_string(),

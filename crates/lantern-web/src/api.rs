@@ -13,8 +13,9 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::header;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -79,9 +80,65 @@ fn board(state: &AppState, id: &str) -> Result<Arc<Board>, AppError> {
         .ok_or_else(|| AppError::not_found("dashboard", id))
 }
 
-fn board_chart<'a>(b: &'a Board, chart: &str) -> Result<&'a BoardChart, AppError> {
-    b.chart(chart)
-        .ok_or_else(|| AppError::not_found("chart", chart))
+/// What every chart route starts from: its dashboard, its chart (both checked to exist) and the URL's pairs, with
+/// `page` (of "view rows") taken apart from the filters.
+struct ChartTarget {
+    board: Arc<Board>,
+    chart: String,
+    pairs: Vec<(String, String)>,
+    page: usize,
+}
+
+impl FromRequestParts<AppState> for ChartTarget {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Path((id, chart)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))?;
+        let board = board(state, &id)?;
+        if board.chart(&chart).is_none() {
+            return Err(AppError::not_found("chart", &chart));
+        }
+        let all = query_pairs(parts.uri.query());
+        let page = all
+            .iter()
+            .find(|(k, _)| k == "page")
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(1)
+            .clamp(1, 1_000_000);
+        Ok(Self {
+            board,
+            chart,
+            pairs: without(&all, &["page"]),
+            page,
+        })
+    }
+}
+
+impl ChartTarget {
+    fn chart(&self) -> &BoardChart {
+        self.board
+            .chart(&self.chart)
+            .expect("checked when the target was extracted")
+    }
+
+    /// The request context: the dataset version and the parsed filters, resolved once.
+    async fn request<'a>(&'a self, state: &'a AppState) -> Result<Request<'a>, AppError> {
+        Request::new(state.engine(), &self.board, &self.pairs).await
+    }
+
+    /// The filters the chart's own queries run with (its highlighted dimensions' value lists left out).
+    fn filters(&self, request: &Request) -> FilterSet {
+        let own = self.chart().chart.highlights();
+        let own: Vec<&str> = own.iter().map(String::as_str).collect();
+        request.scope.filters.without_lists_on(&own)
+    }
+
+    /// A download's file name: `<dashboard>-<chart><suffix>.csv`.
+    fn file(&self, suffix: &str) -> String {
+        format!("{}-{}{suffix}.csv", self.board.id(), self.chart)
+    }
 }
 
 #[derive(Serialize)]
@@ -131,22 +188,15 @@ async fn data(
 
 async fn chart(
     State(state): State<AppState>,
-    Path((id, chart)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
+    target: ChartTarget,
 ) -> Result<Json<ChartFigure>, AppError> {
-    let b = board(&state, &id)?;
-    let c = board_chart(&b, &chart)?;
-    let pairs = query_pairs(raw.as_deref());
-    let request = Request::new(state.engine(), &b, &pairs).await?;
+    let request = target.request(&state).await?;
     let mut stats = Default::default();
-    Ok(Json(request.chart(state.engine(), c, &mut stats).await))
-}
-
-/// The filters a chart's own queries run with (its highlighted dimensions' value lists left out).
-fn chart_filters(request: &Request, c: &BoardChart) -> FilterSet {
-    let own = c.chart.highlights();
-    let own: Vec<&str> = own.iter().map(String::as_str).collect();
-    request.scope.filters.without_lists_on(&own)
+    Ok(Json(
+        request
+            .chart(state.engine(), target.chart(), &mut stats)
+            .await,
+    ))
 }
 
 /// Streams `query`'s rows as CSV, one chunk per batch, so a large export never builds in memory.
@@ -166,8 +216,15 @@ async fn csv_response(
         .await
         .map_err(|e| AppError::from(lantern_core::Error::Query(e)))?;
     let mut first = true;
+    // The body is polled after the handler returned, outside the request's task: keep its id for the log.
+    let request_id = crate::request_id::current();
     let body = stream.map(move |batch| {
-        let batch = batch.map_err(std::io::Error::other)?;
+        // A failure after the first bytes cannot change the status any more: it is logged and the connection is
+        // cut before the final chunk, so the client sees an incomplete download instead of a short, valid file.
+        let batch = batch.map_err(|e| {
+            tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), error = %e, "CSV export failed mid-stream");
+            std::io::Error::other(e)
+        })?;
         let mut writer = WriterBuilder::new().with_header(first).build(Vec::new());
         first = false;
         writer.write(&batch).map_err(std::io::Error::other)?;
@@ -186,38 +243,29 @@ async fn csv_response(
         .into_response())
 }
 
-async fn export(
-    State(state): State<AppState>,
-    Path((id, chart)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, AppError> {
-    let b = board(&state, &id)?;
-    let c = board_chart(&b, &chart)?;
-    let pairs = query_pairs(raw.as_deref());
-    let request = Request::new(state.engine(), &b, &pairs).await?;
-    let view = ChartView::from_pairs(&chart, &pairs);
+async fn export(State(state): State<AppState>, target: ChartTarget) -> Result<Response, AppError> {
+    let request = target.request(&state).await?;
+    let view = ChartView::from_pairs(&target.chart, &target.pairs);
     let none = |_: &str| Vec::new();
     let ctx = Context {
         model: request.scope.model(),
         view: &view,
         theme: &crate::theme::LIGHT,
         selected: &none,
-        date_dimension: b.spec.date_filter().map(|f| f.dimension.as_str()),
+        date_dimension: target
+            .board
+            .spec
+            .date_filter()
+            .map(|f| f.dimension.as_str()),
         previous: None,
     };
-    let query = c
+    let query = target
+        .chart()
         .chart
         .export(&ctx)
-        .ok_or_else(|| AppError::not_found("export of chart", &chart))?;
-    let filters = chart_filters(&request, c);
-    csv_response(
-        &state,
-        &request,
-        &filters,
-        &query,
-        &format!("{id}-{chart}.csv"),
-    )
-    .await
+        .ok_or_else(|| AppError::not_found("export of chart", &target.chart))?;
+    let filters = target.filters(&request);
+    csv_response(&state, &request, &filters, &query, &target.file("")).await
 }
 
 /// Rows per page of "view rows".
@@ -234,21 +282,11 @@ struct RowsPage {
 
 async fn rows(
     State(state): State<AppState>,
-    Path((id, chart)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
+    target: ChartTarget,
 ) -> Result<Json<RowsPage>, AppError> {
-    let b = board(&state, &id)?;
-    let c = board_chart(&b, &chart)?;
-    let all = query_pairs(raw.as_deref());
-    let page = all
-        .iter()
-        .find(|(k, _)| k == "page")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(1)
-        .clamp(1, 1_000_000);
-    let pairs = without(&all, &["page"]);
-    let request = Request::new(state.engine(), &b, &pairs).await?;
-    let filters = chart_filters(&request, c);
+    let page = target.page;
+    let request = target.request(&state).await?;
+    let filters = target.filters(&request);
     let engine = state.engine();
     let query = Query::Rows {
         columns: vec![],
@@ -279,28 +317,17 @@ async fn rows(
 
 async fn rows_csv(
     State(state): State<AppState>,
-    Path((id, chart)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
+    target: ChartTarget,
 ) -> Result<Response, AppError> {
-    let b = board(&state, &id)?;
-    let c = board_chart(&b, &chart)?;
-    let pairs = without(&query_pairs(raw.as_deref()), &["page"]);
-    let request = Request::new(state.engine(), &b, &pairs).await?;
-    let filters = chart_filters(&request, c);
+    let request = target.request(&state).await?;
+    let filters = target.filters(&request);
     let query = Query::Rows {
         columns: vec![],
         sort: vec![],
         offset: 0,
         limit: None,
     };
-    csv_response(
-        &state,
-        &request,
-        &filters,
-        &query,
-        &format!("{id}-{chart}-rows.csv"),
-    )
-    .await
+    csv_response(&state, &request, &filters, &query, &target.file("-rows")).await
 }
 
 /// Options listed per request at most; `more` says there are others (search to find them).

@@ -38,16 +38,34 @@ impl AppError {
         }
     }
 
-    /// An internal failure: logged in full under a fresh reference, answered with the reference only, so no
-    /// path, query or stack detail reaches a reader.
+    /// An internal failure: logged in full under the request's id, answered with the id only, so no path,
+    /// query or stack detail reaches a reader.
     pub fn internal_logged(error: &dyn std::fmt::Display) -> Self {
-        let id = format!("{:08x}", rand::random::<u32>());
-        tracing::error!(request_id = %id, error = %error, "request failed");
+        Self::logged(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side",
+            error,
+        )
+    }
+
+    /// A failure of ours with its own status and code, logged in full under the request's id (a fresh one
+    /// outside a request) and answered with `summary` and the id.
+    pub fn logged(
+        status: StatusCode,
+        code: &'static str,
+        summary: &str,
+        error: &dyn std::fmt::Display,
+    ) -> Self {
+        let id = crate::request_id::current().unwrap_or_else(crate::request_id::fresh);
+        tracing::error!(request_id = %id, code, error = %error, "request failed");
         Self {
             request_id: Some(id.clone()),
-            ..Self::internal(format!(
-                "something went wrong on our side (reference {id}); the details are in the server log"
-            ))
+            ..Self::new(
+                status,
+                code,
+                format!("{summary} (reference {id}); the details are in the server log"),
+            )
         }
     }
 
@@ -96,7 +114,14 @@ impl AppError {
 
 impl From<CoreError> for AppError {
     fn from(e: CoreError) -> Self {
-        match &e {
+        Self::from(&e)
+    }
+}
+
+impl From<&CoreError> for AppError {
+    fn from(full: &CoreError) -> Self {
+        let e = full.kind();
+        match e {
             CoreError::Filter { field, message } => Self {
                 status: StatusCode::BAD_REQUEST,
                 code: "bad_filter",
@@ -118,14 +143,20 @@ impl From<CoreError> for AppError {
             CoreError::NotFound { .. } => {
                 Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
-            CoreError::DatasetUnreadable { .. } => {
-                tracing::error!(error = %e, "dataset unreadable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "dataset_unreadable",
-                    e.to_string(),
-                )
-            }
+            // The stored data is there but cannot be read (a corrupt file, a manifest that does not parse, the
+            // object store down): the service is unavailable, not broken, and the storage paths stay in the log.
+            CoreError::DatasetUnreadable { dataset, .. } => Self::logged(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "dataset_unreadable",
+                &format!("dataset `{dataset}` cannot be read right now"),
+                e,
+            ),
+            CoreError::Storage { .. } | CoreError::Json { .. } => Self::logged(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the data store cannot be read right now",
+                e,
+            ),
             CoreError::Spec { field, .. } => Self {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 code: "invalid_spec",
@@ -133,7 +164,7 @@ impl From<CoreError> for AppError {
                 field: Some(field.clone()),
                 request_id: None,
             },
-            _ => Self::internal_logged(&e),
+            _ => Self::internal_logged(e),
         }
     }
 }

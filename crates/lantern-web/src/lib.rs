@@ -15,6 +15,7 @@ pub mod error;
 pub mod format;
 pub mod kpi;
 pub mod pages;
+pub mod request_id;
 pub mod server;
 pub mod state;
 pub mod templates;

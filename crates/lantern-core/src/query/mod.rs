@@ -14,6 +14,7 @@ pub use result::ResultTable;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -41,14 +42,11 @@ use crate::shape::Query;
 use crate::storage::{STORE_URL, Storage};
 
 /// One dashboard request, resolved once: the version it reads (even if a newer one is published meanwhile), its
-/// parsed filters, and the dimensions every item's rollup includes.
+/// parsed filters and how long its answers may be cached.
 #[derive(Clone)]
 pub struct Scope {
     pub version: Arc<LoadedVersion>,
     pub filters: FilterSet,
-    /// The dashboard's declared filter dimensions: part of every item's rollup, so that one rollup per item
-    /// serves any combination of filter values.
-    pub filter_dims: Vec<String>,
     ttl: Duration,
 }
 
@@ -65,10 +63,27 @@ pub struct LoadedVersion {
     table: Arc<dyn TableProvider>,
     /// Whether the rows are held in memory (else scanned from Parquet).
     pub hot: bool,
+    /// The memory the rows take when hot, given back to the engine's budget when the version is dropped.
+    hot_bytes: HotBytes,
     /// Rollups by (dimensions, measures); `None` when an item cannot or should not use one.
-    rollups: moka::future::Cache<String, Arc<Option<Vec<Part>>>>,
+    rollups: moka::future::Cache<String, Arc<Option<Part>>>,
     /// The column profile, computed on first use (dataset pages).
     profile: tokio::sync::OnceCell<Arc<Profile>>,
+    /// Approximate distinct values of each dimension column, computed on first use (rollup sizes).
+    distinct: tokio::sync::OnceCell<Arc<HashMap<String, u64>>>,
+}
+
+/// Bytes of hot data counted against the engine's budget ([`QueryConfig::hot_max_mb`]) for as long as the
+/// version that holds them lives.
+struct HotBytes {
+    bytes: u64,
+    budget: Arc<AtomicU64>,
+}
+
+impl Drop for HotBytes {
+    fn drop(&mut self) {
+        self.budget.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
 }
 
 /// A table and the measures to aggregate over it: the raw rows, or a rollup of them.
@@ -76,6 +91,8 @@ pub struct LoadedVersion {
 struct Part {
     table: Arc<dyn TableProvider>,
     measures: Vec<(String, Expr)>,
+    /// The memory the table takes when it is a rollup (0 for the raw rows, which the version holds anyway).
+    bytes: usize,
 }
 
 /// Answers dashboard queries; one per process, shared by all requests.
@@ -90,6 +107,8 @@ pub struct QueryEngine {
     loaded: std::sync::RwLock<HashMap<String, Arc<LoadedVersion>>>,
     load_lock: Mutex<()>,
     cache: ResultCache,
+    /// Bytes of all hot versions loaded now.
+    hot_used: Arc<AtomicU64>,
 }
 
 impl QueryEngine {
@@ -127,6 +146,7 @@ impl QueryEngine {
             loaded: Default::default(),
             load_lock: Mutex::new(()),
             cache: ResultCache::new(cache.max_mb.saturating_mul(1 << 20)),
+            hot_used: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -174,11 +194,7 @@ impl QueryEngine {
                 catalog.current(&id).await.map(|m| m.map(Arc::new))
             })
             .await
-            .map_err(|e| {
-                Error::Query(datafusion::error::DataFusionError::External(
-                    e.to_string().into(),
-                ))
-            })?;
+            .map_err(Error::from_shared)?;
         found.ok_or_else(|| Error::NotFound {
             kind: "dataset",
             id: dataset.to_string(),
@@ -207,6 +223,7 @@ impl QueryEngine {
             version = loaded.manifest.version,
             rows = loaded.manifest.rows,
             hot = loaded.hot,
+            hot_mb = loaded.hot_bytes.bytes >> 20,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "dataset version loaded"
         );
@@ -228,12 +245,6 @@ impl QueryEngine {
         dashboard.check_types(&version.model)?;
         let filters = FilterSet::parse(pairs, dashboard, &version.model)?;
         Ok(Scope {
-            filter_dims: dashboard
-                .spec
-                .filters
-                .iter()
-                .map(|f| f.dimension.clone())
-                .collect(),
             ttl: self.ttl_of(&dashboard.spec.dataset),
             version,
             filters,
@@ -272,6 +283,70 @@ impl QueryEngine {
             .cloned()
     }
 
+    /// Decodes every file of `manifest` into Arrow batches while they take at most `allowance` bytes; `None`
+    /// as soon as they would take more (what was decoded is dropped, and the version is scanned from Parquet).
+    async fn read_hot(
+        &self,
+        manifest: &Manifest,
+        allowance: u64,
+    ) -> Result<Option<(SchemaRef, Vec<Vec<RecordBatch>>, u64)>> {
+        let unreadable = |file: &str, e: &dyn std::fmt::Display| Error::DatasetUnreadable {
+            dataset: manifest.dataset.clone(),
+            version: manifest.version,
+            message: format!("file `{file}`: {e}"),
+        };
+        let mut partitions: Vec<Vec<RecordBatch>> = Vec::new();
+        let mut schema: Option<SchemaRef> = None;
+        let mut used: u64 = 0;
+        for file in &manifest.files {
+            let path = object_store::path::Path::from(file.path.as_str());
+            let bytes = self.catalog.storage().get_bytes(&path).await?;
+            let left = allowance.saturating_sub(used);
+            // Decoding is CPU work: keep it off the async workers.
+            let decoded = tokio::task::spawn_blocking(move || {
+                let reader =
+                    ParquetRecordBatchReaderBuilder::try_new(bytes)?.with_batch_size(64 * 1024);
+                let schema = reader.schema().clone();
+                let mut batches = Vec::new();
+                let mut size: u64 = 0;
+                for batch in reader.build()? {
+                    let batch = batch?;
+                    size += batch.get_array_memory_size() as u64;
+                    if size > left {
+                        return Ok(None);
+                    }
+                    batches.push(batch);
+                }
+                Ok::<_, parquet::errors::ParquetError>(Some((schema, batches, size)))
+            })
+            .await
+            .map_err(|e| unreadable(&file.path, &e))?
+            .map_err(|e| unreadable(&file.path, &e))?;
+            let Some((file_schema, batches, size)) = decoded else {
+                tracing::info!(
+                    dataset = manifest.dataset,
+                    version = manifest.version,
+                    allowance_mb = allowance >> 20,
+                    "the version does not fit in the memory left for hot data (query.hot_max_mb): scanning Parquet"
+                );
+                return Ok(None);
+            };
+            if let Some(s) = &schema
+                && s.fields() != file_schema.fields()
+            {
+                return Err(unreadable(
+                    &file.path,
+                    &"its columns differ from the version's first file",
+                ));
+            }
+            schema.get_or_insert(file_schema);
+            partitions.push(batches);
+            used += size;
+        }
+        let schema = schema.expect("at least one file");
+        Ok(Some((schema, partitions, used.max(1))))
+    }
+
     async fn load(&self, spec: &DatasetSpec, manifest: Arc<Manifest>) -> Result<LoadedVersion> {
         let unreadable = |file: &str, e: &dyn std::fmt::Display| Error::DatasetUnreadable {
             dataset: manifest.dataset.clone(),
@@ -281,54 +356,46 @@ impl QueryEngine {
         if manifest.files.is_empty() {
             return Err(unreadable("(none)", &"the version has no data files"));
         }
-        let hot = manifest.rows <= self.config.hot_rows_limit;
-        let (schema, table): (SchemaRef, Arc<dyn TableProvider>) = if hot {
-            let mut partitions: Vec<Vec<RecordBatch>> = Vec::new();
-            let mut schema: Option<SchemaRef> = None;
-            for file in &manifest.files {
-                let path = object_store::path::Path::from(file.path.as_str());
-                let bytes = self.catalog.storage().get_bytes(&path).await?;
-                // Decoding is CPU work: keep it off the async workers.
-                let (file_schema, batches) = tokio::task::spawn_blocking(move || {
-                    let reader =
-                        ParquetRecordBatchReaderBuilder::try_new(bytes)?.with_batch_size(64 * 1024);
-                    let schema = reader.schema().clone();
-                    let batches = reader.build()?.collect::<Result<Vec<RecordBatch>, _>>()?;
-                    Ok::<_, parquet::errors::ParquetError>((schema, batches))
-                })
-                .await
-                .map_err(|e| unreadable(&file.path, &e))?
-                .map_err(|e| unreadable(&file.path, &e))?;
-                if let Some(s) = &schema
-                    && s.fields() != file_schema.fields()
-                {
-                    return Err(unreadable(
-                        &file.path,
-                        &"its columns differ from the version's first file",
-                    ));
-                }
-                schema.get_or_insert(file_schema);
-                partitions.push(batches);
-            }
-            let schema = schema.expect("at least one file");
-            let partitions = rebalance(partitions, self.ctx.copied_config().target_partitions());
-            let mem = MemTable::try_new(schema.clone(), partitions)?;
-            (schema, Arc::new(mem))
+        // What is left of the memory budget for hot data (the version this one replaces still counts until
+        // its last request finishes: the bound holds at every moment).
+        let allowance =
+            (self.config.hot_max_mb << 20).saturating_sub(self.hot_used.load(Ordering::SeqCst));
+        let held = if manifest.rows <= self.config.hot_rows_limit {
+            self.read_hot(&manifest, allowance).await?
         } else {
-            let urls = manifest
-                .files
-                .iter()
-                .map(|f| ListingTableUrl::parse(Storage::url_of(&f.path.as_str().into()).as_str()))
-                .collect::<datafusion::error::Result<Vec<_>>>()?;
-            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                .with_file_extension(".parquet");
-            let config = ListingTableConfig::new_with_multi_paths(urls)
-                .with_listing_options(options)
-                .infer_schema(&self.ctx.state())
-                .await
-                .map_err(|e| unreadable(&manifest.files[0].path, &e.strip_backtrace()))?;
-            let table = ListingTable::try_new(config)?;
-            (table.schema(), Arc::new(table))
+            None
+        };
+        let (schema, table, bytes): (SchemaRef, Arc<dyn TableProvider>, u64) = match held {
+            Some((schema, partitions, bytes)) => {
+                let partitions =
+                    rebalance(partitions, self.ctx.copied_config().target_partitions());
+                let mem = MemTable::try_new(schema.clone(), partitions)?;
+                (schema, Arc::new(mem), bytes)
+            }
+            None => {
+                let urls = manifest
+                    .files
+                    .iter()
+                    .map(|f| {
+                        ListingTableUrl::parse(Storage::url_of(&f.path.as_str().into()).as_str())
+                    })
+                    .collect::<datafusion::error::Result<Vec<_>>>()?;
+                let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                    .with_file_extension(".parquet");
+                let config = ListingTableConfig::new_with_multi_paths(urls)
+                    .with_listing_options(options)
+                    .infer_schema(&self.ctx.state())
+                    .await
+                    .map_err(|e| unreadable(&manifest.files[0].path, &e.strip_backtrace()))?;
+                let table = ListingTable::try_new(config)?;
+                (table.schema(), Arc::new(table), 0)
+            }
+        };
+        let hot = bytes > 0;
+        self.hot_used.fetch_add(bytes, Ordering::SeqCst);
+        let hot_bytes = HotBytes {
+            bytes,
+            budget: self.hot_used.clone(),
         };
         let model = SemanticModel::compile(spec, schema)?;
         Ok(LoadedVersion {
@@ -336,8 +403,16 @@ impl QueryEngine {
             model: Arc::new(model),
             table,
             hot,
-            rollups: moka::future::Cache::builder().max_capacity(256).build(),
+            hot_bytes,
+            rollups: moka::future::Cache::builder()
+                .max_capacity(rollups::ROLLUPS_MAX_BYTES)
+                .weigher(|k: &String, part: &Arc<Option<Part>>| {
+                    let bytes = part.as_ref().as_ref().map_or(0, |p| p.bytes);
+                    u32::try_from(k.len() + bytes).unwrap_or(u32::MAX)
+                })
+                .build(),
             profile: tokio::sync::OnceCell::new(),
+            distinct: tokio::sync::OnceCell::new(),
         })
     }
 }
@@ -406,6 +481,64 @@ mod tests {
         })
     }
 
+    /// Hot data stays within `hot_max_mb` for all datasets together: what does not fit is scanned from Parquet
+    /// and answers the same; a dropped version gives its memory back.
+    #[tokio::test]
+    async fn hot_data_stays_within_its_memory_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::new(Storage::local_for_tests(dir.path()));
+        for id in crate::demo::DATASETS {
+            crate::demo::publish(&catalog, id, 20_000, &|_| {})
+                .await
+                .unwrap();
+        }
+        let specs = DatasetSpec::load_dir(&repo().join("datasets")).unwrap();
+        let engine = |mb| {
+            QueryEngine::new(
+                catalog.clone(),
+                specs.clone(),
+                &QueryConfig {
+                    hot_max_mb: mb,
+                    ..Default::default()
+                },
+                &CacheConfig::default(),
+            )
+        };
+        let roomy = engine(512);
+        let first = roomy.version("cursor_usage").await.unwrap();
+        let size = first.hot_bytes.bytes;
+        assert!(first.hot && size > 1 << 20, "{size}");
+        assert!(roomy.version("apac_dot").await.unwrap().hot);
+        assert!(roomy.hot_used.load(Ordering::SeqCst) > size);
+
+        // A budget that holds one dataset: the second one loaded is scanned from Parquet.
+        let tight = engine(size.div_ceil(1 << 20) + 1);
+        let cursor = tight.version("cursor_usage").await.unwrap();
+        let apac = tight.version("apac_dot").await.unwrap();
+        assert!(cursor.hot && !apac.hot);
+        assert_eq!(
+            tight.hot_used.load(Ordering::SeqCst),
+            cursor.hot_bytes.bytes
+        );
+        async fn count(e: &QueryEngine, version: Arc<LoadedVersion>) -> Arc<ResultTable> {
+            let scope = Scope {
+                version,
+                filters: FilterSet::default(),
+                ttl: Duration::from_secs(1),
+            };
+            let q = Query::Count { group_by: vec![] };
+            e.answer(&scope, &FilterSet::default(), &q).await.unwrap().0
+        }
+        let cold_rows = count(&tight, apac).await;
+        let hot_rows = count(&roomy, roomy.version("apac_dot").await.unwrap()).await;
+        assert_eq!(cold_rows.rows, hot_rows.rows);
+
+        // Forgetting the loaded versions gives their memory back.
+        drop(cursor);
+        tight.loaded.write().unwrap().clear();
+        assert_eq!(tight.hot_used.load(Ordering::SeqCst), 0);
+    }
+
     /// Rollups must give exactly what the raw rows give, for every shape that may use one and several filter sets
     /// (declared filters, cross-filters on other dimensions, searches, bins, time grains).
     #[tokio::test]
@@ -465,6 +598,22 @@ mod tests {
                 vec![],
                 None,
             ),
+            // Distinct counts per group, from the groups' sets of users.
+            agg(
+                vec![GroupKey::Time {
+                    dimension: "date".into(),
+                    grain: Grain::Month,
+                }],
+                &["active_users", "total_requests"],
+                vec![],
+                None,
+            ),
+            agg(
+                GroupKey::dims(&["team"]),
+                &["active_users", "tab_acceptance_rate"],
+                vec![Sort::desc("active_users")],
+                Some(3),
+            ),
             Query::Aggregate(Aggregate {
                 group_by: GroupKey::dims(&["model"]),
                 measures: vec![crate::shape::ROWS.into()],
@@ -496,14 +645,16 @@ mod tests {
                 same(&ta, &tb, &format!("{filters:?} {q:?}"));
             }
         }
-        // Rollups were really used where they are small: requests by team is answered from a (date, team) cube.
+        // Rollups were really used where they are small: requests by team is answered from a (date, team) cube,
+        // and so are the distinct active users (from their sets), which a table of distinct users would not be.
         let v = with.version("cursor_usage").await.unwrap();
-        let cube = v
-            .rollups
-            .get("date,team|total_requests|true")
-            .await
-            .expect("rollup tried");
-        assert!(cube.is_some(), "the (date, team) cube is used");
+        for key in [
+            "date,team|total_requests",
+            "date,team|active_users,total_requests,tab_acceptance_rate",
+        ] {
+            let cube = v.rollups.get(key).await.expect("rollup tried");
+            assert!(cube.is_some(), "the (date, team) cube is used for {key}");
+        }
     }
 
     /// Histogram bins, quantiles, bounds and row pages, checked against values computed from the rows directly.

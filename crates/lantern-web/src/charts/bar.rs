@@ -107,15 +107,29 @@ impl Chart for BarChart {
         } else {
             SortOrder::YDesc
         });
-        // With a colour split the limit counts bars, not categories: keep every series of the first categories
-        // by asking for all rows and cutting after the sort.
-        vec![Ask::now(Query::Aggregate(Aggregate {
-            group_by,
-            measures: self.measures.clone(),
-            sort: sort.keys(&o.x, &self.measures[0]),
-            limit: if o.color.is_some() { None } else { o.limit },
-            ..Default::default()
-        }))]
+        let aggregate = |group_by: Vec<GroupKey>, limit: Option<usize>| {
+            Ask::now(Query::Aggregate(Aggregate {
+                group_by,
+                measures: self.measures.clone(),
+                sort: sort.keys(&o.x, &self.measures[0]),
+                limit,
+                ..Default::default()
+            }))
+        };
+        // Selected categories stay in view even when they are not among the first `limit`: then every category
+        // is asked for and the cut happens in `build`.
+        let pinned = o.limit.is_some() && !(ctx.selected)(&o.x).is_empty();
+        let limit = if pinned { None } else { o.limit };
+        if o.color.is_none() {
+            return vec![aggregate(group_by, limit)];
+        }
+        // With a colour split the limit counts categories ranked by their own totals: the segments come from
+        // the first query, the ranking from a second one over the categories alone.
+        let mut asks = vec![aggregate(group_by.clone(), None)];
+        if o.limit.is_some() {
+            asks.push(aggregate(group_by[..1].to_vec(), limit));
+        }
+        asks
     }
 
     fn highlights(&self) -> Vec<String> {
@@ -125,23 +139,25 @@ impl Chart for BarChart {
     fn build(&self, results: &[Option<Arc<ResultTable>>], ctx: &Context) -> Value {
         let o = &self.options;
         let mut result = (*super::first(results)).clone();
-        if let (Some(n), Some(_)) = (o.limit, &o.color) {
-            // Keep the first `n` categories in result order.
-            let xi = result.column_index(&o.x);
-            let mut seen: Vec<Value> = Vec::new();
-            result.rows.retain(|r| {
-                let Some(i) = xi else { return true };
-                if seen.contains(&r[i]) {
-                    true
-                } else if seen.len() < n {
-                    seen.push(r[i].clone());
-                    true
-                } else {
-                    false
-                }
-            });
-        }
         let selected = (ctx.selected)(&o.x);
+        // The categories shown, in order, when a limit cuts them.
+        let kept: Option<Vec<Value>> = o.limit.map(|n| {
+            let ranking = match (&o.color, results.get(1)) {
+                (Some(_), Some(Some(r))) => r.as_ref(),
+                _ => &result,
+            };
+            let ranked: Vec<Value> = ranking
+                .column_index(&o.x)
+                .map(|i| ranking.rows.iter().map(|r| r[i].clone()).collect())
+                .unwrap_or_default();
+            keep_categories(&ranked, n, &selected)
+        });
+        if let (Some(kept), Some(xi)) = (&kept, result.column_index(&o.x)) {
+            let rank = |v: &Value| kept.iter().position(|k| k == v);
+            result.rows.retain(|r| rank(&r[xi]).is_some());
+            // Stable: segments keep their order within a category.
+            result.rows.sort_by_key(|r| rank(&r[xi]));
+        }
         let all = super::series(&result, &o.x, &self.measures, o.color.as_deref(), ctx.model);
         let many = all.len() > 1;
         let mut traces = Vec::new();
@@ -169,10 +185,15 @@ impl Chart for BarChart {
         }
         let value_axis = super::value_axis(ctx.model, &self.measures[0]);
         let temporal = super::options::is_temporal(ctx.model, &o.x);
-        let category_axis = if temporal {
-            json!({ "type": "date" })
-        } else {
-            json!({ "type": "category", "categoryorder": "trace" })
+        let category_axis = match (&kept, temporal) {
+            (_, true) => json!({ "type": "date" }),
+            // Several series each list only their own categories: the ranking orders the axis.
+            (Some(kept), false) if many => json!({
+                "type": "category",
+                "categoryorder": "array",
+                "categoryarray": kept.iter().map(super::text).collect::<Vec<_>>(),
+            }),
+            _ => json!({ "type": "category", "categoryorder": "trace" }),
         };
         let (xaxis, yaxis) = if self.horizontal {
             let mut cat = category_axis;
@@ -197,6 +218,17 @@ impl Chart for BarChart {
             ),
         )
     }
+}
+
+/// The first `n` of `ranked`, then any selected category ranked further down (so a selection never drops out of
+/// view).
+fn keep_categories(ranked: &[Value], n: usize, selected: &[String]) -> Vec<Value> {
+    ranked
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| *i < n || selected.contains(&super::text(v)))
+        .map(|(_, v)| v.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -246,5 +278,69 @@ mod tests {
         assert_eq!(fig["layout"]["barmode"], "stack");
         assert_eq!(fig["data"][0]["marker"]["opacity"], json!([0.3, 1.0]));
         assert_eq!(c.highlights(), vec!["team".to_string()]);
+    }
+
+    #[test]
+    fn a_colour_split_limit_ranks_categories_by_their_totals() {
+        let c = chart("{id: c, type: bar, x: team, y: total, color: model, mode: stack, limit: 1}");
+        let m = model();
+        let view = ChartView::default();
+        let asks = c.asks(&ctx(&m, &view, &no_selection));
+        assert_eq!(asks.len(), 2, "segments and the ranking of categories");
+        // ML has the largest single segment, Web the largest total.
+        let segments = table(
+            &["team", "model", "total"],
+            vec![
+                vec![json!("ML"), json!("gpt"), json!(6)],
+                vec![json!("Web"), json!("gpt"), json!(5)],
+                vec![json!("Web"), json!("o3"), json!(4)],
+            ],
+        );
+        let ranking = table(&["team", "total"], vec![vec![json!("Web"), json!(9)]]);
+        let fig = c.build(
+            &[Some(Arc::new(segments)), Some(Arc::new(ranking))],
+            &ctx(&m, &view, &no_selection),
+        );
+        let teams: Vec<&serde_json::Value> = fig["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["x"].as_array().unwrap())
+            .collect();
+        assert_eq!(teams, vec!["Web", "Web"]);
+        assert_eq!(fig["layout"]["xaxis"]["categoryarray"], json!(["Web"]));
+    }
+
+    #[test]
+    fn a_selected_category_beyond_the_limit_stays_in_view() {
+        let c = chart("{id: c, type: bar, x: team, y: total, limit: 1}");
+        let m = model();
+        let view = ChartView::default();
+        let picked = |d: &str| {
+            if d == "team" {
+                vec!["ML".to_string()]
+            } else {
+                vec![]
+            }
+        };
+        let asks = c.asks(&ctx(&m, &view, &picked));
+        let lantern_core::shape::Query::Aggregate(a) = &asks[0].query else {
+            panic!("an aggregate")
+        };
+        assert_eq!(
+            a.limit, None,
+            "every category asked for while one is selected"
+        );
+        let all = table(
+            &["team", "total"],
+            vec![
+                vec![json!("Web"), json!(9)],
+                vec![json!("Data"), json!(7)],
+                vec![json!("ML"), json!(6)],
+            ],
+        );
+        let fig = c.build(&[Some(Arc::new(all))], &ctx(&m, &view, &picked));
+        assert_eq!(fig["data"][0]["x"], json!(["Web", "ML"]));
+        assert_eq!(fig["data"][0]["marker"]["opacity"], json!([0.3, 1.0]));
     }
 }

@@ -91,6 +91,27 @@ pub struct Paging {
     pub size: usize,
 }
 
+/// The order of dimension values in a pivot's rows and columns: numbers by value (so 9 comes before 10), text
+/// and dates by their text, nulls last.
+pub fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => x.to_string().cmp(&y.to_string()),
+        },
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        // Mixed kinds (never within one column of a result): numbers and booleans before text.
+        (x, y) => x
+            .is_string()
+            .cmp(&y.is_string())
+            .then_with(|| x.to_string().cmp(&y.to_string())),
+    }
+}
+
 /// A dimension value as URL filter text, or `None` for null (which no filter can name).
 pub fn filter_text(v: &Value) -> Option<String> {
     match v {
@@ -137,6 +158,12 @@ mod tests {
         assert_eq!(s(None), None);
         assert_eq!(filter_text(&json!("Japan")), Some("Japan".into()));
         assert_eq!(filter_text(&json!(null)), None);
+        let mut values = vec![json!(10), json!(null), json!(9), json!(2.5)];
+        values.sort_by(compare_values);
+        assert_eq!(values, vec![json!(2.5), json!(9), json!(10), json!(null)]);
+        let mut text = vec![json!("b"), json!(null), json!("a")];
+        text.sort_by(compare_values);
+        assert_eq!(text, vec![json!("a"), json!("b"), json!(null)]);
         assert_eq!(
             bucket_filter(Grain::Month, &json!("2025-02-01")),
             Some("2025-02-01..2025-02-28".into())

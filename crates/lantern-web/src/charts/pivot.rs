@@ -229,17 +229,15 @@ impl Chart for Pivot {
                 map.insert((rk, ck), mi.iter().map(|i| get(r, i)).collect());
             }
         }
-        let sort_key = |k: &Key| {
-            k.iter()
-                .map(|v| (v.is_null(), super::text(v)))
-                .collect::<Vec<_>>()
+        let by_values = |a: &Key, b: &Key| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| super::grid::compare_values(x, y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
         };
-        row_keys.sort_by_key(sort_key);
-        col_keys.sort_by_key(|k| {
-            k.iter()
-                .map(|v| (v.is_null(), v.to_string()))
-                .collect::<Vec<_>>()
-        });
+        row_keys.sort_by(by_values);
+        col_keys.sort_by(by_values);
         col_keys.truncate(self.max_columns);
         let has_cols = !self.columns.is_empty();
         let m = self.measures.len();
@@ -365,11 +363,17 @@ impl Chart for Pivot {
         let has_level = |k: usize| levels.iter().any(|(l, _)| *l == k);
         let mut rows: Vec<Row> = Vec::new();
         for (i, rk) in row_keys.iter().enumerate() {
-            let base: Vec<(String, String)> = rk
+            // One pair per row dimension, `None` for a null value (no filter can name it), so that a prefix of
+            // the dimensions is a prefix of this list.
+            let by_dim: Vec<Option<(String, String)>> = rk
                 .iter()
                 .zip(&self.rows)
-                .filter_map(|(v, d)| self.pair(model, d, v))
+                .map(|(v, d)| self.pair(model, d, v))
                 .collect();
+            let prefix_pairs = |k: usize| -> Vec<(String, String)> {
+                by_dim[..k].iter().flatten().cloned().collect()
+            };
+            let base = prefix_pairs(n);
             let mut row_cells: Vec<Cell> = rk
                 .iter()
                 .zip(&self.rows)
@@ -383,7 +387,7 @@ impl Chart for Pivot {
                         } else {
                             self.label(model, d, v)
                         },
-                        f: Some(base[..base.len().min(j + 1)].to_vec()),
+                        f: Some(prefix_pairs(j + 1)),
                         ..Default::default()
                     }
                 })
@@ -401,7 +405,7 @@ impl Chart for Pivot {
                     continue;
                 }
                 let prefix: Key = rk[..k].to_vec();
-                let pairs: Vec<(String, String)> = base[..base.len().min(k)].to_vec();
+                let pairs = prefix_pairs(k);
                 let mut c: Vec<Cell> = (0..n)
                     .map(|j| Cell {
                         text: if j < k {
@@ -514,6 +518,40 @@ mod tests {
             .iter()
             .map(|c| c["text"].as_str().unwrap().to_string())
             .collect()
+    }
+
+    #[test]
+    fn a_null_leading_value_leaves_the_other_dimensions_clickable_and_numbers_sort_by_value() {
+        let c = chart("{id: p, type: pivot, rows: [team, model], measures: total}");
+        let m = model();
+        let view = ChartView::default();
+        assert_eq!(c.asks(&ctx(&m, &view, &no_selection)).len(), 3);
+        let results: Vec<_> = [
+            table(
+                &["team", "model", "total"],
+                vec![
+                    vec![json!(null), json!("o3"), json!(2)],
+                    vec![json!("Web"), json!("10"), json!(1)],
+                ],
+            ),
+            table(
+                &["team", "total"],
+                vec![vec![json!(null), json!(2)], vec![json!("Web"), json!(1)]],
+            ),
+            table(&["total"], vec![vec![json!(3)]]),
+        ]
+        .into_iter()
+        .map(|t| Some(Arc::new(t)))
+        .collect();
+        let fig = c.build(&results, &ctx(&m, &view, &no_selection));
+        let rows = fig["table"]["rows"].as_array().unwrap();
+        let null_row = rows.iter().find(|r| r["cells"][1]["text"] == "o3").unwrap();
+        // The model cell of the row whose team is null filters by the model alone, not by the model as a team.
+        assert_eq!(null_row["cells"][1]["f"], json!([["model", "o3"]]));
+        assert_eq!(null_row["cells"][0]["f"], json!([]));
+        assert_eq!(null_row["f"], json!([["model", "o3"]]));
+        // Nulls sort last.
+        assert_eq!(rows[0]["cells"][0]["text"], "Web");
     }
 
     #[test]

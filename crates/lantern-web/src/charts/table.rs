@@ -162,6 +162,12 @@ impl Table {
         self.options.page_size
     }
 
+    /// A "top N" table with a small enough cap is asked for all its rows once and paged here: one query instead
+    /// of a page plus a count of the groups (which costs as much again), and every page answered from the cache.
+    fn pages_in_memory(&self) -> bool {
+        self.options.limit.is_some_and(|cap| cap <= PAGED_IN_MEMORY)
+    }
+
     fn query(&self, ctx: &Context, paged: bool) -> Query {
         let (column, asc) = self.sort(ctx);
         let size = self.page_size();
@@ -190,8 +196,14 @@ impl Table {
     }
 }
 
+/// The largest row cap of a table paged in memory ([`Table::pages_in_memory`]).
+const PAGED_IN_MEMORY: usize = 1000;
+
 impl Chart for Table {
     fn asks(&self, ctx: &Context) -> Vec<Ask> {
+        if self.pages_in_memory() {
+            return vec![Ask::now(self.query(ctx, false))];
+        }
         vec![
             Ask::now(self.query(ctx, true)),
             Ask::now(Query::Count {
@@ -212,13 +224,24 @@ impl Chart for Table {
 
     fn build(&self, results: &[Option<Arc<ResultTable>>], ctx: &Context) -> Value {
         let result = super::first(results);
-        let total = results
-            .get(1)
-            .cloned()
-            .flatten()
-            .and_then(|t| t.rows.first().and_then(|r| r[0].as_u64()))
-            .unwrap_or(result.rows.len() as u64) as usize;
-        let total = total.min(self.options.limit.unwrap_or(usize::MAX));
+        let size = self.page_size();
+        // The rows of this page: all of them came when the table pages in memory.
+        let (total, shown) = if self.pages_in_memory() {
+            let start = (ctx.view.page * size).min(result.rows.len());
+            let end = (start + size).min(result.rows.len());
+            (result.rows.len(), start..end)
+        } else {
+            let total = results
+                .get(1)
+                .cloned()
+                .flatten()
+                .and_then(|t| t.rows.first().and_then(|r| r[0].as_u64()))
+                .unwrap_or(result.rows.len() as u64) as usize;
+            (
+                total.min(self.options.limit.unwrap_or(usize::MAX)),
+                0..result.rows.len(),
+            )
+        };
         let model = ctx.model;
         let head = vec![
             self.dims
@@ -265,8 +288,7 @@ impl Chart for Table {
                 }
             })
             .collect();
-        let rows = result
-            .rows
+        let rows = result.rows[shown]
             .iter()
             .map(|r| {
                 let mut f = Vec::new();
@@ -323,7 +345,6 @@ impl Chart for Table {
                 }
             })
             .collect();
-        let size = self.page_size();
         let grid = Grid {
             head,
             rows,
@@ -385,6 +406,36 @@ mod tests {
             panic!()
         };
         assert_eq!((e.offset, e.limit), (0, None));
+    }
+
+    #[test]
+    fn a_capped_table_is_asked_once_and_paged_in_memory() {
+        let c = chart("{id: c, type: table, x: [team, model], y: total, page_size: 2, limit: 200}");
+        let m = model();
+        let view = ChartView {
+            page: 1,
+            ..Default::default()
+        };
+        let cx = ctx(&m, &view, &no_selection);
+        let asks = c.asks(&cx);
+        assert_eq!(asks.len(), 1, "no count of groups");
+        let Query::Aggregate(a) = &asks[0].query else {
+            panic!()
+        };
+        assert_eq!((a.offset, a.limit), (0, Some(200)));
+        let fig = c.build(&[Some(Arc::new(by_team_and_model()))], &cx);
+        let g = &fig["table"];
+        let rows = g["rows"].as_array().unwrap();
+        assert_eq!(
+            rows.len(),
+            1,
+            "the second page of two rows holds the third row"
+        );
+        assert_eq!(rows[0]["f"], json!([["team", "ML"], ["model", "gpt"]]));
+        assert_eq!(
+            (g["page"]["total"].as_u64(), g["page"]["pages"].as_u64()),
+            (Some(3), Some(2))
+        );
     }
 
     #[test]

@@ -83,14 +83,25 @@ async fn a_corrupt_parquet_file_fails_its_dashboard_only() {
 
     let app = TestApp::start_with(config, storage, Some(dir)).await;
     app.login().await;
-    let (status, body) = app.get_json("/api/dashboards/apac-dot/data").await;
-    assert_eq!(status, 503, "{body}");
+    let res = app
+        .client
+        .get(app.url("/api/dashboards/apac-dot/data"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "dataset_unreadable");
+    // The reader learns which dataset and the reference to the log; the storage path stays in the log.
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("datasets/apac_dot/v1/part-00000.parquet"),
+        message.contains("dataset `apac_dot` cannot be read")
+            && message.contains(&format!("reference {request_id}"))
+            && !message.contains("part-00000"),
         "{message}"
     );
+    assert_eq!(body["error"]["request_id"], request_id.as_str());
 
     let page = app.client.get(app.url("/d/apac-dot")).send().await.unwrap();
     assert_eq!(page.status(), 503);
@@ -166,4 +177,49 @@ async fn a_dataset_without_data_says_how_to_load_it() {
         .await
         .unwrap();
     assert!(home.contains("no data yet"), "{home}");
+}
+
+#[tokio::test]
+async fn an_unreadable_manifest_is_a_503_with_the_request_id_and_other_dashboards_keep_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("data").display().to_string();
+    let config = crate::support::base_config(&url);
+    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
+    crate::support::publish_demo(&storage).await;
+    let app = TestApp::start_with(config, storage.clone(), Some(dir)).await;
+    app.login().await;
+
+    // The manifest pointer of one dataset is damaged after the start (a half-written file on a shared store).
+    let current = ObjectPath::from("datasets/apac_dot/current.json");
+    storage
+        .put_bytes(
+            &current,
+            bytes::Bytes::from_static(b"{\"version\": 1, \"data"),
+        )
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/dashboards/apac-dot/data"))
+        .header("x-request-id", "proxy-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        res.headers()["x-request-id"],
+        "proxy-42",
+        "a proxy's id is kept"
+    );
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "storage_unavailable", "{body}");
+    assert_eq!(body["error"]["request_id"], "proxy-42");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("reference proxy-42") && !message.contains("current.json"),
+        "{message}"
+    );
+
+    let (status, body) = app.get_json("/api/dashboards/cursor-usage/data").await;
+    assert_eq!(status, 200, "{body}");
 }

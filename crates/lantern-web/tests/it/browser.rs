@@ -1,97 +1,13 @@
 //! A real browser (Debian's headless Chromium over chromedriver) logs in, changes a filter and sees the page change.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
+use lantern_testkit::browser::{start_browser, wait_js};
 use serde_json::{Value, json};
 
 use crate::support::{PASSWORD, TestApp, repo_root};
-
-/// chromedriver on a free loopback port, killed on drop.
-struct Driver {
-    child: Child,
-    port: u16,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_browser() -> (Driver, Client) {
-    // Both rustls back ends are in the dependency graph; the WebDriver client needs one chosen.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let chromedriver = which("chromedriver");
-    let chromium = which("chromium");
-    let port = free_port();
-    let child = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let profile = tempfile::tempdir().unwrap();
-    let driver = Driver {
-        child,
-        port,
-        _profile: profile,
-    };
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,1000",
-                format!("--user-data-dir={}", driver._profile.path().display()),
-            ]
-        }
-    });
-    let caps = match caps {
-        Value::Object(m) => m,
-        _ => unreachable!(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let attempt = ClientBuilder::rustls()
-            .unwrap()
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await;
-        match attempt {
-            Ok(client) => return (driver, client),
-            Err(e) if Instant::now() > deadline => panic!("cannot start headless chromium: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-}
-
-fn which(tool: &str) -> String {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .unwrap();
-    let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
-    assert!(
-        !path.is_empty(),
-        "{tool} is not installed: run scripts/services.sh (the README's test command does)"
-    );
-    path
-}
 
 async fn click(client: &Client, css: &str) {
     client
@@ -176,22 +92,6 @@ async fn type_into(client: &Client, css: &str, text: &str) {
         .send_keys(text)
         .await
         .unwrap();
-}
-
-/// Polls `script` (a JS expression) until it returns something other than null/false.
-async fn wait_js(client: &Client, script: &str, what: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let v = client
-            .execute(&format!("return ({script});"), vec![])
-            .await
-            .unwrap();
-        if !(v.is_null() || v == Value::Bool(false)) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -513,7 +413,11 @@ async fn dashboards_are_interactive() {
         )
         .await
         .unwrap();
-    client.goto(&app.url("/d/cursor-usage")).await.unwrap();
+    let before = "2025-03-03..2025-06-29";
+    client
+        .goto(&app.url(&format!("/d/cursor-usage?date={before}")))
+        .await
+        .unwrap();
     wait_js(
         &client,
         "document.querySelector('#chart-model-share .main-svg .nsewdrag') !== null",
@@ -553,8 +457,21 @@ async fn dashboards_are_interactive() {
         "the drill-up button shows"
     );
     save_png(&client, "cursor-usage-drilled.png").await;
+    // Up again: the range and grain the reader drilled from come back.
+    let since = rendered_at(&client).await;
+    click(&client, ".chart[data-chart=model-share] .drill-up").await;
+    wait_rendered_after(&client, &since, "the page after drilling up").await;
+    let url = client.current_url().await.unwrap();
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert!(
+        pairs.contains(&("date".into(), before.into()))
+            && !pairs
+                .iter()
+                .any(|(k, _)| k.starts_with("_grain.") || k.starts_with("_up.")),
+        "{pairs:?}"
+    );
 
-    // View rows: the rows behind a chart, paged, with a CSV link.
+    // View rows: the rows behind a chart (under the range restored by drilling up), paged, with a CSV link.
     client
         .execute(
             "document.querySelector('.chart[data-chart=daily-requests] .view-rows').click();",
@@ -571,7 +488,7 @@ async fn dashboards_are_interactive() {
     let summary = text_of(&client, "#rows-summary").await;
     let (_, count) = app
         .get_json(&format!(
-            "/api/dashboards/cursor-usage/charts/daily-requests/rows?date={range}"
+            "/api/dashboards/cursor-usage/charts/daily-requests/rows?date={before}"
         ))
         .await;
     let total = count["total"].as_u64().unwrap();

@@ -5,19 +5,19 @@
 //!
 //! - `sum`, `count`, `min`, `max` (with or without `FILTER (WHERE …)`) are computed per group and re-aggregated
 //!   (`count` becomes a sum of counts); expressions over them (`sum(a) / sum(b)`) are rebuilt on top.
-//! - a measure that is exactly `count(DISTINCT x) [FILTER (WHERE …)]` gets its own table of distinct
-//!   (dimensions…, x) rows, counted again at query time; distinct counts cannot be summed.
+//! - a measure that is exactly `count(DISTINCT x) [FILTER (WHERE …)]` keeps, per group, the set of its distinct
+//!   values as a bitmap ([`distinct_sets`]); a query counts the union of the selected groups' sets (distinct
+//!   counts cannot be summed).
 //! - anything else (`avg`, `median`, a distinct count inside an expression) is answered from the raw rows.
 //!
 //! A rollup is kept only when it is much smaller than the raw data; otherwise the item scans the raw rows.
 
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::functions::expr_fn::coalesce;
-use datafusion::functions_aggregate::expr_fn::{count_distinct, max, min, sum};
+use datafusion::functions_aggregate::expr_fn::{max, min, sum};
 use datafusion::logical_expr::{Expr, col, lit};
 
-/// Column name of the distinct value in a distinct-count rollup.
-pub(crate) const DISTINCT_COLUMN: &str = "__lantern_distinct";
+pub(crate) mod distinct_sets;
 
 /// How a measure can be answered from a rollup.
 #[derive(Debug, Clone)]
@@ -31,13 +31,6 @@ pub(crate) enum MeasurePlan {
     Distinct { arg: Expr, filter: Option<Expr> },
     /// Only the raw rows can answer it.
     Raw,
-}
-
-impl MeasurePlan {
-    /// The re-aggregation over a distinct rollup.
-    pub(crate) fn distinct_reagg() -> Expr {
-        count_distinct(col(DISTINCT_COLUMN))
-    }
 }
 
 fn strip_alias(e: &Expr) -> &Expr {
@@ -141,7 +134,7 @@ mod tests {
     }
 
     #[test]
-    fn distinct_counts_get_their_own_table_and_the_rest_is_raw() {
+    fn distinct_counts_keep_their_sets_and_the_rest_is_raw() {
         assert!(matches!(
             decompose(&parse("count(distinct u) filter (where ok)"), "p"),
             MeasurePlan::Distinct {

@@ -1,0 +1,107 @@
+//! What the benchmarks share: their settings from the environment, the demo data published to a temporary
+//! folder, and the real server on a loopback port.
+
+// Each benchmark uses a part of this module.
+#![allow(dead_code)]
+
+use std::time::Instant;
+
+use lantern_core::catalog::Catalog;
+use lantern_core::config::Config;
+use lantern_core::demo;
+use lantern_core::storage::Storage;
+use lantern_web::AppState;
+use lantern_web::auth::Users;
+
+/// The admin password of the benchmark server.
+pub const PASSWORD: &str = "bench";
+
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A line of `/proc/self/status` in MiB (`VmRSS:` now, `VmHWM:` the peak).
+pub fn status_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// The running server and the folder its data lives in (removed on drop).
+pub struct Server {
+    pub state: AppState,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Publishes both demo datasets with `rows` rows each, builds the app on the repository's specs (rollups on or
+/// off; `LANTERN_QUERY_HOT_ROWS_LIMIT`, `LANTERN_QUERY_HOT_MAX_MB` and `LANTERN_CACHE_MAX_MB` honoured) and serves
+/// it on 127.0.0.1.
+pub async fn start(rows: usize, rollups: bool) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut config = Config::default();
+    config.storage.url = dir.path().display().to_string();
+    config.datasets_dir = root.join("datasets");
+    config.dashboards_dir = root.join("dashboards");
+    config.auth.admin_password = Some(PASSWORD.into());
+    config.query.rollups = rollups;
+    config.log.level = "warn".into();
+    // The memory settings a run compares, from the same variables `lantern serve` reads.
+    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(limit) = var("LANTERN_QUERY_HOT_ROWS_LIMIT") {
+        config.query.hot_rows_limit = limit;
+    }
+    if let Some(mb) = var("LANTERN_QUERY_HOT_MAX_MB") {
+        config.query.hot_max_mb = mb;
+    }
+    if let Some(mb) = var("LANTERN_CACHE_MAX_MB") {
+        config.cache.max_mb = mb;
+    }
+    let storage = Storage::open(&config.storage).unwrap();
+    let t = Instant::now();
+    let catalog = Catalog::new(storage.clone());
+    for dataset in demo::DATASETS {
+        demo::publish(&catalog, dataset, rows, &|_| {})
+            .await
+            .unwrap();
+    }
+    eprintln!(
+        "published 2 x {rows} rows in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let (users, _) = Users::from_config(&config.auth).unwrap();
+    let state = AppState::build_with_storage(config, users, storage)
+        .await
+        .unwrap();
+    let q = &state.config().query;
+    eprintln!(
+        "loaded and warmed (rollups: {rollups}, hot rows limit {}, hot max {} MiB) in {:.2} s",
+        q.hot_rows_limit,
+        q.hot_max_mb,
+        t.elapsed().as_secs_f64(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(lantern_web::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    Server {
+        state,
+        base,
+        _dir: dir,
+    }
+}
