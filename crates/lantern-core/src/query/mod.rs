@@ -344,7 +344,7 @@ impl QueryEngine {
             used += size;
         }
         let schema = schema.expect("at least one file");
-        Ok(Some((schema, partitions, used.max(1))))
+        Ok(Some((schema, partitions, used)))
     }
 
     async fn load(&self, spec: &DatasetSpec, manifest: Arc<Manifest>) -> Result<LoadedVersion> {
@@ -365,6 +365,7 @@ impl QueryEngine {
         } else {
             None
         };
+        let hot = held.is_some();
         let (schema, table, bytes): (SchemaRef, Arc<dyn TableProvider>, u64) = match held {
             Some((schema, partitions, bytes)) => {
                 let partitions =
@@ -391,7 +392,6 @@ impl QueryEngine {
                 (table.schema(), Arc::new(table), 0)
             }
         };
-        let hot = bytes > 0;
         self.hot_used.fetch_add(bytes, Ordering::SeqCst);
         let hot_bytes = HotBytes {
             bytes,

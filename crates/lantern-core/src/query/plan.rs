@@ -309,27 +309,24 @@ impl QueryEngine {
             bytes: 0,
         });
         let predicate = filters.to_expr();
-        let frame = |part: &Part| -> Result<DataFrame> {
-            let mut df = self.ctx.read_table(part.table.clone())?;
-            if let Some(p) = predicate.clone() {
-                df = df.filter(p)?;
-            }
-            if let Some((d, text)) = &a.search {
-                df = df.filter(contains(model, d, text))?;
-            }
-            let group: Vec<Expr> = a
-                .group_by
-                .iter()
-                .map(|k| group_expr(model, k, bins))
-                .collect();
-            let aggs: Vec<Expr> = part
-                .measures
-                .iter()
-                .map(|(m, e)| e.clone().alias(m))
-                .collect();
-            Ok(df.aggregate(group, aggs)?)
-        };
-        let mut df = frame(&part)?;
+        let mut df = self.ctx.read_table(part.table.clone())?;
+        if let Some(p) = predicate {
+            df = df.filter(p)?;
+        }
+        if let Some((d, text)) = &a.search {
+            df = df.filter(contains(model, d, text))?;
+        }
+        let group: Vec<Expr> = a
+            .group_by
+            .iter()
+            .map(|k| group_expr(model, k, bins))
+            .collect();
+        let aggs: Vec<Expr> = part
+            .measures
+            .iter()
+            .map(|(m, e)| e.clone().alias(m))
+            .collect();
+        let mut df = df.aggregate(group, aggs)?;
         if !a.group_by.is_empty() {
             let keys: Vec<String> = a
                 .group_by
