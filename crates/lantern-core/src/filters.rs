@@ -354,6 +354,13 @@ impl FilterSet {
         self.conditions.get(dimension).map(|(_, _, c)| c)
     }
 
+    /// The column and condition of every dimension that carries one.
+    pub fn column_conditions(&self) -> impl Iterator<Item = (&str, &Condition)> {
+        self.conditions
+            .values()
+            .map(|(c, _, cond)| (c.as_str(), cond))
+    }
+
     /// Dimension names that carry a condition.
     pub fn dimensions(&self) -> impl Iterator<Item = &str> {
         self.conditions.keys().map(String::as_str)

@@ -335,17 +335,52 @@
     if (window.performance && performance.mark && performance.getEntriesByName(name).length === 0) performance.mark(name);
   }
 
+  // Runs `f` after the browser has had a chance to paint (or soon, where frames are paused).
+  function afterPaint(f) {
+    let done = false;
+    const go = () => { if (!done) { done = true; f(); } };
+    requestAnimationFrame(() => setTimeout(go, 0));
+    setTimeout(go, 100);
+  }
+
+  function isPlot(c) {
+    return !c.error && !(c.empty && !(c.figure && c.figure.kpi)) && c.figure && !c.figure.table && !c.figure.kpi;
+  }
+
+  function inView(c) {
+    const slot = document.getElementById("chart-" + c.id);
+    return !!slot && slot.getBoundingClientRect().top < window.innerHeight;
+  }
+
+  let renderToken = 0;
+
+  // KPIs, grids and states are plain HTML and appear at once; Plotly figures are drawn one per frame, those in
+  // view first, so the first chart shows without waiting for the whole page (drawing every figure in one go took
+  // a second on a large dashboard). A newer render stops an older one's queue.
   function render(data) {
     last = data;
+    const token = ++renderToken;
     const kpis = document.getElementById("kpis");
     if (kpis) kpis.replaceChildren(...data.kpis.map(kpiCard));
     renderChips(data.chips);
-    const drawn = data.charts.map(renderChart).filter(Boolean);
-    Promise.all(drawn).then(() => markOnce("lantern:page-drawn"));
+    const plots = [];
+    for (const c of data.charts) { if (isPlot(c)) plots.push(c); else renderChart(c); }
+    const seen = plots.filter(inView);
+    const queue = seen.concat(plots.filter((c) => !seen.includes(c)));
     const status = document.getElementById("status");
     if (status) status.textContent = `Dataset ${data.dataset} v${data.version} · ${data.rows.toLocaleString()} rows · ${data.elapsed_ms} ms`;
     document.body.dataset.version = String(data.version);
-    document.body.dataset.rendered = String(Date.now());
+    const next = () => {
+      if (token !== renderToken) return;
+      const c = queue.shift();
+      if (!c) {
+        markOnce("lantern:page-drawn");
+        document.body.dataset.rendered = String(Date.now());
+        return;
+      }
+      Promise.resolve(renderChart(c)).catch(() => {}).then(() => afterPaint(next));
+    };
+    next();
   }
 
   // ---- Interaction ----------------------------------------------------------------------------------------------

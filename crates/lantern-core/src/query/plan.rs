@@ -155,13 +155,6 @@ impl QueryEngine {
                 });
             }
         }
-        let raw = || -> Result<DataFrame> {
-            let mut df = self.ctx.read_table(scope.version.table.clone())?;
-            if let Some(p) = filters.to_expr() {
-                df = df.filter(p)?;
-            }
-            Ok(df)
-        };
         match query {
             Query::Aggregate(a) => self.aggregate_frame(scope, filters, a).await,
             Query::Count { group_by } => {
@@ -179,7 +172,19 @@ impl QueryEngine {
             }
             Query::Bounds { dimension } => {
                 let c = column(&model.dimensions[dimension].column);
-                Ok(raw()?.aggregate(
+                let mut dims: Vec<String> = filters.dimensions().map(str::to_string).collect();
+                dims.push(dimension.clone());
+                let df = match self.covering_rollup(&scope.version, &dims) {
+                    Some(rollup) => {
+                        let mut df = self.small.read_table(rollup)?;
+                        if let Some(p) = filters.to_expr() {
+                            df = df.filter(p)?;
+                        }
+                        df
+                    }
+                    None => self.raw_frame(scope, filters).await?,
+                };
+                Ok(df.aggregate(
                     vec![],
                     vec![min(c.clone()).alias("min"), max(c).alias("max")],
                 )?)
@@ -196,7 +201,7 @@ impl QueryEngine {
                     .iter()
                     .map(|k| group_expr(model, k, None))
                     .collect();
-                let mut df = raw()?.aggregate(
+                let mut df = self.raw_frame(scope, filters).await?.aggregate(
                     group,
                     vec![
                         count(v.clone()).alias("count"),
@@ -224,7 +229,7 @@ impl QueryEngine {
                 offset,
                 limit,
             } => {
-                let mut df = raw()?;
+                let mut df = self.raw_frame(scope, filters).await?;
                 let schema = scope.version.model.schema.clone();
                 for c in columns.iter().chain(sort.iter().map(|s| &s.column)) {
                     if schema.field_with_name(c).is_err() {
@@ -252,6 +257,18 @@ impl QueryEngine {
                 Ok(df)
             }
         }
+    }
+
+    /// The filtered raw rows (those a row index selects, where one applies).
+    async fn raw_frame(&self, scope: &Scope, filters: &FilterSet) -> Result<DataFrame> {
+        let mut df = match self.selection(&scope.version, filters).await? {
+            Some(t) => self.small.read_table(t)?,
+            None => self.ctx.read_table(scope.version.table.clone())?,
+        };
+        if let Some(p) = filters.to_expr() {
+            df = df.filter(p)?;
+        }
+        Ok(df)
     }
 
     async fn aggregate_frame(
@@ -287,29 +304,48 @@ impl QueryEngine {
             }
         }
 
-        // A rollup covers the dimensions this request filters on and the item's own: one per item and set of
-        // active filters, built on first use. A rollup over every declared filter would serve all filter sets
-        // from one table, but it is as large as the raw rows when a declared filter is a user (and, measured on
-        // APAC DOT, a 200 k-row rollup per item crowded the others out of their memory bound).
+        // A rollup covers the dimensions this request filters on and the item's own (and, where they are cheap
+        // to keep, the other declared filters: see `rollup_for`).
         let mut dims: Vec<String> = filters.dimensions().map(str::to_string).collect();
         dims.extend(a.group_by.iter().map(|k| k.dimension().to_string()));
         dims.extend(a.search.iter().map(|(d, _)| d.clone()));
-        let rollup = if self.config.rollups {
-            self.rollup_for(version, dims, &a.measures).await
+        // A selective filter on an indexed column leaves a few rows: quicker than any rollup that keeps the column.
+        let selected = self.selection(version, filters).await?;
+        let selected_rows = selected.is_some();
+        let rollup = if self.config.rollups && selected.is_none() {
+            self.rollup_for(version, dims, &scope.declared, &a.measures)
+                .await
         } else {
             None
         };
         let part = rollup.unwrap_or_else(|| Part {
-            table: version.table.clone(),
+            table: selected.unwrap_or_else(|| version.table.clone()),
             measures: a
                 .measures
                 .iter()
                 .map(|m| (m.clone(), model.measures[m].expr.clone()))
                 .collect(),
             bytes: 0,
+            rows: 0,
         });
+        tracing::debug!(
+            source = if part.rows > 0 {
+                "rollup"
+            } else if selected_rows {
+                "row index"
+            } else {
+                "raw rows"
+            },
+            rows = part.rows,
+            "answering from"
+        );
         let predicate = filters.to_expr();
-        let mut df = self.ctx.read_table(part.table.clone())?;
+        let ctx = if part.rows > 0 || selected_rows {
+            &self.small
+        } else {
+            &self.ctx
+        };
+        let mut df = ctx.read_table(part.table.clone())?;
         if let Some(p) = predicate {
             df = df.filter(p)?;
         }

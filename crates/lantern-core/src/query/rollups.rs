@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::AsArray;
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::functions_aggregate::expr_fn::approx_distinct;
 
@@ -14,12 +15,60 @@ use datafusion::common::Column;
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col};
 
-use super::{LoadedVersion, Part, QueryEngine, rebalance};
+use super::{LoadedVersion, Part, QueryEngine};
 use crate::error::Result;
 use crate::rollup::{MeasurePlan, distinct_sets};
 
 /// The largest single rollup kept, in bytes: a larger one would crowd out the others in [`ROLLUPS_MAX_BYTES`].
 pub(super) const ROLLUP_MAX_BYTES: usize = 16 << 20;
+
+/// The most rows a rollup of `version` may have: one not much smaller than the raw data saves little and costs
+/// memory.
+fn rollup_max_rows(version: &LoadedVersion) -> usize {
+    (version.manifest.rows / 4) as usize
+}
+
+/// The key of the rollup over `dims` (sorted) for `measures`: `dim,dim|measure,measure`.
+fn rollup_key(dims: &[String], measures: &[String]) -> String {
+    format!("{}|{}", dims.join(","), measures.join(","))
+}
+
+/// The smallest rollup kept for `measures` (any, when `None`) over a superset of `dims`, and its key.
+fn kept_superset(
+    version: &LoadedVersion,
+    dims: &[String],
+    measures: Option<&[String]>,
+) -> Option<(Arc<String>, Part)> {
+    let wanted = measures.map(|m| m.join(","));
+    version
+        .rollups
+        .iter()
+        .filter_map(|(key, part)| {
+            let (kept_dims, kept_measures) = key.split_once('|')?;
+            let part = part.as_ref().as_ref()?;
+            let kept: Vec<&str> = kept_dims.split(',').collect();
+            let same = wanted.as_deref().is_none_or(|w| w == kept_measures);
+            (same && dims.iter().all(|d| kept.contains(&d.as_str())))
+                .then(|| (key.clone(), part.clone()))
+        })
+        .min_by_key(|(_, p)| p.bytes)
+}
+
+impl QueryEngine {
+    /// A kept rollup that groups by every dimension of `dims` (with any measures): its rows are the distinct
+    /// combinations of those dimensions' values present in the data, so a filter and the `min`/`max` of a
+    /// dimension over it are exactly those over the raw rows.
+    pub(super) fn covering_rollup(
+        &self,
+        version: &LoadedVersion,
+        dims: &[String],
+    ) -> Option<Arc<dyn TableProvider>> {
+        if !self.config.rollups {
+            return None;
+        }
+        kept_superset(version, dims, None).map(|(_, p)| p.table)
+    }
+}
 
 /// The memory all rollups of one version may take together, in bytes; the least used are dropped first (and
 /// built again when asked for).
@@ -28,15 +77,79 @@ pub(super) const ROLLUPS_MAX_BYTES: u64 = 48 << 20;
 impl QueryEngine {
     /// The rollup that answers `measures` grouped by (a subset of) `dims` exactly, under filters on `dims`;
     /// `None` when the raw rows must answer.
+    ///
+    /// Any rollup over a superset of `dims` with the same measures answers too, so a kept one is used first.
+    /// When one over `dims` is built, a wider one is built with it that also keeps those `declared` filter
+    /// dimensions that are cheap to keep: later requests that filter on them are answered from it, instead of each
+    /// new set of active filters building its own rollup on a miss.
     pub(super) async fn rollup_for(
         &self,
         version: &LoadedVersion,
         mut dims: Vec<String>,
+        declared: &[String],
         measures: &[String],
     ) -> Option<Part> {
         dims.sort();
         dims.dedup();
-        let key = format!("{}|{}", dims.join(","), measures.join(","));
+        if let Some((key, part)) = kept_superset(version, &dims, Some(measures)) {
+            // Counts as a use, so the least recently used rollups are the ones dropped.
+            let _ = version.rollups.get(key.as_str()).await;
+            return Some(part);
+        }
+        let part = self.rollup_exactly(version, dims.clone(), measures).await?;
+        let wide = self.widened(version, &dims, &part, declared).await;
+        if wide != dims {
+            self.rollup_exactly(version, wide, measures).await;
+        }
+        Some(part)
+    }
+
+    /// `dims` plus the `declared` dimensions that keep a rollup within its bounds (rows and bytes), added from
+    /// the fewest distinct values up: the rollup over `dims` is known (`part`), and each added column multiplies
+    /// its size by at most the column's distinct values.
+    async fn widened(
+        &self,
+        version: &LoadedVersion,
+        dims: &[String],
+        part: &Part,
+        declared: &[String],
+    ) -> Vec<String> {
+        let model = &version.model;
+        let distinct = self.distinct_counts(version).await;
+        let column_of = |d: &String| model.dimensions.get(d).map(|dim| dim.column.as_str());
+        let mut kept: Vec<&str> = dims.iter().filter_map(column_of).collect();
+        let mut extra: Vec<(u64, &String)> = declared
+            .iter()
+            .filter(|d| !dims.contains(d))
+            .filter_map(|d| Some((*distinct.get(column_of(d)?)?, d)))
+            .collect();
+        extra.sort();
+        let max_rows = rollup_max_rows(version) as u64;
+        let (mut rows, mut bytes) = (part.rows.max(1) as u64, part.bytes.max(1) as u64);
+        let mut out = dims.to_vec();
+        for (n, d) in extra {
+            let column = column_of(d).expect("filtered above");
+            // A second dimension on a kept column adds no rows.
+            let factor = if kept.contains(&column) { 1 } else { n };
+            let (r, b) = (rows.saturating_mul(factor), bytes.saturating_mul(factor));
+            if r <= max_rows && b <= ROLLUP_MAX_BYTES as u64 {
+                (rows, bytes) = (r, b);
+                kept.push(column);
+                out.push(d.clone());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The rollup over exactly `dims` (sorted), built on first use; `None` when it cannot or should not be.
+    async fn rollup_exactly(
+        &self,
+        version: &LoadedVersion,
+        dims: Vec<String>,
+        measures: &[String],
+    ) -> Option<Part> {
+        let key = rollup_key(&dims, measures);
         let built = version
             .rollups
             .get_with(key, async {
@@ -48,6 +161,7 @@ impl QueryEngine {
                             dims = ?dims,
                             measures = ?measures,
                             used = parts.is_some(),
+                            kib = parts.as_ref().map_or(0, |p| p.bytes >> 10),
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "rollup built"
                         );
@@ -113,8 +227,7 @@ impl QueryEngine {
                 MeasurePlan::Raw => return Ok(None),
             }
         }
-        // A rollup that is not much smaller than the raw data saves little and costs memory.
-        let max_rows = (version.manifest.rows / 4) as usize;
+        let max_rows = rollup_max_rows(version);
         let df = self
             .ctx
             .read_table(version.table.clone())?
@@ -122,16 +235,20 @@ impl QueryEngine {
         Ok(self
             .materialize(df, max_rows)
             .await?
-            .map(|(table, bytes)| Part {
+            .map(|(table, bytes, rows)| Part {
                 table,
                 measures: reaggs,
                 bytes,
+                rows,
             }))
     }
 
     /// Approximate distinct values (HyperLogLog) of every dimension column of `version`, in one pass, once; a
     /// column whose type cannot be counted (or a failed pass) is left out, which lets its rollups be tried.
-    async fn distinct_counts(&self, version: &LoadedVersion) -> Arc<HashMap<String, u64>> {
+    pub(super) async fn distinct_counts(
+        &self,
+        version: &LoadedVersion,
+    ) -> Arc<HashMap<String, u64>> {
         version
             .distinct
             .get_or_init(|| async {
@@ -190,25 +307,33 @@ impl QueryEngine {
             .clone()
     }
 
-    /// Collects `df` into an in-memory table and its size in bytes, or `None` when it has more than `max_rows`
+    /// Collects `df` into an in-memory table, its size in bytes and its rows, or `None` when it has more than `max_rows`
     /// rows or takes more than [`ROLLUP_MAX_BYTES`].
     async fn materialize(
         &self,
         df: datafusion::dataframe::DataFrame,
         max_rows: usize,
-    ) -> Result<Option<(Arc<dyn TableProvider>, usize)>> {
+    ) -> Result<Option<(Arc<dyn TableProvider>, usize, usize)>> {
         let schema = Arc::new(df.schema().as_arrow().clone());
         let parts = df.collect_partitioned().await?;
         let rows: usize = parts.iter().flatten().map(|b| b.num_rows()).sum();
-        let bytes: usize = parts
-            .iter()
-            .flatten()
-            .map(|b| b.get_array_memory_size())
-            .sum();
-        if rows > max_rows || bytes > ROLLUP_MAX_BYTES {
+        if rows > max_rows {
             return Ok(None);
         }
-        let parts = rebalance(parts, self.ctx.copied_config().target_partitions());
-        Ok(Some((Arc::new(MemTable::try_new(schema, parts)?), bytes)))
+        // One compact batch: an aggregate emits slices of its whole output, each of which holds (and is
+        // measured with) every buffer, so the slices would count and keep several times the rollup's real size.
+        // Rollups are queried in the one-partition context (`QueryEngine::small`).
+        let batch = concat_batches(&schema, parts.iter().flatten())
+            .map_err(datafusion::error::DataFusionError::from)?;
+        let bytes = batch.get_array_memory_size();
+        if bytes > ROLLUP_MAX_BYTES {
+            return Ok(None);
+        }
+        let parts = vec![vec![batch]];
+        Ok(Some((
+            Arc::new(MemTable::try_new(schema, parts)?),
+            bytes,
+            rows,
+        )))
     }
 }

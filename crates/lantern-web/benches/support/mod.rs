@@ -48,6 +48,13 @@ pub struct Server {
 /// off; `LANTERN_QUERY_HOT_ROWS_LIMIT`, `LANTERN_QUERY_HOT_MAX_MB` and `LANTERN_CACHE_MAX_MB` honoured) and serves
 /// it on 127.0.0.1.
 pub async fn start(rows: usize, rollups: bool) -> Server {
+    // `BENCH_LOG=lantern_core=debug` shows each answer's time and source (rollup, row index or raw rows).
+    if let Ok(filter) = std::env::var("BENCH_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let dir = tempfile::tempdir().unwrap();
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut config = Config::default();
