@@ -261,19 +261,21 @@ mod tests {
         }
     }
 
+    /// A page on which the reader picked the team ML.
+    fn ml_team_picked(d: &str) -> Vec<String> {
+        if d == "team" {
+            vec!["ML".to_string()]
+        } else {
+            vec![]
+        }
+    }
+
     #[test]
     fn stacked_series_and_selection_highlight() {
         let c = chart("{id: c, type: bar, x: team, y: total, color: model, mode: stack}");
         let m = model();
         let view = ChartView::default();
-        let picked = |d: &str| {
-            if d == "team" {
-                vec!["ML".to_string()]
-            } else {
-                vec![]
-            }
-        };
-        let ctx: Context = ctx(&m, &view, &picked);
+        let ctx: Context = ctx(&m, &view, &ml_team_picked);
         let fig = c.build(&[Some(Arc::new(by_team_and_model()))], &ctx);
         assert_eq!(fig["layout"]["barmode"], "stack");
         assert_eq!(fig["data"][0]["marker"]["opacity"], json!([0.3, 1.0]));
@@ -316,14 +318,7 @@ mod tests {
         let c = chart("{id: c, type: bar, x: team, y: total, limit: 1}");
         let m = model();
         let view = ChartView::default();
-        let picked = |d: &str| {
-            if d == "team" {
-                vec!["ML".to_string()]
-            } else {
-                vec![]
-            }
-        };
-        let asks = c.asks(&ctx(&m, &view, &picked));
+        let asks = c.asks(&ctx(&m, &view, &ml_team_picked));
         let lantern_core::shape::Query::Aggregate(a) = &asks[0].query else {
             panic!("an aggregate")
         };
@@ -339,7 +334,7 @@ mod tests {
                 vec![json!("ML"), json!(6)],
             ],
         );
-        let fig = c.build(&[Some(Arc::new(all))], &ctx(&m, &view, &picked));
+        let fig = c.build(&[Some(Arc::new(all))], &ctx(&m, &view, &ml_team_picked));
         assert_eq!(fig["data"][0]["x"], json!(["Web", "ML"]));
         assert_eq!(fig["data"][0]["marker"]["opacity"], json!([0.3, 1.0]));
     }
