@@ -115,6 +115,48 @@ fn contains(model: &SemanticModel, dimension: &str, text: &str) -> Expr {
     ))
 }
 
+/// The aggregate calls in `measures` (each once, aliased `__agg{n}`) and each measure as an expression over them:
+/// the physical planner takes plain aggregate calls only, and a measure such as `sum(a) / sum(b)` is not one. The
+/// logical optimizer would split them too, but small tables are planned without it (see `one_partition_context`),
+/// and a call that two measures share (total requests, agent share) is computed once either way.
+fn split_aggregates(measures: &[(String, Expr)]) -> (Vec<Expr>, Vec<Expr>) {
+    use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+    let mut calls: Vec<Expr> = Vec::new();
+    let outputs = measures
+        .iter()
+        .map(|(name, e)| {
+            let outer = e
+                .clone()
+                .transform_down(|node| {
+                    if !matches!(node, Expr::AggregateFunction(_)) {
+                        return Ok(Transformed::no(node));
+                    }
+                    let n = match calls.iter().position(|c| c == &node) {
+                        Some(n) => n,
+                        None => {
+                            calls.push(node);
+                            calls.len() - 1
+                        }
+                    };
+                    Ok(Transformed::new(
+                        column(&format!("__agg{n}")),
+                        true,
+                        TreeNodeRecursion::Jump,
+                    ))
+                })
+                .map(|t| t.data)
+                .unwrap_or_else(|_| e.clone());
+            outer.alias(name)
+        })
+        .collect();
+    let aggs = calls
+        .into_iter()
+        .enumerate()
+        .map(|(n, c)| c.alias(format!("__agg{n}")))
+        .collect();
+    (aggs, outputs)
+}
+
 /// Sort keys, then every output column not named yet in ascending order, so that pages and ties are stable.
 fn sort_exprs(sort: &[Sort], tie_breakers: &[String]) -> Vec<SortExpr> {
     let mut out: Vec<SortExpr> = sort
@@ -263,7 +305,10 @@ impl QueryEngine {
     async fn raw_frame(&self, scope: &Scope, filters: &FilterSet) -> Result<DataFrame> {
         let mut df = match self.selection(&scope.version, filters).await? {
             Some(t) => self.small.read_table(t)?,
-            None => self.ctx.read_table(scope.version.table.clone())?,
+            None => match self.raw_table(&scope.version, filters)? {
+                (t, true) => self.small.read_table(t)?,
+                (t, false) => self.ctx.read_table(t)?,
+            },
         };
         if let Some(p) = filters.to_expr() {
             df = df.filter(p)?;
@@ -318,8 +363,18 @@ impl QueryEngine {
         } else {
             None
         };
+        let mut small = selected_rows;
+        let raw = match selected {
+            Some(t) => t,
+            None if rollup.is_none() => {
+                let (t, few) = self.raw_table(version, filters)?;
+                small = few;
+                t
+            }
+            None => version.table.clone(),
+        };
         let part = rollup.unwrap_or_else(|| Part {
-            table: selected.unwrap_or_else(|| version.table.clone()),
+            table: raw,
             measures: a
                 .measures
                 .iter()
@@ -340,7 +395,7 @@ impl QueryEngine {
             "answering from"
         );
         let predicate = filters.to_expr();
-        let ctx = if part.rows > 0 || selected_rows {
+        let ctx = if part.rows > 0 || small {
             &self.small
         } else {
             &self.ctx
@@ -357,12 +412,10 @@ impl QueryEngine {
             .iter()
             .map(|k| group_expr(model, k, bins))
             .collect();
-        let aggs: Vec<Expr> = part
-            .measures
-            .iter()
-            .map(|(m, e)| e.clone().alias(m))
-            .collect();
-        let mut df = df.aggregate(group, aggs)?;
+        let (aggs, outputs) = split_aggregates(&part.measures);
+        let mut columns: Vec<Expr> = a.group_by.iter().map(|k| column(k.dimension())).collect();
+        columns.extend(outputs);
+        let mut df = df.aggregate(group, aggs)?.select(columns)?;
         if !a.group_by.is_empty() {
             let keys: Vec<String> = a
                 .group_by
