@@ -250,6 +250,18 @@ pub struct SemanticModel {
     pub measures: IndexMap<String, Measure>,
 }
 
+/// Names starting with `__` are the query layer's own output columns (row counts, bin widths, aggregate calls):
+/// a dimension or measure so named would collide with them.
+fn reserved(spec: &DatasetSpec, field: &str, name: &str) -> Result<()> {
+    if name.starts_with("__") {
+        return Err(spec.error(
+            field,
+            format!("`{name}`: names starting with `__` are reserved for Lantern's own columns"),
+        ));
+    }
+    Ok(())
+}
+
 impl SemanticModel {
     /// Checks every dimension column and parses every measure against `schema`.
     pub fn compile(spec: &DatasetSpec, schema: SchemaRef) -> Result<Self> {
@@ -263,6 +275,7 @@ impl SemanticModel {
             let dim = dim.clone().unwrap_or_default();
             let column = dim.column.clone().unwrap_or_else(|| name.clone());
             let field = format!("metrics.dimensions.{name}");
+            reserved(spec, &field, name)?;
             let data_type = schema
                 .field_with_name(&column)
                 .map_err(|_| spec.error(&field, unknown_column(&column, &schema)))?
@@ -281,6 +294,7 @@ impl SemanticModel {
 
         let mut measures = IndexMap::new();
         for (name, m) in &spec.spec.metrics.measures {
+            reserved(spec, &format!("metrics.measures.{name}"), name)?;
             let field = format!("metrics.measures.{name}.expr");
             let parsed = ctx.parse_sql_expr(&m.expr, &df_schema).map_err(|e| {
                 spec.error(&field, format!("`{}`: {}", m.expr, e.strip_backtrace()))
@@ -444,6 +458,24 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("unknown column `region`"), "{err}");
+    }
+
+    #[test]
+    fn reserved_names_are_rejected() {
+        let s = spec("id: x\nmetrics:\n  dimensions:\n    __agg0: {column: team}\n").unwrap();
+        let err = SemanticModel::compile(&s, schema())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x.yaml:4: `metrics.dimensions.__agg0`"),
+            "{err}"
+        );
+        assert!(err.contains("reserved"), "{err}");
+        let s = spec("id: x\nmetrics:\n  measures:\n    __rows:\n      expr: count(*)\n").unwrap();
+        let err = SemanticModel::compile(&s, schema())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`metrics.measures.__rows`"), "{err}");
     }
 
     #[test]

@@ -995,6 +995,66 @@ mod tests {
         assert_eq!(read, expected);
     }
 
+    /// A measure over ordered input (`string_agg(… ORDER BY …)`) needs a sort that lean planning does not add: it
+    /// is planned in the full context, also over the rows a row index selected, and answers as on the Parquet path.
+    #[tokio::test]
+    async fn ordered_measures_answer_over_selected_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::new(Storage::local_for_tests(dir.path()));
+        crate::demo::publish(&catalog, "cursor_usage", 20_000, &|_| {})
+            .await
+            .unwrap();
+        let path = repo().join("datasets/cursor_usage.yaml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("    models:\n      expr: string_agg(most_used_model, \',\' ORDER BY most_used_model)\n");
+        let spec = DatasetSpec::parse(&path, &text).unwrap();
+        let yaml = "id: d\ntitle: D\ndataset: cursor_usage\nfilters:\n  - {dimension: user, type: multi_select}\n";
+        let dashboard = DashboardSpec::parse(Path::new("d.yaml"), yaml).unwrap();
+        let cache = CacheConfig::default();
+        let hot = QueryEngine::new(
+            catalog.clone(),
+            vec![spec.clone()],
+            &QueryConfig::default(),
+            &cache,
+        );
+        let cold = QueryEngine::new(
+            catalog,
+            vec![spec],
+            &QueryConfig {
+                hot_max_mb: 0,
+                ..Default::default()
+            },
+            &cache,
+        );
+        let all = cold.scope(&dashboard, &[]).await.unwrap();
+        let listing = Query::Rows {
+            columns: vec!["user_email".into()],
+            sort: vec![Sort::asc("user_email")],
+            offset: 0,
+            limit: Some(1),
+        };
+        let (first, _) = cold.answer(&all, &all.filters, &listing).await.unwrap();
+        let user = first.rows[0][0].as_str().unwrap().to_string();
+        let filters = pairs(&[("user", &user)]);
+        let query = agg(vec![], &["models", "user_days"], vec![], None);
+        same_answers(
+            &hot,
+            &cold,
+            &dashboard,
+            std::slice::from_ref(&filters),
+            std::slice::from_ref(&query),
+        )
+        .await;
+        let scope = hot.scope(&dashboard, &filters).await.unwrap();
+        let (t, _) = hot.answer(&scope, &scope.filters, &query).await.unwrap();
+        let models: Vec<&str> = t.rows[0][0].as_str().unwrap().split(',').collect();
+        let days = t.rows[0][1].as_u64().unwrap();
+        assert!(!models.is_empty() && models.len() as u64 <= days, "{days}");
+        assert!(models.windows(2).all(|w| w[0] <= w[1]), "{models:?}");
+        let v = hot.version("cursor_usage").await.unwrap();
+        assert!(v.indexes.get("user_email").await.flatten().is_some());
+    }
+
     /// Histogram bins, quantiles, bounds and row pages, checked against values computed from the rows directly.
     #[tokio::test]
     async fn shapes_match_the_rows() {

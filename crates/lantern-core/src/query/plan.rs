@@ -394,8 +394,17 @@ impl QueryEngine {
             rows = part.rows,
             "answering from"
         );
+        let (aggs, outputs) = split_aggregates(&part.measures);
+        // An aggregate over ordered input (`array_agg(x ORDER BY y)`) needs the sort that only the full rule set
+        // adds: such measures plan in the full context, whatever their table.
+        let ordered = aggs.iter().any(|e| {
+            matches!(e, Expr::Alias(a) if matches!(
+                a.expr.as_ref(),
+                Expr::AggregateFunction(f) if !f.params.order_by.is_empty()
+            ))
+        });
         let predicate = filters.to_expr();
-        let ctx = if part.rows > 0 || small {
+        let ctx = if (part.rows > 0 || small) && !ordered {
             &self.small
         } else {
             &self.ctx
@@ -412,7 +421,6 @@ impl QueryEngine {
             .iter()
             .map(|k| group_expr(model, k, bins))
             .collect();
-        let (aggs, outputs) = split_aggregates(&part.measures);
         let mut columns: Vec<Expr> = a.group_by.iter().map(|k| column(k.dimension())).collect();
         columns.extend(outputs);
         let mut df = df.aggregate(group, aggs)?.select(columns)?;
