@@ -433,6 +433,13 @@ mod tests {
         DatasetSpec::parse(Path::new("datasets/x.yaml"), text)
     }
 
+    /// The error that compiling the spec `text` gives, as shown.
+    fn compile_error(text: &str) -> String {
+        SemanticModel::compile(&spec(text).unwrap(), schema())
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn compiles_measures_and_dimensions() {
         let s = spec(
@@ -449,10 +456,7 @@ mod tests {
 
     #[test]
     fn unknown_column_names_file_line_and_field() {
-        let s = spec("id: x\nmetrics:\n  dimensions:\n    team:\n    region: {}\n").unwrap();
-        let err = SemanticModel::compile(&s, schema())
-            .unwrap_err()
-            .to_string();
+        let err = compile_error("id: x\nmetrics:\n  dimensions:\n    team:\n    region: {}\n");
         assert!(
             err.starts_with("datasets/x.yaml:5: `metrics.dimensions.region`"),
             "{err}"
@@ -462,34 +466,24 @@ mod tests {
 
     #[test]
     fn reserved_names_are_rejected() {
-        let s = spec("id: x\nmetrics:\n  dimensions:\n    __agg0: {column: team}\n").unwrap();
-        let err = SemanticModel::compile(&s, schema())
-            .unwrap_err()
-            .to_string();
+        let err = compile_error("id: x\nmetrics:\n  dimensions:\n    __agg0: {column: team}\n");
         assert!(
             err.contains("x.yaml:4: `metrics.dimensions.__agg0`"),
             "{err}"
         );
         assert!(err.contains("reserved"), "{err}");
-        let s = spec("id: x\nmetrics:\n  measures:\n    __rows:\n      expr: count(*)\n").unwrap();
-        let err = SemanticModel::compile(&s, schema())
-            .unwrap_err()
-            .to_string();
+        let err =
+            compile_error("id: x\nmetrics:\n  measures:\n    __rows:\n      expr: count(*)\n");
         assert!(err.contains("`metrics.measures.__rows`"), "{err}");
     }
 
     #[test]
     fn bad_measures_are_rejected() {
-        let s = spec("id: x\nmetrics:\n  measures:\n    m:\n      expr: sum(nope)\n").unwrap();
-        let err = SemanticModel::compile(&s, schema())
-            .unwrap_err()
-            .to_string();
+        let err = compile_error("id: x\nmetrics:\n  measures:\n    m:\n      expr: sum(nope)\n");
         assert!(err.contains("x.yaml:5: `metrics.measures.m.expr`"), "{err}");
 
-        let s = spec("id: x\nmetrics:\n  measures:\n    m:\n      expr: tabs_shown + 1\n").unwrap();
-        let err = SemanticModel::compile(&s, schema())
-            .unwrap_err()
-            .to_string();
+        let err =
+            compile_error("id: x\nmetrics:\n  measures:\n    m:\n      expr: tabs_shown + 1\n");
         assert!(err.contains("not an aggregate"), "{err}");
 
         let s = spec(
