@@ -293,7 +293,12 @@ impl QueryEngine {
             let started = std::time::Instant::now();
             let df = self.dataframe(scope, filters, query).await?;
             let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let table = ResultTable::from_batches(&schema, &df.collect().await?);
+            // Planned and run on a task of its own: a page's items are awaited together in one task, and a
+            // one-partition plan runs where it is polled, so they would otherwise take turns on one core.
+            let batches = tokio::spawn(df.collect())
+                .await
+                .map_err(|e| datafusion::error::DataFusionError::ExecutionJoin(Box::new(e)))??;
+            let table = ResultTable::from_batches(&schema, &batches);
             tracing::debug!(
                 dataset = %scope.version.manifest.dataset,
                 item = %query.signature(),
