@@ -301,15 +301,18 @@ impl QueryEngine {
         }
     }
 
+    /// The one-partition context for a small table, the full one otherwise.
+    fn context(&self, small: bool) -> &datafusion::prelude::SessionContext {
+        if small { &self.small } else { &self.ctx }
+    }
+
     /// The filtered raw rows (those a row index selects, where one applies).
     async fn raw_frame(&self, scope: &Scope, filters: &FilterSet) -> Result<DataFrame> {
-        let mut df = match self.selection(&scope.version, filters).await? {
-            Some(t) => self.small.read_table(t)?,
-            None => match self.raw_table(&scope.version, filters)? {
-                (t, true) => self.small.read_table(t)?,
-                (t, false) => self.ctx.read_table(t)?,
-            },
+        let (table, small) = match self.selection(&scope.version, filters).await? {
+            Some(rows) => (rows, true),
+            None => self.raw_table(&scope.version, filters)?,
         };
+        let mut df = self.context(small).read_table(table)?;
         if let Some(p) = filters.to_expr() {
             df = df.filter(p)?;
         }
@@ -356,25 +359,14 @@ impl QueryEngine {
         dims.extend(a.search.iter().map(|(d, _)| d.clone()));
         // A selective filter on an indexed column leaves a few rows: quicker than any rollup that keeps the column.
         let selected = self.selection(version, filters).await?;
-        let selected_rows = selected.is_some();
         let rollup = if self.config.rollups && selected.is_none() {
             self.rollup_for(version, dims, &scope.declared, &a.measures)
                 .await
         } else {
             None
         };
-        let mut small = selected_rows;
-        let raw = match selected {
-            Some(t) => t,
-            None if rollup.is_none() => {
-                let (t, few) = self.raw_table(version, filters)?;
-                small = few;
-                t
-            }
-            None => version.table.clone(),
-        };
-        let part = rollup.unwrap_or_else(|| Part {
-            table: raw,
+        let raw = |table| Part {
+            table,
             measures: a
                 .measures
                 .iter()
@@ -382,18 +374,17 @@ impl QueryEngine {
                 .collect(),
             bytes: 0,
             rows: 0,
-        });
-        tracing::debug!(
-            source = if part.rows > 0 {
-                "rollup"
-            } else if selected_rows {
-                "row index"
-            } else {
-                "raw rows"
-            },
-            rows = part.rows,
-            "answering from"
-        );
+        };
+        // The part and whether it is small enough for the one-partition context.
+        let (part, small, source) = match (rollup, selected) {
+            (Some(rollup), _) => (rollup, true, "rollup"),
+            (None, Some(rows)) => (raw(rows), true, "row index"),
+            (None, None) => {
+                let (rows, few) = self.raw_table(version, filters)?;
+                (raw(rows), few, "raw rows")
+            }
+        };
+        tracing::debug!(source, rows = part.rows, "answering from");
         let (aggs, outputs) = split_aggregates(&part.measures);
         // An aggregate over ordered input (`array_agg(x ORDER BY y)`) needs the sort that only the full rule set
         // adds: such measures plan in the full context, whatever their table.
@@ -404,12 +395,9 @@ impl QueryEngine {
             ))
         });
         let predicate = filters.to_expr();
-        let ctx = if (part.rows > 0 || small) && !ordered {
-            &self.small
-        } else {
-            &self.ctx
-        };
-        let mut df = ctx.read_table(part.table.clone())?;
+        let mut df = self
+            .context(small && !ordered)
+            .read_table(part.table.clone())?;
         if let Some(p) = predicate {
             df = df.filter(p)?;
         }
