@@ -28,9 +28,6 @@ pub(super) const SELECTIVE_SHARE: usize = 32;
 /// of rows a selection may keep, so most filters on the column would scan anyway.
 pub(super) const INDEXED_MIN_DISTINCT: u64 = 2 * SELECTIVE_SHARE as u64;
 
-/// Tables of at most this many rows run in the one-partition context (see `QueryEngine::small`).
-pub(super) const SMALL_TABLE_ROWS: usize = 64 * 1024;
-
 /// A fixed hasher, so that an index is the same on every run (and its buckets reproducible in tests).
 type Hasher = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
 
@@ -40,13 +37,13 @@ fn hash_of(text: &str) -> u64 {
 
 /// The rows of a hot version as one sequence: every batch of its partitions, in order, with where each starts.
 pub(super) struct HotRows {
-    schema: SchemaRef,
-    batches: Vec<RecordBatch>,
+    pub(super) schema: SchemaRef,
+    pub(super) batches: Vec<RecordBatch>,
     /// The first row number of each batch.
     starts: Vec<usize>,
-    rows: usize,
+    pub(super) rows: usize,
     /// Zone maps by column, built on the first range filter on it (`None`: a column without zones).
-    zones: std::sync::RwLock<HashMap<String, Option<Arc<ZoneMap>>>>,
+    pub(super) zones: std::sync::RwLock<HashMap<String, Option<Arc<ZoneMap>>>>,
 }
 
 impl HotRows {
@@ -66,59 +63,6 @@ impl HotRows {
             rows,
             zones: Default::default(),
         }
-    }
-
-    fn zone_map(&self, column: &str) -> Option<Arc<ZoneMap>> {
-        if let Some(z) = self.zones.read().expect("lock").get(column) {
-            return z.clone();
-        }
-        let built = self
-            .schema
-            .index_of(column)
-            .ok()
-            .and_then(|i| ZoneMap::build(&self.batches, i))
-            .map(Arc::new);
-        self.zones
-            .write()
-            .expect("lock")
-            .insert(column.to_string(), built.clone());
-        built
-    }
-
-    /// The rows that the range conditions of `filters` may match, as slices of the hot batches (no row copied),
-    /// and their count; `None` when no range skips a row.
-    pub(super) fn in_ranges(&self, filters: &FilterSet) -> Option<(Vec<RecordBatch>, usize)> {
-        let mut kept: Vec<std::ops::Range<usize>> =
-            self.batches.iter().map(|b| 0..b.num_rows()).collect();
-        let mut narrowed = false;
-        for (column, condition) in filters.column_conditions() {
-            let Condition::Range { lo, hi } = condition else {
-                continue;
-            };
-            let (Some(map), Ok(index)) = (self.zone_map(column), self.schema.index_of(column))
-            else {
-                continue;
-            };
-            let Some(ranges) = map.ranges(&self.batches, index, lo.as_ref(), hi.as_ref()) else {
-                continue;
-            };
-            for (k, r) in kept.iter_mut().zip(ranges) {
-                *k = k.start.max(r.start)..k.end.min(r.end).max(k.start.max(r.start));
-            }
-            narrowed = true;
-        }
-        let rows: usize = kept.iter().map(|r| r.len()).sum();
-        if !narrowed || rows == self.rows {
-            return None;
-        }
-        let batches = self
-            .batches
-            .iter()
-            .zip(kept)
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(b, r)| b.slice(r.start, r.len()))
-            .collect();
-        Some((batches, rows))
     }
 
     pub(super) fn rows(&self) -> usize {
@@ -297,30 +241,6 @@ impl QueryEngine {
             batch.schema(),
             vec![vec![batch]],
         )?)))
-    }
-
-    /// The raw rows a scan under `filters` must read: on hot data, only the batch ranges its date or integer
-    /// ranges may match; and whether they are few enough for the one-partition context.
-    pub(super) fn raw_table(
-        &self,
-        version: &LoadedVersion,
-        filters: &FilterSet,
-    ) -> Result<(Arc<dyn TableProvider>, bool)> {
-        let ranged = version.hot_rows.as_ref().and_then(|r| r.in_ranges(filters));
-        let Some((batches, rows)) = ranged else {
-            return Ok((version.table.clone(), false));
-        };
-        let small = rows <= SMALL_TABLE_ROWS;
-        let partitions = if small {
-            1
-        } else {
-            self.ctx.copied_config().target_partitions()
-        };
-        let table = MemTable::try_new(
-            version.model.schema.clone(),
-            super::rebalance(vec![batches], partitions),
-        )?;
-        Ok((Arc::new(table), small))
     }
 }
 

@@ -1,15 +1,22 @@
 //! Zone maps on hot data: the least and greatest value of a date or integer column in each hot batch, so that a
 //! range filter (a date range) skips the batches it cannot match and slices those sorted on the column. Data that
 //! arrives in date order (the demo, most exports) then reads only the range's rows: a six-month range of a year
-//! reads about half of them.
+//! reads about half of them. Also: the raw table a scan under a filter set reads (`QueryEngine::raw_table`).
+
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Int8Type, Int16Type, Int32Type, Int64Type,
 };
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::MemTable;
 
-use crate::filters::FilterValue;
+use super::row_index::HotRows;
+use super::{LoadedVersion, QueryEngine};
+use crate::error::Result;
+use crate::filters::{Condition, FilterSet, FilterValue};
 
 /// One batch's values of a column.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,12 +173,95 @@ impl ZoneMap {
     }
 }
 
+/// Tables of at most this many rows run in the one-partition context (see `QueryEngine::small`).
+pub(super) const SMALL_TABLE_ROWS: usize = 64 * 1024;
+
+impl HotRows {
+    fn zone_map(&self, column: &str) -> Option<Arc<ZoneMap>> {
+        if let Some(z) = self.zones.read().expect("lock").get(column) {
+            return z.clone();
+        }
+        let built = self
+            .schema
+            .index_of(column)
+            .ok()
+            .and_then(|i| ZoneMap::build(&self.batches, i))
+            .map(Arc::new);
+        self.zones
+            .write()
+            .expect("lock")
+            .insert(column.to_string(), built.clone());
+        built
+    }
+
+    /// The rows that the range conditions of `filters` may match, as slices of the hot batches (no row copied),
+    /// and their count; `None` when no range skips a row.
+    pub(super) fn in_ranges(&self, filters: &FilterSet) -> Option<(Vec<RecordBatch>, usize)> {
+        let mut kept: Vec<std::ops::Range<usize>> =
+            self.batches.iter().map(|b| 0..b.num_rows()).collect();
+        let mut narrowed = false;
+        for (column, condition) in filters.column_conditions() {
+            let Condition::Range { lo, hi } = condition else {
+                continue;
+            };
+            let (Some(map), Ok(index)) = (self.zone_map(column), self.schema.index_of(column))
+            else {
+                continue;
+            };
+            let Some(ranges) = map.ranges(&self.batches, index, lo.as_ref(), hi.as_ref()) else {
+                continue;
+            };
+            for (k, r) in kept.iter_mut().zip(ranges) {
+                *k = k.start.max(r.start)..k.end.min(r.end).max(k.start.max(r.start));
+            }
+            narrowed = true;
+        }
+        let rows: usize = kept.iter().map(|r| r.len()).sum();
+        if !narrowed || rows == self.rows {
+            return None;
+        }
+        let batches = self
+            .batches
+            .iter()
+            .zip(kept)
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(b, r)| b.slice(r.start, r.len()))
+            .collect();
+        Some((batches, rows))
+    }
+}
+
+impl QueryEngine {
+    /// The raw rows a scan under `filters` must read: on hot data, only the batch ranges its date or integer
+    /// ranges may match; and whether they are few enough for the one-partition context.
+    pub(super) fn raw_table(
+        &self,
+        version: &LoadedVersion,
+        filters: &FilterSet,
+    ) -> Result<(Arc<dyn TableProvider>, bool)> {
+        let ranged = version.hot_rows.as_ref().and_then(|r| r.in_ranges(filters));
+        let Some((batches, rows)) = ranged else {
+            return Ok((version.table.clone(), false));
+        };
+        let small = rows <= SMALL_TABLE_ROWS;
+        let partitions = if small {
+            1
+        } else {
+            self.ctx.copied_config().target_partitions()
+        };
+        let table = MemTable::try_new(
+            version.model.schema.clone(),
+            super::rebalance(vec![batches], partitions),
+        )?;
+        Ok((Arc::new(table), small))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use datafusion::arrow::array::Date32Array;
     use datafusion::arrow::datatypes::{Field, Schema};
-    use std::sync::Arc;
 
     fn batches(days: &[Vec<Option<i32>>]) -> Vec<RecordBatch> {
         let schema = Arc::new(Schema::new(vec![Field::new("d", DataType::Date32, true)]));
