@@ -4,6 +4,7 @@
 //! Every item becomes one aggregate plan over the filtered table: no SQL strings are built, so the same logical
 //! plans can later run on a distributed engine.
 
+mod months;
 mod plan;
 mod profile;
 mod result;
@@ -124,6 +125,9 @@ pub struct QueryEngine {
     cache: ResultCache,
     /// Bytes of all hot versions loaded now.
     hot_used: Arc<AtomicU64>,
+    /// The most raw rows planned in the one-partition context ([`zones::SMALL_TABLE_ROWS`]; lower in tests, so
+    /// that small test data takes the paths of large data).
+    small_rows: usize,
 }
 
 impl QueryEngine {
@@ -164,6 +168,7 @@ impl QueryEngine {
             load_lock: Mutex::new(()),
             cache: ResultCache::new(cache.max_mb.saturating_mul(1 << 20)),
             hot_used: Arc::new(AtomicU64::new(0)),
+            small_rows: zones::SMALL_TABLE_ROWS,
         }
     }
 
@@ -998,6 +1003,76 @@ mod tests {
         let (_, read) = rows.in_ranges(&scope.filters).expect("a range narrows");
         assert!(expected > 0 && expected < rows.rows() / 6, "{expected}");
         assert_eq!(read, expected);
+    }
+
+    /// An item grouped by a dimension of many values (top users) under a date range reads the range's whole
+    /// months from a rollup by month and only the edge days from the raw rows, and answers as the raw rows do.
+    #[tokio::test]
+    async fn whole_months_come_from_a_rollup_by_month_and_answer_like_the_rows() {
+        let TwoEngines {
+            dashboard,
+            mut default,
+            other: raw,
+            _dir,
+        } = two_engines(
+            40_000,
+            &["team", "date"],
+            QueryConfig {
+                rollups: false,
+                ..Default::default()
+            },
+        )
+        .await;
+        // As for data too large to scan in one partition.
+        default.small_rows = 0;
+        let top = agg(
+            GroupKey::dims(&["user", "team"]),
+            &[
+                "total_requests",
+                "agent_share",
+                "tab_acceptance_rate",
+                "cost",
+                "user_days",
+            ],
+            vec![Sort::desc("total_requests")],
+            Some(50),
+        );
+        let queries = [
+            top.clone(),
+            agg(GroupKey::dims(&["user"]), &["lines_accepted"], vec![], None),
+            Query::Count {
+                group_by: GroupKey::dims(&["user", "team"]),
+            },
+        ];
+        let cases = [
+            // Both edges, one of them across a month's end.
+            pairs(&[("date", "2025-03-17..2025-09-05")]),
+            pairs(&[("date", "2025-01-31..2025-06-30"), ("team", "Platform")]),
+            // Whole months only, no edge days.
+            pairs(&[
+                ("date", "2025-02-01..2025-04-30"),
+                ("team", "Platform"),
+                ("team", "Design"),
+            ]),
+            // No whole month, and an open side: the raw rows answer.
+            pairs(&[("date", "2025-02-02..2025-02-27")]),
+            pairs(&[("date", "2025-06-10..")]),
+        ];
+        same_answers(&default, &raw, &dashboard, &cases, &queries).await;
+        let v = default.version("cursor_usage").await.unwrap();
+        v.rollups.run_pending_tasks().await;
+        let by_month: Vec<String> = v
+            .rollups
+            .iter()
+            .filter(|(k, p)| k.contains(months::BY_MONTH) && p.is_some())
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert!(
+            by_month
+                .iter()
+                .any(|k| k.starts_with("date@month,team,user|total_requests")),
+            "{by_month:?}"
+        );
     }
 
     /// A measure over ordered input (`string_agg(… ORDER BY …)`) needs a sort that lean planning does not add: it

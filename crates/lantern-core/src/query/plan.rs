@@ -3,6 +3,7 @@
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::Column;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::dataframe::DataFrame;
 use datafusion::functions::expr_fn::{date_trunc, floor};
 use datafusion::functions_aggregate::expr_fn::{avg, count, max, median, min};
@@ -120,7 +121,7 @@ fn contains(model: &SemanticModel, dimension: &str, text: &str) -> Expr {
 /// logical optimizer would split them too, but small tables are planned without it (see `one_partition_context`),
 /// and a call that two measures share (total requests, agent share) is computed once either way.
 fn split_aggregates(measures: &[(String, Expr)]) -> (Vec<Expr>, Vec<Expr>) {
-    use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+    use datafusion::common::tree_node::Transformed;
     let mut calls: Vec<Expr> = Vec::new();
     let outputs = measures
         .iter()
@@ -319,6 +320,43 @@ impl QueryEngine {
         Ok(df)
     }
 
+    /// `part`'s rows under `filters` (and the item's search), in the one-partition context when `small`, with
+    /// the measures over them.
+    fn filtered(
+        &self,
+        model: &SemanticModel,
+        part: Part,
+        small: bool,
+        filters: &FilterSet,
+        a: &Aggregate,
+    ) -> Result<(DataFrame, Vec<(String, Expr)>)> {
+        // An aggregate over ordered input (`array_agg(x ORDER BY y)`) needs the sort that only the full rule set
+        // adds: such measures plan in the full context, whatever their table.
+        let ordered = part.measures.iter().any(|(_, e)| {
+            let mut found = false;
+            let _ = e.apply(|node| {
+                found |=
+                    matches!(node, Expr::AggregateFunction(f) if !f.params.order_by.is_empty());
+                Ok(if found {
+                    TreeNodeRecursion::Stop
+                } else {
+                    TreeNodeRecursion::Continue
+                })
+            });
+            found
+        });
+        let mut df = self
+            .context(small && !ordered)
+            .read_table(part.table.clone())?;
+        if let Some(p) = filters.to_expr() {
+            df = df.filter(p)?;
+        }
+        if let Some((d, text)) = &a.search {
+            df = df.filter(contains(model, d, text))?;
+        }
+        Ok((df, part.measures))
+    }
+
     async fn aggregate_frame(
         &self,
         scope: &Scope,
@@ -375,35 +413,26 @@ impl QueryEngine {
             bytes: 0,
             rows: 0,
         };
-        // The part and whether it is small enough for the one-partition context.
-        let (part, small, source) = match (rollup, selected) {
-            (Some(rollup), _) => (rollup, true, "rollup"),
-            (None, Some(rows)) => (raw(rows), true, "row index"),
-            (None, None) => {
-                let (rows, few) = self.raw_table(version, filters)?;
-                (raw(rows), few, "raw rows")
-            }
+        // The rows to aggregate (already filtered), the measures over them and where they come from.
+        let ((df, measures), source) = match (rollup, selected) {
+            (Some(rollup), _) => (self.filtered(model, rollup, true, filters, a)?, "rollup"),
+            (None, Some(rows)) => (
+                self.filtered(model, raw(rows), true, filters, a)?,
+                "row index",
+            ),
+            (None, None) => match self.by_months(version, filters, a).await? {
+                Some(partials) => (partials, "months and edge days"),
+                None => {
+                    let (rows, few) = self.raw_table(version, filters)?;
+                    (
+                        self.filtered(model, raw(rows), few, filters, a)?,
+                        "raw rows",
+                    )
+                }
+            },
         };
-        tracing::debug!(source, rows = part.rows, "answering from");
-        let (aggs, outputs) = split_aggregates(&part.measures);
-        // An aggregate over ordered input (`array_agg(x ORDER BY y)`) needs the sort that only the full rule set
-        // adds: such measures plan in the full context, whatever their table.
-        let ordered = aggs.iter().any(|e| {
-            matches!(e, Expr::Alias(a) if matches!(
-                a.expr.as_ref(),
-                Expr::AggregateFunction(f) if !f.params.order_by.is_empty()
-            ))
-        });
-        let predicate = filters.to_expr();
-        let mut df = self
-            .context(small && !ordered)
-            .read_table(part.table.clone())?;
-        if let Some(p) = predicate {
-            df = df.filter(p)?;
-        }
-        if let Some((d, text)) = &a.search {
-            df = df.filter(contains(model, d, text))?;
-        }
+        tracing::debug!(source, "answering from");
+        let (aggs, outputs) = split_aggregates(&measures);
         let group: Vec<Expr> = a
             .group_by
             .iter()

@@ -9,12 +9,14 @@ use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::functions_aggregate::expr_fn::approx_distinct;
 
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Column;
 use datafusion::datasource::MemTable;
-use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col};
+use datafusion::functions::expr_fn::date_trunc;
+use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit};
 
+use super::months::BY_MONTH;
 use super::{LoadedVersion, Part, QueryEngine};
 use crate::error::Result;
 use crate::rollup::{MeasurePlan, distinct_sets};
@@ -40,11 +42,17 @@ fn kept_superset(
     measures: Option<&[String]>,
 ) -> Option<(Arc<String>, Part)> {
     let wanted = measures.map(|m| m.join(","));
+    // A rollup by month would answer a request without the date exactly too, but it serves the requests by
+    // month only: otherwise, once kept, it would stand in for the smaller rollup without the date.
+    let by_month = dims.iter().any(|d| d.ends_with(BY_MONTH));
     version
         .rollups
         .iter()
         .filter_map(|(key, part)| {
             let (kept_dims, kept_measures) = key.split_once('|')?;
+            if kept_dims.contains(BY_MONTH) != by_month {
+                return None;
+            }
             let part = part.as_ref().as_ref()?;
             let kept: Vec<&str> = kept_dims.split(',').collect();
             let same = wanted.as_deref().is_none_or(|w| w == kept_measures);
@@ -91,9 +99,7 @@ impl QueryEngine {
     ) -> Option<Part> {
         dims.sort();
         dims.dedup();
-        if let Some((key, part)) = kept_superset(version, &dims, Some(measures)) {
-            // Counts as a use, so the least recently used rollups are the ones dropped.
-            let _ = version.rollups.get(key.as_str()).await;
+        if let Some(part) = self.kept(version, &dims, measures).await {
             return Some(part);
         }
         let part = self.rollup_exactly(version, dims.clone(), measures).await?;
@@ -102,6 +108,35 @@ impl QueryEngine {
             self.rollup_exactly(version, wide, measures).await;
         }
         Some(part)
+    }
+
+    /// A kept rollup for `measures` over a superset of `dims` (sorted), counted as a use so that the least
+    /// recently used rollups are the ones dropped.
+    async fn kept(
+        &self,
+        version: &LoadedVersion,
+        dims: &[String],
+        measures: &[String],
+    ) -> Option<Part> {
+        let (key, part) = kept_superset(version, dims, Some(measures))?;
+        let _ = version.rollups.get(key.as_str()).await;
+        Some(part)
+    }
+
+    /// A kept rollup over a superset of `dims`, or the one over exactly `dims`, without widening it: for
+    /// rollups by month (see [`super::months`]), whose dimensions are the request's own.
+    pub(super) async fn kept_or_built(
+        &self,
+        version: &LoadedVersion,
+        mut dims: Vec<String>,
+        measures: &[String],
+    ) -> Option<Part> {
+        dims.sort();
+        dims.dedup();
+        match self.kept(version, &dims, measures).await {
+            Some(part) => Some(part),
+            None => self.rollup_exactly(version, dims, measures).await,
+        }
     }
 
     /// `dims` plus the `declared` dimensions that keep a rollup within its bounds (rows and bytes), added from
@@ -184,25 +219,56 @@ impl QueryEngine {
         measures: &[String],
     ) -> Result<Option<Part>> {
         let model = &version.model;
-        let mut columns: Vec<String> = dims
+        // Each column once, with whether it is kept by month (`date@month`: each month's first day).
+        let mut columns: Vec<(String, bool)> = dims
             .iter()
-            .map(|d| model.dimensions[d].column.clone())
+            .map(|d| match d.strip_suffix(BY_MONTH) {
+                Some(d) => (model.dimensions[d].column.clone(), true),
+                None => (model.dimensions[d].column.clone(), false),
+            })
             .collect();
         columns.sort();
         columns.dedup();
+        if columns.windows(2).any(|w| w[0].0 == w[1].0) {
+            // One column both by day and by month: no rollup serves that.
+            return Ok(None);
+        }
         let group: Vec<Expr> = columns
             .iter()
-            .map(|c| col(Column::new_unqualified(c)))
+            .map(|(c, by_month)| {
+                let e = col(Column::new_unqualified(c));
+                if *by_month {
+                    // Seconds: nanoseconds would refuse dates past 2262 (a `9999-12-31` placeholder).
+                    let ts = cast(e, DataType::Timestamp(TimeUnit::Second, None));
+                    cast(date_trunc(lit("month"), ts), DataType::Date32).alias(c)
+                } else {
+                    e
+                }
+            })
             .collect();
         // A rollup at least as large as the raw rows is not worth building (on 10 M rows, building one costs
-        // seconds and a hash table per row): the product of the columns' distinct counts bounds its size.
+        // seconds and a hash table per row): the product of the columns' distinct counts bounds its size (a
+        // column by month has at most one value per 28 of its days). The product overstates the combinations of
+        // columns that depend on each other (a user's team), so for a rollup by month, the one kind built for
+        // such items, up to twice the rows is tried; `materialize` keeps only what turns out small.
         let estimate = {
             let distinct = self.distinct_counts(version).await;
-            columns.iter().fold(1u64, |n, c| {
-                n.saturating_mul(distinct.get(c).copied().unwrap_or(1))
+            columns.iter().fold(1u64, |n, (c, by_month)| {
+                let values = distinct.get(c).copied().unwrap_or(1);
+                n.saturating_mul(if *by_month {
+                    values.div_ceil(28)
+                } else {
+                    values
+                })
             })
         };
-        if estimate > version.manifest.rows {
+        let by_month = columns.iter().any(|(_, m)| *m);
+        if estimate
+            > version
+                .manifest
+                .rows
+                .saturating_mul(if by_month { 2 } else { 1 })
+        {
             return Ok(None);
         }
         let mut partials: Vec<Expr> = Vec::new();

@@ -243,7 +243,7 @@ impl QueryEngine {
         let Some((batches, rows)) = ranged else {
             return Ok((version.table.clone(), false));
         };
-        let small = rows <= SMALL_TABLE_ROWS;
+        let small = rows <= self.small_rows;
         let partitions = if small {
             1
         } else {

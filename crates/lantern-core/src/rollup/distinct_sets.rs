@@ -60,15 +60,192 @@ fn to_bytes(set: &RoaringBitmap) -> Result<ScalarValue> {
 
 /// ORs every bitmap of a binary column into `set`.
 fn union_into(set: &mut RoaringBitmap, array: &ArrayRef) -> Result<()> {
-    let bitmaps = array.as_binary_opt::<i32>().ok_or_else(|| {
-        DataFusionError::Internal(format!("distinct set of type {}", array.data_type()))
-    })?;
-    for bytes in bitmaps.iter().flatten() {
+    for bytes in binary(array)?.iter().flatten() {
         let other = RoaringBitmap::deserialize_unchecked_from(bytes)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         *set |= other;
     }
     Ok(())
+}
+
+fn binary(array: &ArrayRef) -> Result<&datafusion::arrow::array::BinaryArray> {
+    array.as_binary_opt::<i32>().ok_or_else(|| {
+        DataFusionError::Internal(format!("distinct set of type {}", array.data_type()))
+    })
+}
+
+/// The cookie of Roaring's portable format without run containers, which is what [`Collect`] writes (its sets
+/// are built by `insert`, never optimized into runs).
+const COOKIE_NO_RUNS: u32 = 12346;
+
+/// The most words a plain bitmap takes (128 KiB, the first 2²⁰ codes): a union of a column with more distinct
+/// values continues as a Roaring bitmap, so that a query grouped many ways never holds a megabyte per group.
+const DENSE_MAX_WORDS: usize = 1 << 14;
+
+/// A union of sets. A query unions thousands of small sets (one per rollup row); Roaring's own union of two
+/// array containers merges both into a new array every time, and deserializing each set allocates, which
+/// together took most of a page's time. So the union is a plain bitmap, one bit per code, and each set is read in
+/// place from its serialized bytes; where that would take too much memory ([`plain_fits`]) or a set has a layout
+/// not read in place, it continues as a Roaring bitmap.
+#[derive(Debug)]
+enum Dense {
+    /// The words, and how many codes the sets added so far held (with repeats).
+    Plain(Vec<u64>, u64),
+    Roaring(RoaringBitmap),
+}
+
+impl Default for Dense {
+    fn default() -> Self {
+        Dense::Plain(Vec::new(), 0)
+    }
+}
+
+/// Whether a plain bitmap of `words` stays worth it for `codes` codes: at most 32 bytes a code (Roaring takes
+/// about 2), plus 128 bytes, and at most [`DENSE_MAX_WORDS`]. A group of a grouped query holds few codes spread over the whole range (one user's
+/// set in a table of users), and a plain bitmap for each would take the range's size per group.
+fn plain_fits(words: usize, codes: u64) -> bool {
+    words <= DENSE_MAX_WORDS && words as u64 <= 16 + 4 * codes
+}
+
+fn deserialize(bytes: &[u8]) -> Result<RoaringBitmap> {
+    RoaringBitmap::deserialize_unchecked_from(bytes)
+        .map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+impl Dense {
+    /// Adds the codes of one serialized set.
+    fn add_serialized(&mut self, bytes: &[u8]) -> Result<()> {
+        match self {
+            Dense::Plain(words, codes) => {
+                if !add_portable(words, codes, bytes) {
+                    let mut set = to_bitmap(words);
+                    set |= deserialize(bytes)?;
+                    *self = Dense::Roaring(set);
+                }
+            }
+            Dense::Roaring(set) => *set |= deserialize(bytes)?,
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            Dense::Plain(words, _) => words.iter().map(|w| w.count_ones() as u64).sum(),
+            Dense::Roaring(set) => set.len(),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Dense::Plain(words, _) => words.capacity() * 8,
+            Dense::Roaring(set) => set.serialized_size(),
+        }
+    }
+
+    fn to_bitmap(&self) -> RoaringBitmap {
+        match self {
+            Dense::Plain(words, _) => to_bitmap(words),
+            Dense::Roaring(set) => set.clone(),
+        }
+    }
+
+    fn add_all(&mut self, array: &ArrayRef) -> Result<()> {
+        for bytes in binary(array)?.iter().flatten() {
+            self.add_serialized(bytes)?;
+        }
+        Ok(())
+    }
+}
+
+fn to_bitmap(words: &[u64]) -> RoaringBitmap {
+    let codes = words.iter().enumerate().flat_map(|(i, &w)| {
+        (0..64)
+            .filter(move |b| w & (1 << b) != 0)
+            .map(move |b| (i as u32) << 6 | b)
+    });
+    RoaringBitmap::from_sorted_iter(codes).expect("codes in order")
+}
+
+/// ORs a set in Roaring's portable layout without run containers into `words`, read in place: cookie, container
+/// count, per container its key and cardinality − 1, per container its offset, then the containers (`u16`
+/// values when they hold at most 4096, else a bitmap of 1024 words). `codes` counts the codes added. `false`,
+/// with nothing added, when `bytes` is in another layout or cut short, or when the words needed would no longer
+/// be worth it ([`plain_fits`]).
+fn add_portable(words: &mut Vec<u64>, codes: &mut u64, bytes: &[u8]) -> bool {
+    let u16_at = |i: usize| {
+        bytes
+            .get(i..i + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if u32_at(0) != Some(COOKIE_NO_RUNS) {
+        return false;
+    }
+    // At most one container per 16-bit key, each described in 8 bytes.
+    let n = match u32_at(4) {
+        Some(n) if n <= 1 << 16 && bytes.len() >= 8 + 8 * n as usize => n as usize,
+        _ => return false,
+    };
+    // Every container's extent is checked first, so that a bad set adds nothing.
+    let mut extents = Vec::with_capacity(n);
+    let (mut needed, mut added) = (words.len(), 0u64);
+    for c in 0..n {
+        let (Some(key), Some(card), Some(offset)) = (
+            u16_at(8 + 4 * c),
+            u16_at(10 + 4 * c),
+            u32_at(8 + 4 * n + 4 * c),
+        ) else {
+            return false;
+        };
+        let card = card as usize + 1;
+        let len = if card <= 4096 { 2 * card } else { 8192 };
+        let start = offset as usize;
+        let Some(data) = bytes.get(start..start + len) else {
+            return false;
+        };
+        // 65536 codes per container, 64 per word.
+        let base = (key as usize) << 10;
+        let top = if card <= 4096 {
+            let greatest = data
+                .chunks_exact(2)
+                .map(|v| u16::from_le_bytes([v[0], v[1]]))
+                .max()
+                .unwrap_or(0) as usize;
+            base + (greatest >> 6) + 1
+        } else {
+            base + 1024
+        };
+        needed = needed.max(top);
+        added += card as u64;
+        extents.push((base, card <= 4096, data));
+    }
+    if !plain_fits(needed, *codes + added) {
+        return false;
+    }
+    *codes += added;
+    if words.len() < needed {
+        words.resize(needed, 0);
+    }
+    for (base, array, data) in extents {
+        if array {
+            for v in data.chunks_exact(2) {
+                let v = u16::from_le_bytes([v[0], v[1]]) as usize;
+                words[base + (v >> 6)] |= 1 << (v & 63);
+            }
+        } else {
+            for (w, b) in words[base..base + 1024]
+                .iter_mut()
+                .zip(data.chunks_exact(8))
+            {
+                *w |= u64::from_le_bytes(b.try_into().expect("8 bytes"));
+            }
+        }
+    }
+    true
 }
 
 #[derive(Debug)]
@@ -114,12 +291,12 @@ impl Accumulator for Collect {
 
 #[derive(Debug, Default)]
 struct Union {
-    set: RoaringBitmap,
+    set: Dense,
 }
 
 impl Accumulator for Union {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        union_into(&mut self.set, &values[0])
+        self.set.add_all(&values[0])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
@@ -127,15 +304,15 @@ impl Accumulator for Union {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.set.serialized_size()
+        std::mem::size_of::<Self>() + self.set.bytes()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![to_bytes(&self.set)?])
+        Ok(vec![to_bytes(&self.set.to_bitmap())?])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        union_into(&mut self.set, &states[0])
+        self.set.add_all(&states[0])
     }
 }
 
@@ -171,6 +348,67 @@ mod tests {
         assert_eq!(
             Union::default().evaluate().unwrap(),
             ScalarValue::Int64(Some(0))
+        );
+    }
+
+    fn serialized(set: &RoaringBitmap) -> Vec<u8> {
+        let mut out = Vec::new();
+        set.serialize_into(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn dense_unions_read_every_layout_like_roaring() {
+        // Seeded sets: a small array container, a full bitmap container (over 4096 codes), codes past the first
+        // container, and a set optimized into runs (the other layout, read by the crate).
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let small: RoaringBitmap = (0..300).map(|_| (next() % 60_000) as u32).collect();
+        let wide: RoaringBitmap = (0..9_000).map(|_| (next() % 20_000) as u32).collect();
+        let far: RoaringBitmap = (0..500)
+            .map(|_| 70_000 + (next() % 200_000) as u32)
+            .collect();
+        let mut runs: RoaringBitmap = (1_000..6_000).collect();
+        runs.optimize();
+        // Codes past the plain bitmap's bound: the union continues as a Roaring bitmap.
+        let huge: RoaringBitmap = (0..50).map(|i| 3_000_000 + i * 7).collect();
+        let mut expected = RoaringBitmap::new();
+        let mut plain = Dense::default();
+        for s in [&small, &wide, &far] {
+            plain.add_serialized(&serialized(s)).unwrap();
+            expected |= s;
+        }
+        assert!(matches!(plain, Dense::Plain(..)));
+        assert_eq!(
+            (plain.len(), plain.to_bitmap()),
+            (expected.len(), expected.clone())
+        );
+        for s in [&runs, &huge] {
+            let mut one = Dense::default();
+            one.add_serialized(&serialized(&small)).unwrap();
+            one.add_serialized(&serialized(s)).unwrap();
+            assert!(matches!(one, Dense::Roaring(_)));
+            assert_eq!(one.to_bitmap(), &small | s);
+            plain.add_serialized(&serialized(s)).unwrap();
+            expected |= s;
+        }
+        assert_eq!((plain.len(), plain.to_bitmap()), (expected.len(), expected));
+        // Cut short: not read in place, and the crate refuses it.
+        let bytes = serialized(&small);
+        assert!(!add_portable(
+            &mut Vec::new(),
+            &mut 0,
+            &bytes[..bytes.len() - 1]
+        ));
+        assert!(
+            Dense::default()
+                .add_serialized(&bytes[..bytes.len() - 1])
+                .is_err()
         );
     }
 }
