@@ -9,10 +9,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, Volatility, create_udaf};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
+    create_udaf,
+};
 use roaring::RoaringBitmap;
 
 /// The distinct values one rollup build has seen, by code.
@@ -39,16 +44,51 @@ pub(crate) fn collect() -> AggregateUDF {
 }
 
 /// `lantern_distinct_count(bitmap)`: how many codes the union of its group's bitmaps holds, as an `Int64` like
-/// `count(DISTINCT …)`.
+/// `count(DISTINCT …)`. Grouped queries get one accumulator for all groups ([`UnionGroups`]): DataFusion's
+/// per-group adapter would copy every group's bitmaps out of each batch first.
 pub(crate) fn count() -> AggregateUDF {
-    create_udaf(
-        "lantern_distinct_count",
-        vec![DataType::Binary],
-        Arc::new(DataType::Int64),
-        Volatility::Immutable,
-        Arc::new(|_| Ok(Box::new(Union::default()))),
-        Arc::new(vec![DataType::Binary]),
-    )
+    AggregateUDF::from(DistinctCount {
+        signature: Signature::exact(vec![DataType::Binary], Volatility::Immutable),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DistinctCount {
+    signature: Signature,
+}
+
+impl AggregateUDFImpl for DistinctCount {
+    fn name(&self) -> &str {
+        "lantern_distinct_count"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(Union::default()))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format_state_name(args.name, "set"),
+            DataType::Binary,
+            true,
+        ))])
+    }
+
+    fn groups_accumulator_supported(&self, _: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(UnionGroups::default()))
+    }
 }
 
 fn to_bytes(set: &RoaringBitmap) -> Result<ScalarValue> {
@@ -316,6 +356,113 @@ impl Accumulator for Union {
     }
 }
 
+/// The unions of every group of a grouped query, by group index.
+#[derive(Debug, Default)]
+struct UnionGroups {
+    sets: Vec<Dense>,
+    /// The bytes the sets take, kept as they grow: `size` is asked once a batch and must not visit every group.
+    bytes: usize,
+}
+
+impl UnionGroups {
+    fn add(
+        &mut self,
+        array: &ArrayRef,
+        groups: &[usize],
+        filter: Option<&BooleanArray>,
+        total: usize,
+    ) -> Result<()> {
+        if self.sets.len() < total {
+            self.sets.resize_with(total, Dense::default);
+        }
+        let bitmaps = binary(array)?;
+        for (row, &group) in groups.iter().enumerate() {
+            let selected = filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            if selected && bitmaps.is_valid(row) {
+                let set = &mut self.sets[group];
+                let before = set.bytes();
+                set.add_serialized(bitmaps.value(row))?;
+                self.bytes = (self.bytes + set.bytes()).saturating_sub(before);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GroupsAccumulator for UnionGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.add(&values[0], group_indices, opt_filter, total_num_groups)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let sets = self.take(emit_to);
+        Ok(Arc::new(Int64Array::from_iter_values(
+            sets.iter().map(|s| s.len() as i64),
+        )))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let sets = self.take(emit_to);
+        let mut out = Vec::with_capacity(sets.len());
+        for set in &sets {
+            let mut bytes = Vec::new();
+            set.to_bitmap()
+                .serialize_into(&mut bytes)
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            out.push(bytes);
+        }
+        Ok(vec![Arc::new(BinaryArray::from_iter_values(out))])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.add(&values[0], group_indices, None, total_num_groups)
+    }
+
+    /// The input rows are sets already: each is its own state (a filtered-out row an empty one).
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let Some(filter) = opt_filter else {
+            return Ok(vec![values[0].clone()]);
+        };
+        let bitmaps = binary(&values[0])?;
+        let kept: BinaryArray = bitmaps
+            .iter()
+            .enumerate()
+            .map(|(row, v)| v.filter(|_| filter.is_valid(row) && filter.value(row)))
+            .collect();
+        Ok(vec![Arc::new(kept)])
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.sets.capacity() * std::mem::size_of::<Dense>()
+            + self.bytes
+    }
+}
+
+impl UnionGroups {
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Dense> {
+        let sets = emit_to.take_needed(&mut self.sets);
+        let gone: usize = sets.iter().map(Dense::bytes).sum();
+        self.bytes = self.bytes.saturating_sub(gone);
+        sets
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,5 +557,39 @@ mod tests {
                 .add_serialized(&bytes[..bytes.len() - 1])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn grouped_unions_count_per_group_and_merge_their_states() {
+        let set = |codes: &[u32]| serialized(&codes.iter().copied().collect());
+        let rows: ArrayRef = Arc::new(BinaryArray::from_iter(vec![
+            Some(set(&[1, 2, 3])),
+            Some(set(&[3, 4])),
+            None,
+            Some(set(&[9])),
+            Some(set(&[100_000, 2])),
+        ]));
+        // Rows 0, 1 and 4 go to group 0, row 3 to group 2; the filter drops row 1.
+        let groups = [0, 0, 1, 2, 0];
+        let filter = BooleanArray::from(vec![true, false, true, true, true]);
+        let mut acc = UnionGroups::default();
+        acc.update_batch(std::slice::from_ref(&rows), &groups, Some(&filter), 3)
+            .unwrap();
+        let counts = |a: ArrayRef| {
+            a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .values()
+                .to_vec()
+        };
+        let mut again = UnionGroups::default();
+        again
+            .merge_batch(&acc.state(EmitTo::All).unwrap(), &[0, 1, 2], 3)
+            .unwrap();
+        assert_eq!(counts(again.evaluate(EmitTo::All).unwrap()), vec![4, 0, 1]);
+        assert_eq!(acc.bytes, 0, "emitted sets are no longer counted");
+        // Converted rows are their own states: filtered-out rows add nothing once merged.
+        let states = acc.convert_to_state(&[rows], Some(&filter)).unwrap();
+        let mut merged = UnionGroups::default();
+        merged.merge_batch(&states, &groups, 3).unwrap();
+        assert_eq!(counts(merged.evaluate(EmitTo::All).unwrap()), vec![4, 0, 1]);
     }
 }
