@@ -62,15 +62,17 @@ impl QueryEngine {
     /// by month for the date range's whole months and those computed from the raw rows for its edge days, with
     /// the measures over them. `None` when this does not apply: no closed date range with a whole month in it,
     /// a key that is not a plain dimension (or is the date itself), a measure that does not decompose, a range
-    /// few enough rows to scan, or no rollup by month within bounds.
+    /// of `few_rows` (the raw table the caller would scan otherwise), or no rollup by month within bounds.
     pub(super) async fn by_months(
         &self,
         version: &LoadedVersion,
         filters: &FilterSet,
         a: &Aggregate,
+        few_rows: bool,
     ) -> Result<Option<(DataFrame, Vec<(String, Expr)>)>> {
         let model = &version.model;
-        if !self.config.rollups || a.search.is_some() {
+        // A range of few rows scans quicker than two parts are put together.
+        if !self.config.rollups || a.search.is_some() || few_rows {
             return Ok(None);
         }
         let Some((date, from, to)) = date_range(version, filters) else {
@@ -109,10 +111,6 @@ impl QueryEngine {
                 }
                 MeasurePlan::Distinct { .. } | MeasurePlan::Raw => return Ok(None),
             }
-        }
-        // A range of few rows scans quicker than two parts are put together.
-        if self.raw_table(version, filters)?.1 {
-            return Ok(None);
         }
         let mut dims: Vec<String> = others.dimensions().map(str::to_string).collect();
         dims.extend(a.group_by.iter().map(|k| k.dimension().to_string()));

@@ -420,16 +420,16 @@ impl QueryEngine {
                 self.filtered(model, raw(rows), true, filters, a)?,
                 "row index",
             ),
-            (None, None) => match self.by_months(version, filters, a).await? {
-                Some(partials) => (partials, "months and edge days"),
-                None => {
-                    let (rows, few) = self.raw_table(version, filters)?;
-                    (
+            (None, None) => {
+                let (rows, few) = self.raw_table(version, filters)?;
+                match self.by_months(version, filters, a, few).await? {
+                    Some(partials) => (partials, "months and edge days"),
+                    None => (
                         self.filtered(model, raw(rows), few, filters, a)?,
                         "raw rows",
-                    )
+                    ),
                 }
-            },
+            }
         };
         tracing::debug!(source, "answering from");
         let (aggs, outputs) = split_aggregates(&measures);
