@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Column;
 use datafusion::dataframe::DataFrame;
-use datafusion::logical_expr::{Expr, col};
+use datafusion::logical_expr::{Expr, Partitioning, col};
 
 use super::{LoadedVersion, QueryEngine};
 use crate::error::Result;
@@ -125,27 +125,38 @@ impl QueryEngine {
         let mut selected: Vec<Expr> = keys.iter().map(|k| column(k)).collect();
         selected.extend(partial_names.iter().map(|p| column(p)));
         // The rollup's date column holds each month's first day: those of the whole months.
-        let months = filters
-            .with_date_range(&date, first, end.pred_opt().expect("after the first"))
-            .to_expr()
-            .expect("a date range");
-        let mut df = self
-            .ctx
-            .read_table(part.table.clone())?
-            .filter(months)?
-            .select(selected)?;
+        let month_filters =
+            filters.with_date_range(&date, first, end.pred_opt().expect("after the first"));
+        let months = month_filters.to_expr().expect("a date range");
         let before = first.pred_opt().filter(|d| from <= *d).map(|d| (from, d));
         let after = (end <= to).then_some((end, to));
+        let mut edges = Vec::new();
         for (lo, hi) in before.into_iter().chain(after) {
             let edge = filters.with_date_range(&date, lo, hi);
-            let (table, _) = self.raw_table(version, &edge)?;
-            let mut rows = self.ctx.read_table(table)?;
+            let (table, few) = self.raw_table(version, &edge)?;
+            edges.push((edge, table, few));
+        }
+        // Few edge rows plan in the lean one-partition context: a page's items already keep both cores busy,
+        // and the full rule set takes longer to plan this union than the union takes to run.
+        let small = edges.iter().all(|(_, _, few)| *few);
+        let ctx = if small { &self.small } else { &self.ctx };
+        let mut df = ctx
+            .read_table(part.table_under(&month_filters)?)?
+            .filter(months)?
+            .select(selected)?;
+        for (edge, table, _) in edges {
+            let mut rows = ctx.read_table(table)?;
             if let Some(p) = edge.to_expr() {
                 rows = rows.filter(p)?;
             }
             let rows =
                 rows.aggregate(keys.iter().map(|k| column(k)).collect(), partials.clone())?;
             df = df.union(rows)?;
+        }
+        if small {
+            // The union has a partition per part; the lean context adds no step that merges them for the
+            // final aggregate.
+            df = df.repartition(Partitioning::RoundRobinBatch(1))?;
         }
         Ok(Some((df, part.measures)))
     }

@@ -347,7 +347,7 @@ impl QueryEngine {
         });
         let mut df = self
             .context(small && !ordered)
-            .read_table(part.table.clone())?;
+            .read_table(part.table_under(filters)?)?;
         if let Some(p) = filters.to_expr() {
             df = df.filter(p)?;
         }
@@ -412,6 +412,7 @@ impl QueryEngine {
                 .collect(),
             bytes: 0,
             rows: 0,
+            by_date: None,
         };
         // The rows to aggregate (already filtered), the measures over them and where they come from.
         let ((df, measures), source) = match (rollup, selected) {

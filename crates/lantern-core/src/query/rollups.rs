@@ -7,6 +7,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::UInt64Type;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::functions_aggregate::expr_fn::approx_distinct;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -17,9 +18,35 @@ use datafusion::functions::expr_fn::date_trunc;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit};
 
 use super::months::BY_MONTH;
+use super::row_index::HotRows;
 use super::{LoadedVersion, Part, QueryEngine};
 use crate::error::Result;
 use crate::rollup::{MeasurePlan, distinct_sets};
+
+/// A collected rollup: its table, the same rows for date-range slicing, its bytes and its rows.
+type Materialized = (Arc<dyn TableProvider>, Option<Arc<HotRows>>, usize, usize);
+
+/// `batch` sorted by column `i`, as the batch of its rows with a value (ascending) and, when there are any, the
+/// batch of those without: each sorted and null-free or null-only, as the zone map needs to slice them.
+fn sorted_by(
+    batch: &RecordBatch,
+    i: usize,
+) -> std::result::Result<Vec<RecordBatch>, datafusion::arrow::error::ArrowError> {
+    use datafusion::arrow::compute::{SortOptions, sort_to_indices, take_record_batch};
+    let options = SortOptions {
+        descending: false,
+        nulls_first: false,
+    };
+    let order = sort_to_indices(batch.column(i), Some(options), None)?;
+    let sorted = take_record_batch(batch, &order)?;
+    let nulls = sorted.column(i).null_count();
+    let valued = sorted.num_rows() - nulls;
+    let mut out = vec![sorted.slice(0, valued)];
+    if nulls > 0 {
+        out.push(sorted.slice(valued, nulls));
+    }
+    Ok(out)
+}
 
 /// The largest single rollup kept, in bytes: a larger one would crowd out the others in [`ROLLUPS_MAX_BYTES`].
 pub(super) const ROLLUP_MAX_BYTES: usize = 16 << 20;
@@ -294,18 +321,26 @@ impl QueryEngine {
             }
         }
         let max_rows = rollup_max_rows(version);
+        // Sorted by its (first) date column, a date range reads only its slice of the rollup.
+        let date = columns.iter().map(|(c, _)| c).find(|c| {
+            model
+                .schema
+                .field_with_name(c)
+                .is_ok_and(|f| f.data_type() == &DataType::Date32)
+        });
         let df = self
             .ctx
             .read_table(version.table.clone())?
             .aggregate(group, partials)?;
         Ok(self
-            .materialize(df, max_rows)
+            .materialize(df, max_rows, date.map(String::as_str))
             .await?
-            .map(|(table, bytes, rows)| Part {
+            .map(|(table, by_date, bytes, rows)| Part {
                 table,
                 measures: reaggs,
                 bytes,
                 rows,
+                by_date,
             }))
     }
 
@@ -373,13 +408,15 @@ impl QueryEngine {
             .clone()
     }
 
-    /// Collects `df` into an in-memory table, its size in bytes and its rows, or `None` when it has more than `max_rows`
-    /// rows or takes more than [`ROLLUP_MAX_BYTES`].
+    /// Collects `df` into an in-memory table (sorted by `date`, when given, with the rows of each date range
+    /// found by a zone map), its size in bytes and its rows, or `None` when it has more than `max_rows` rows or
+    /// takes more than [`ROLLUP_MAX_BYTES`].
     async fn materialize(
         &self,
         df: datafusion::dataframe::DataFrame,
         max_rows: usize,
-    ) -> Result<Option<(Arc<dyn TableProvider>, usize, usize)>> {
+        date: Option<&str>,
+    ) -> Result<Option<Materialized>> {
         let schema = Arc::new(df.schema().as_arrow().clone());
         let parts = df.collect_partitioned().await?;
         let rows: usize = parts.iter().flatten().map(|b| b.num_rows()).sum();
@@ -391,13 +428,21 @@ impl QueryEngine {
         // Rollups are queried in the one-partition context (`QueryEngine::small`).
         let batch = concat_batches(&schema, parts.iter().flatten())
             .map_err(datafusion::error::DataFusionError::from)?;
+        drop(parts);
+        // Measured before sorting: the sorted rows take as much, and their two slices share one set of buffers.
         let bytes = batch.get_array_memory_size();
         if bytes > ROLLUP_MAX_BYTES {
             return Ok(None);
         }
-        let parts = vec![vec![batch]];
+        let batches = match date.and_then(|d| schema.index_of(d).ok()) {
+            Some(i) => sorted_by(&batch, i).map_err(datafusion::error::DataFusionError::from)?,
+            None => vec![batch],
+        };
+        let by_date =
+            date.map(|_| Arc::new(HotRows::new(schema.clone(), std::slice::from_ref(&batches))));
         Ok(Some((
-            Arc::new(MemTable::try_new(schema, parts)?),
+            Arc::new(MemTable::try_new(schema, vec![batches])?),
+            by_date,
             bytes,
             rows,
         )))
