@@ -4,6 +4,7 @@
 //! Every item becomes one aggregate plan over the filtered table: no SQL strings are built, so the same logical
 //! plans can later run on a distributed engine.
 
+mod hot_encoding;
 mod months;
 mod plan;
 mod profile;
@@ -445,14 +446,26 @@ impl QueryEngine {
         let hot = held.is_some();
         let mut hot_rows = None;
         let (schema, table, bytes): (SchemaRef, Arc<dyn TableProvider>, u64) = match held {
-            Some((schema, partitions, bytes)) => {
+            Some((schema, partitions, _)) => {
                 let partitions =
                     rebalance(partitions, self.ctx.copied_config().target_partitions());
-                hot_rows = Some(Arc::new(row_index::HotRows::new(
-                    schema.clone(),
-                    &partitions,
-                )));
-                let mem = MemTable::try_new(schema.clone(), partitions)?;
+                // CPU work, like decoding: off the async workers.
+                let file_schema = schema.clone();
+                let (hot, partitions) = tokio::task::spawn_blocking(move || {
+                    hot_encoding::encode_text_columns(&file_schema, partitions)
+                })
+                .await
+                .map_err(|e| unreadable("(all)", &e))?
+                .map_err(|e| unreadable("(all)", &e))?;
+                let bytes: u64 = partitions
+                    .iter()
+                    .flatten()
+                    .map(|b| b.get_array_memory_size() as u64)
+                    .sum();
+                hot_rows = Some(Arc::new(row_index::HotRows::new(hot.clone(), &partitions)));
+                let mem = MemTable::try_new(hot, partitions)?;
+                // The model keeps the files' types (text, not the hot table's dictionaries), as a version
+                // scanned from Parquet has them.
                 (schema, Arc::new(mem), bytes)
             }
             None => {

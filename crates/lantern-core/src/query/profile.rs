@@ -81,7 +81,11 @@ impl QueryEngine {
             let c = column(f.name());
             aggs.push(count(c.clone()).alias(format!("n{i}")));
             // HyperLogLog takes integers, text and dates; count other values by their text.
-            let t = f.data_type();
+            // The table's own type: a hot text column may be a dictionary, which HyperLogLog does not take.
+            let table_schema = version.table.schema();
+            let t = table_schema
+                .field_with_name(f.name())
+                .map_or(f.data_type(), |h| h.data_type());
             let hashable = t.is_integer()
                 || temporal(t)
                 || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);

@@ -353,11 +353,18 @@ impl QueryEngine {
         version
             .distinct
             .get_or_init(|| async {
+                // The table's own types: a hot text column may be a dictionary, which HyperLogLog does not take.
+                let table = version.table.schema();
                 let mut columns: Vec<(String, DataType)> = version
                     .model
                     .dimensions
                     .values()
-                    .map(|d| (d.column.clone(), d.data_type.clone()))
+                    .map(|d| {
+                        let t = table
+                            .field_with_name(&d.column)
+                            .map_or(d.data_type.clone(), |f| f.data_type().clone());
+                        (d.column.clone(), t)
+                    })
                     .collect();
                 columns.sort_by(|a, b| a.0.cmp(&b.0));
                 columns.dedup_by(|a, b| a.0 == b.0);

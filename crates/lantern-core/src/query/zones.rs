@@ -239,8 +239,11 @@ impl QueryEngine {
         version: &LoadedVersion,
         filters: &FilterSet,
     ) -> Result<(Arc<dyn TableProvider>, bool)> {
-        let ranged = version.hot_rows.as_ref().and_then(|r| r.in_ranges(filters));
-        let Some((batches, rows)) = ranged else {
+        let ranged = version
+            .hot_rows
+            .as_ref()
+            .and_then(|r| Some((r.schema.clone(), r.in_ranges(filters)?)));
+        let Some((schema, (batches, rows))) = ranged else {
             return Ok((version.table.clone(), false));
         };
         let small = rows <= self.small_rows;
@@ -249,10 +252,7 @@ impl QueryEngine {
         } else {
             self.ctx.copied_config().target_partitions()
         };
-        let table = MemTable::try_new(
-            version.model.schema.clone(),
-            super::rebalance(vec![batches], partitions),
-        )?;
+        let table = MemTable::try_new(schema, super::rebalance(vec![batches], partitions))?;
         Ok((Arc::new(table), small))
     }
 }
