@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
@@ -124,6 +124,36 @@ impl Part {
             None => self.table.clone(),
         })
     }
+}
+
+/// `approx_distinct` of `column` as `table` holds it (`declared` where the table lacks it): HyperLogLog takes
+/// integers, text and dates; other values, and a hot text column kept as a dictionary (see `hot_encoding`),
+/// which it does not take, are counted by their text.
+fn approx_distinct_of(
+    table: &datafusion::arrow::datatypes::Schema,
+    column: &str,
+    declared: &DataType,
+) -> Expr {
+    let t = table
+        .field_with_name(column)
+        .map_or(declared, |f| f.data_type());
+    let hashable = t.is_integer()
+        || matches!(
+            t,
+            DataType::Date32
+                | DataType::Date64
+                | DataType::Timestamp(..)
+                | DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+        );
+    let c = datafusion::logical_expr::col(datafusion::common::Column::new_unqualified(column));
+    let c = if hashable {
+        c
+    } else {
+        datafusion::logical_expr::cast(c, DataType::Utf8)
+    };
+    datafusion::functions_aggregate::expr_fn::approx_distinct(c)
 }
 
 /// Answers dashboard queries; one per process, shared by all requests.
@@ -367,7 +397,7 @@ impl QueryEngine {
         &self,
         manifest: &Manifest,
         allowance: u64,
-    ) -> Result<Option<(SchemaRef, Vec<Vec<RecordBatch>>, u64)>> {
+    ) -> Result<Option<(SchemaRef, Vec<Vec<RecordBatch>>)>> {
         let unreadable = |file: &str, e: &dyn std::fmt::Display| Error::DatasetUnreadable {
             dataset: manifest.dataset.clone(),
             version: manifest.version,
@@ -422,7 +452,7 @@ impl QueryEngine {
             used += size;
         }
         let schema = schema.expect("at least one file");
-        Ok(Some((schema, partitions, used)))
+        Ok(Some((schema, partitions)))
     }
 
     async fn load(&self, spec: &DatasetSpec, manifest: Arc<Manifest>) -> Result<LoadedVersion> {
@@ -446,7 +476,7 @@ impl QueryEngine {
         let hot = held.is_some();
         let mut hot_rows = None;
         let (schema, table, bytes): (SchemaRef, Arc<dyn TableProvider>, u64) = match held {
-            Some((schema, partitions, _)) => {
+            Some((schema, partitions)) => {
                 let partitions =
                     rebalance(partitions, self.ctx.copied_config().target_partitions());
                 // CPU work, like decoding: off the async workers.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Column;
 use datafusion::functions::expr_fn::floor;
-use datafusion::functions_aggregate::expr_fn::{approx_distinct, avg, count, max, min};
+use datafusion::functions_aggregate::expr_fn::{avg, count, max, min};
 use datafusion::logical_expr::{Expr, cast, col, lit};
 use serde::Serialize;
 
@@ -80,21 +80,10 @@ impl QueryEngine {
         for (i, f) in schema.fields().iter().enumerate() {
             let c = column(f.name());
             aggs.push(count(c.clone()).alias(format!("n{i}")));
-            // HyperLogLog takes integers, text and dates; count other values by their text.
-            // The table's own type: a hot text column may be a dictionary, which HyperLogLog does not take.
-            let table_schema = version.table.schema();
-            let t = table_schema
-                .field_with_name(f.name())
-                .map_or(f.data_type(), |h| h.data_type());
-            let hashable = t.is_integer()
-                || temporal(t)
-                || matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
-            let d = if hashable {
-                c.clone()
-            } else {
-                cast(c.clone(), DataType::Utf8)
-            };
-            aggs.push(approx_distinct(d).alias(format!("d{i}")));
+            aggs.push(
+                super::approx_distinct_of(&version.table.schema(), f.name(), f.data_type())
+                    .alias(format!("d{i}")),
+            );
             let ordered = !matches!(f.data_type(), DataType::Boolean);
             if ordered {
                 aggs.push(min(c.clone()).alias(format!("lo{i}")));

@@ -8,7 +8,6 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::functions_aggregate::expr_fn::approx_distinct;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::catalog::TableProvider;
@@ -353,36 +352,19 @@ impl QueryEngine {
         version
             .distinct
             .get_or_init(|| async {
-                // The table's own types: a hot text column may be a dictionary, which HyperLogLog does not take.
-                let table = version.table.schema();
                 let mut columns: Vec<(String, DataType)> = version
                     .model
                     .dimensions
                     .values()
-                    .map(|d| {
-                        let t = table
-                            .field_with_name(&d.column)
-                            .map_or(d.data_type.clone(), |f| f.data_type().clone());
-                        (d.column.clone(), t)
-                    })
+                    .map(|d| (d.column.clone(), d.data_type.clone()))
                     .collect();
                 columns.sort_by(|a, b| a.0.cmp(&b.0));
                 columns.dedup_by(|a, b| a.0 == b.0);
                 let counted = async {
-                    // HyperLogLog takes integers, text and dates; other values are counted by their text.
+                    let table = version.table.schema();
                     let aggs: Vec<Expr> = columns
                         .iter()
-                        .map(|(c, t)| {
-                            let e = col(Column::new_unqualified(c));
-                            let hashable = t.is_integer()
-                                || t.is_temporal()
-                                || matches!(
-                                    t,
-                                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                                );
-                            let e = if hashable { e } else { cast(e, DataType::Utf8) };
-                            approx_distinct(e).alias(c)
-                        })
+                        .map(|(c, t)| super::approx_distinct_of(&table, c, t).alias(c))
                         .collect();
                     let batches = self
                         .ctx
