@@ -28,9 +28,9 @@ use rand::{Rng, SeedableRng};
 
 mod support;
 
-// The allocator `lantern` itself runs with, so memory figures match the binary's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The allocator and settings `lantern` itself runs with, so memory figures match the binary's.
+#[path = "../../lantern/src/allocator.rs"]
+mod allocator;
 use support::{PASSWORD, env_or, status_mib};
 
 /// A date range starting in months 1–6 of 2025 and ending after it, as the peers' generator draws it.
@@ -278,6 +278,18 @@ async fn memory_line(state: &AppState, when: &str) {
         cache.weighted_bytes().await as f64 / 1048576.0,
         state.config().cache.max_mb
     );
+    for dataset in lantern_core::demo::DATASETS {
+        if let Ok(v) = state.engine().version(dataset).await {
+            let m = v.memory().await;
+            let mib = |b: u64| b as f64 / 1048576.0;
+            eprintln!(
+                "  {dataset}: hot rows {:.1} MiB, rollups {:.1} MiB, row indexes {:.1} MiB",
+                mib(m.hot),
+                mib(m.rollups),
+                mib(m.indexes)
+            );
+        }
+    }
 }
 
 /// Misses of every mix, two at a time, until the cache holds 98% of its bound (or a bounded number of requests).

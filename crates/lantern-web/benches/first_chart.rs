@@ -13,9 +13,9 @@ use rand::{Rng, SeedableRng};
 
 mod support;
 
-// The allocator `lantern` itself runs with, so memory figures match the binary's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The allocator and settings `lantern` itself runs with, so memory figures match the binary's.
+#[path = "../../lantern/src/allocator.rs"]
+mod allocator;
 use support::{PASSWORD, env_or};
 
 fn pct(sorted: &[f64], p: f64) -> f64 {

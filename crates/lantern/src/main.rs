@@ -1,10 +1,6 @@
 //! `lantern`: the one binary. Serves the portal, writes demo data and hashes passwords.
 
-/// mimalloc gives freed query memory back to the system, where glibc's per-thread arenas keep it: after the
-/// dashboard load benchmark at 1 M rows, RSS was 1,566 MiB with glibc and 597 MiB with mimalloc
-/// (`docs/benchmarks.md`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod allocator;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;

@@ -84,6 +84,32 @@ pub struct LoadedVersion {
     distinct: tokio::sync::OnceCell<Arc<HashMap<String, u64>>>,
 }
 
+/// What a loaded version holds in memory, by kind, in bytes (Arrow buffer sizes and the indexes' own counts):
+/// for benchmarks and metrics, to tell the data from the structures built over it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VersionMemory {
+    pub hot: u64,
+    pub rollups: u64,
+    pub indexes: u64,
+}
+
+impl LoadedVersion {
+    /// The memory this version holds now (after pending rollup evictions run).
+    pub async fn memory(&self) -> VersionMemory {
+        self.rollups.run_pending_tasks().await;
+        let indexes = self
+            .indexes
+            .iter()
+            .filter_map(|(_, index)| index.map(|i| i.bytes() as u64))
+            .sum();
+        VersionMemory {
+            hot: if self.hot { self.hot_bytes.bytes } else { 0 },
+            rollups: self.rollups.weighted_size(),
+            indexes,
+        }
+    }
+}
+
 /// Bytes of hot data counted against the engine's budget ([`QueryConfig::hot_max_mb`]) for as long as the
 /// version that holds them lives.
 struct HotBytes {
