@@ -16,6 +16,7 @@ pub mod format;
 pub mod kpi;
 pub mod pages;
 pub mod request_id;
+pub mod security_headers;
 pub mod server;
 pub mod state;
 pub mod templates;

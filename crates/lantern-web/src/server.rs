@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/d/{id}", get(pages::dashboard::page))
         .route("/datasets", get(pages::datasets::page))
         .route("/datasets/{id}", get(pages::dataset::page))
+        .route("/api/status", get(status))
         .merge(api::routes())
         .route_layer(middleware::from_fn(auth::require_login));
 
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
                 }),
         )
         .layer(middleware::from_fn(crate::request_id::layer))
+        .layer(middleware::from_fn(crate::security_headers::layer))
         .with_state(state)
 }
 
@@ -82,7 +84,13 @@ async fn not_found(req: Request<Body>) -> axum::response::Response {
     }
 }
 
-async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
+/// Liveness for load balancers and probes: anyone may ask, so it says nothing about the deployment.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// What `/healthz` once told anyone (version, storage, dashboards, cache), now for signed-in users only.
+async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),

@@ -353,6 +353,12 @@ async fn pages_render_with_data_and_filter_state() {
     assert!(js.bytes().await.unwrap().len() > 1_000_000);
     let (status, health) = app.get_json("/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    // Liveness tells nobody where the data lives; the details are behind sign-in.
+    assert_eq!(health.as_object().unwrap().len(), 1, "{health}");
+    let (status, details) = app.get_json("/api/status").await;
+    assert_eq!(status, 200);
+    assert_eq!(details["dashboards"].as_u64(), Some(2), "{details}");
+    assert!(details["storage"].as_str().is_some(), "{details}");
 }
 
 #[tokio::test]

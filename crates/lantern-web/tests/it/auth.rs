@@ -14,6 +14,7 @@ async fn logged_out_visitors_are_sent_to_login_and_api_answers_401() {
     let (status, body) = app.get_json("/api/dashboards/cursor-usage/data").await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "unauthenticated");
+    assert_eq!(app.status("/api/status").await, 401);
 
     // Public routes stay public.
     assert_eq!(app.status("/login").await, 200);
@@ -106,4 +107,43 @@ async fn expired_and_forged_sessions_are_logged_out() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::start().await;
+    let logged_out = [
+        "/login",
+        "/healthz",
+        "/static/app.js",
+        "/api/dashboards/cursor-usage/data",
+        "/",
+    ];
+    let check = |path: &str, res: &reqwest::Response| {
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
+        assert!(
+            !csp.contains("script-src 'self' 'unsafe-inline'"),
+            "{path}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+    };
+    for path in logged_out {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        check(path, &res);
+    }
+    app.login().await;
+    for path in [
+        "/",
+        "/d/cursor-usage",
+        "/api/dashboards/cursor-usage/data",
+        "/no-such-page",
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        check(path, &res);
+    }
 }
