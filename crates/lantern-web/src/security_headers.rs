@@ -3,7 +3,8 @@
 //! The portal loads only its own scripts (no inline script: page data travels in `application/json` script
 //! elements, which are not executed), so `script-src 'self'` holds. Styles allow `'unsafe-inline'` because
 //! Plotly.js adds its own `<style>` rules and inline styles while drawing; the figures break without it.
-//! Images allow `data:` and `blob:` for the modebar's PNG download.
+//! Images allow `data:` and `blob:` for the modebar's PNG download. Tested on every kind of response in
+//! `tests/it/auth.rs`.
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request, header};
@@ -15,16 +16,26 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-const HEADERS: [(HeaderName, &str); 5] = [
-    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+// Built at compile time (`from_static` is `const`), so a response only copies them.
+const HEADERS: [(HeaderName, HeaderValue); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    ),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
     // For browsers that predate `frame-ancestors`.
-    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
     // Filter values travel in URLs: they must not leak to other sites in the `Referer` header.
-    (header::REFERRER_POLICY, "same-origin"),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    ),
     (
         HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
+        HeaderValue::from_static("same-origin"),
     ),
 ];
 
@@ -33,27 +44,7 @@ pub async fn layer(req: Request<Body>, next: Next) -> Response {
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     for (name, value) in HEADERS {
-        headers.insert(name, HeaderValue::from_static(value));
+        headers.insert(name, value);
     }
     res
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_policy_allows_no_inline_script_and_no_framing() {
-        let script = CONTENT_SECURITY_POLICY
-            .split(';')
-            .map(str::trim)
-            .find(|d| d.starts_with("script-src"))
-            .unwrap();
-        assert_eq!(script, "script-src 'self'");
-        assert!(CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
-        // Every value is a valid header value (from_static panics otherwise).
-        for (_, value) in HEADERS {
-            let _ = HeaderValue::from_static(value);
-        }
-    }
 }
