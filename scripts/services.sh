@@ -8,6 +8,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 [ -x "/usr/lib/postgresql/$PG_VERSION/bin/postgres" ] || need_apt+=(postgresql)
 [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -70,3 +71,13 @@ GRANT ALL PRIVILEGES ON *.* TO 'lantern'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON *.* TO 'lantern'@'localhost';
 SQL
 echo "services.sh: MariaDB $(/usr/sbin/mariadbd --version 2>/dev/null | awk '{print $3}') up at ${LANTERN_TEST_MYSQL_URL:-mysql://lantern:lantern@127.0.0.1:3306/lantern_test}"
+
+# Redis (shared sessions): start a throwaway server on loopback if none answers.
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  if ! wait_for 30 redis-cli -h 127.0.0.1 -p 6379 ping; then
+    echo "services.sh: Redis did not answer" >&2
+    exit 1
+  fi
+fi
+echo "services.sh: Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) up at ${LANTERN_TEST_REDIS_URL:-redis://127.0.0.1:6379}"

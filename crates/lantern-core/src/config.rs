@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_yaml::Value;
 
+use crate::access::{RoleConfig, UserRecord};
 use crate::error::{Error, Result};
 use crate::yaml_lines::LineIndex;
 
@@ -32,6 +33,7 @@ pub struct Config {
     /// Folder of dataset specs (`*.yaml`: metrics, cache TTL, later ETL sources).
     pub datasets_dir: PathBuf,
     pub auth: AuthConfig,
+    pub sessions: SessionsConfig,
     pub log: LogConfig,
 }
 
@@ -45,6 +47,7 @@ impl Default for Config {
             dashboards_dir: PathBuf::from("dashboards"),
             datasets_dir: PathBuf::from("datasets"),
             auth: AuthConfig::default(),
+            sessions: SessionsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -150,38 +153,78 @@ impl Default for QueryConfig {
     }
 }
 
-/// Users and sessions.
+/// Users, roles and sessions.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    pub users: Vec<UserConfig>,
-    /// Password of the built-in `admin` user (only used when `users` is empty). Generated at start when unset.
+    /// Users given inline (see also `users_file`).
+    pub users: Vec<UserRecord>,
+    /// A YAML file of users (`users: [...]`), edited by `lantern users add|passwd|disable`; re-read while serving
+    /// when it changes, so a disabled user is signed out at their next request.
+    pub users_file: Option<PathBuf>,
+    /// Roles by name: the dashboards, datasets and features each opens and its row rules. `admin` (everything)
+    /// exists unless defined here.
+    pub roles: BTreeMap<String, RoleConfig>,
+    /// Password of the built-in `admin` user (only used when there are no users). Generated at start when unset.
     pub admin_password: Option<String>,
     /// Sessions end after this many seconds without a request.
     pub session_ttl_secs: u64,
+    /// Sessions end this many seconds after sign-in, however active.
+    pub session_max_secs: u64,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// Failed sign-ins allowed before further attempts wait.
+    pub throttle: ThrottleConfig,
+}
+
+/// Where sessions live: `memory` (one process; the default) or `redis://host:port/db` (shared by replicas).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionsConfig {
+    pub store: String,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            store: "memory".into(),
+        }
+    }
+}
+
+/// Login throttling: failures counted per account and per client address over a window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    pub max_failures_per_account: u32,
+    pub max_failures_per_address: u32,
+    /// The window over which failures count, and the longest wait once locked.
+    pub window_secs: u64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+            window_secs: 900,
+        }
+    }
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             users: Vec::new(),
+            users_file: None,
+            roles: BTreeMap::new(),
             admin_password: None,
             session_ttl_secs: 8 * 3600,
+            session_max_secs: 24 * 3600,
             secure_cookies: false,
+            throttle: ThrottleConfig::default(),
         }
     }
-}
-
-/// A user allowed to log in; `password_hash` is an argon2 PHC string (`lantern users hash` prints one).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserConfig {
-    pub username: String,
-    pub password_hash: String,
-    #[serde(default)]
-    pub name: Option<String>,
 }
 
 /// Log output.
@@ -237,7 +280,10 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_DASHBOARDS_DIR", "dashboards_dir"),
     ("LANTERN_DATASETS_DIR", "datasets_dir"),
     ("LANTERN_ADMIN_PASSWORD", "auth.admin_password"),
+    ("LANTERN_USERS_FILE", "auth.users_file"),
     ("LANTERN_SESSION_TTL_SECS", "auth.session_ttl_secs"),
+    ("LANTERN_SESSIONS_STORE", "sessions.store"),
+    ("LANTERN_SESSION_MAX_SECS", "auth.session_max_secs"),
     ("LANTERN_SECURE_COOKIES", "auth.secure_cookies"),
     ("LANTERN_LOG_FORMAT", "log.format"),
     ("LANTERN_LOG_LEVEL", "log.level"),
@@ -254,7 +300,8 @@ fn kind_of(key: &str) -> Kind {
         | "query.target_partitions"
         | "query.hot_rows_limit"
         | "query.hot_max_mb"
-        | "auth.session_ttl_secs" => Kind::Int,
+        | "auth.session_ttl_secs"
+        | "auth.session_max_secs" => Kind::Int,
         "storage.path_style" | "storage.allow_http" | "auth.secure_cookies" | "query.rollups" => {
             Kind::Bool
         }
@@ -359,19 +406,26 @@ impl Config {
         if self.auth.session_ttl_secs == 0 {
             return Err(Error::config("auth.session_ttl_secs", "must be at least 1"));
         }
+        let store = self.sessions.store.trim();
+        if store != "memory" && !store.starts_with("redis://") && !store.starts_with("rediss://") {
+            return Err(Error::config(
+                "sessions.store",
+                format!("`{store}`: expected `memory` or a `redis://host:port/db` URL"),
+            ));
+        }
+        if self.auth.session_max_secs == 0 {
+            return Err(Error::config("auth.session_max_secs", "must be at least 1"));
+        }
+        let t = &self.auth.throttle;
+        if t.max_failures_per_account == 0 || t.max_failures_per_address == 0 || t.window_secs == 0
+        {
+            return Err(Error::config(
+                "auth.throttle",
+                "limits and window must be at least 1",
+            ));
+        }
         for (i, user) in self.auth.users.iter().enumerate() {
-            if user.username.trim().is_empty() {
-                return Err(Error::config(
-                    format!("auth.users[{i}].username"),
-                    "must not be empty",
-                ));
-            }
-            if !user.password_hash.starts_with("$argon2") {
-                return Err(Error::config(
-                    format!("auth.users[{i}].password_hash"),
-                    "must be an argon2 hash as printed by `lantern users hash`",
-                ));
-            }
+            user.check(&format!("auth.users[{i}]"))?;
         }
         Ok(())
     }

@@ -17,6 +17,9 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::logical_expr::{Expr, col, lit};
 use datafusion::scalar::ScalarValue;
 
+use std::sync::Arc;
+
+use crate::access::RowScope;
 use crate::dashboard::{DashboardSpec, FilterKind};
 use crate::error::{Error, Result};
 use crate::semantic::SemanticModel;
@@ -156,10 +159,81 @@ impl Condition {
     }
 }
 
-/// The filters of one request: dimension name → condition, for dimensions with a condition only.
+/// The filters of one request: dimension name → condition, for dimensions with a condition only, and the user's
+/// row rules, which every variant of the set (without a filter, another period) keeps.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FilterSet {
     conditions: BTreeMap<String, (String, DataType, Condition)>,
+    restriction: Option<Arc<Restriction>>,
+}
+
+/// A user's row rules compiled against a dataset's model: a row must match one alternative (every condition of
+/// it); with no alternative, no row does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restriction {
+    alternatives: Vec<Vec<(String, DataType, Vec<FilterValue>)>>,
+    dimensions: Vec<String>,
+    canonical: String,
+}
+
+impl Restriction {
+    /// `None` for every row; values are typed as their dimension's column, and one that does not parse is an
+    /// error (never a rule silently dropped, which could widen or narrow what the user sees).
+    pub fn compile(scope: &RowScope, model: &SemanticModel) -> Result<Option<Arc<Self>>> {
+        let RowScope::Only(rules) = scope else {
+            return Ok(None);
+        };
+        let mut alternatives = Vec::new();
+        let mut dimensions: Vec<String> = Vec::new();
+        for rule in rules {
+            let mut all = Vec::new();
+            for (name, raw) in rule {
+                let dim = model.dimensions.get(name).ok_or_else(|| {
+                    Error::config(
+                        "auth.roles (row rules)",
+                        format!("`{name}` is not a dimension of the dataset"),
+                    )
+                })?;
+                let mut values = raw
+                    .iter()
+                    .map(|v| FilterValue::parse(v, &dim.data_type))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|m| {
+                        Error::config("auth.roles (row rules)", format!("dimension `{name}`: {m}"))
+                    })?;
+                values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+                values.dedup();
+                all.push((dim.column.clone(), dim.data_type.clone(), values));
+                if !dimensions.contains(name) {
+                    dimensions.push(name.clone());
+                }
+            }
+            alternatives.push(all);
+        }
+        Ok(Some(Arc::new(Self {
+            alternatives,
+            dimensions,
+            canonical: scope.canonical(),
+        })))
+    }
+
+    fn to_expr(&self) -> Expr {
+        self.alternatives
+            .iter()
+            .map(|all| {
+                all.iter()
+                    .map(|(column, data_type, values)| {
+                        col(datafusion::common::Column::new_unqualified(column)).in_list(
+                            values.iter().map(|v| v.to_literal(data_type)).collect(),
+                            false,
+                        )
+                    })
+                    .reduce(Expr::and)
+                    .unwrap_or(lit(true))
+            })
+            .reduce(Expr::or)
+            .unwrap_or(lit(false))
+    }
 }
 
 impl FilterSet {
@@ -287,11 +361,26 @@ impl FilterSet {
                 (dim.column.clone(), dim.data_type.clone(), condition),
             );
         }
-        Ok(Self { conditions })
+        Ok(Self {
+            conditions,
+            restriction: None,
+        })
     }
 
+    /// Whether the set has no filter (row rules aside).
     pub fn is_empty(&self) -> bool {
         self.conditions.is_empty()
+    }
+
+    /// This set under `restriction` (replacing any it had).
+    pub fn restricted(mut self, restriction: Option<Arc<Restriction>>) -> Self {
+        self.restriction = restriction;
+        self
+    }
+
+    /// Whether row rules apply.
+    pub fn is_restricted(&self) -> bool {
+        self.restriction.is_some()
     }
 
     /// This filter set without the value-list conditions on `dimensions`: what a chart grouped by them is
@@ -361,9 +450,15 @@ impl FilterSet {
             .map(|(c, _, cond)| (c.as_str(), cond))
     }
 
-    /// Dimension names that carry a condition.
+    /// Dimension names that carry a condition, then those the row rules name (a rollup must keep both).
     pub fn dimensions(&self) -> impl Iterator<Item = &str> {
-        self.conditions.keys().map(String::as_str)
+        let ruled = self.restriction.iter().flat_map(|r| {
+            r.dimensions
+                .iter()
+                .map(String::as_str)
+                .filter(|d| !self.conditions.contains_key(*d))
+        });
+        self.conditions.keys().map(String::as_str).chain(ruled)
     }
 
     /// A stable key: the same filters in any URL order give the same key, and different filters never do
@@ -372,6 +467,10 @@ impl FilterSet {
         let mut out = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in self.to_pairs() {
             out.append_pair(&k, &v);
+        }
+        // No filter name starts with a control character, so this pair cannot be forged from a URL.
+        if let Some(r) = &self.restriction {
+            out.append_pair("\u{1}rows", &r.canonical);
         }
         out.finish()
     }
@@ -388,8 +487,10 @@ impl FilterSet {
         out
     }
 
-    /// The conjunction of all conditions as one DataFusion predicate, or `None` when there are none.
+    /// The conjunction of all conditions and the row rules as one DataFusion predicate, or `None` when there
+    /// are none.
     pub fn to_expr(&self) -> Option<Expr> {
+        let rows = self.restriction.as_ref().map(|r| r.to_expr());
         self.conditions
             .values()
             .map(|(column, data_type, c)| {
@@ -418,6 +519,7 @@ impl FilterSet {
                     }
                 }
             })
+            .chain(rows)
             .reduce(Expr::and)
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows about HTTP. Data flows one way: storage → catalog → query → (web) charts → pages.
 
+pub mod access;
 pub mod cache;
 pub mod catalog;
 pub mod config;

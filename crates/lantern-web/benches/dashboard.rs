@@ -176,9 +176,15 @@ async fn login(base: &str) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    let csrf = lantern_testkit::csrf_token(&page.text().await.unwrap()).expect("login form token");
     let res = client
         .post(format!("{base}/login"))
-        .form(&[("username", "admin"), ("password", PASSWORD)])
+        .form(&[
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();

@@ -17,37 +17,53 @@ use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use datafusion::arrow::csv::WriterBuilder;
 use futures::StreamExt;
+use lantern_core::access::RowScope;
 use lantern_core::filters::FilterSet;
 use lantern_core::query::ResultTable;
 use lantern_core::shape::{Aggregate, GroupKey, Query, ROWS, Sort};
 use serde::Serialize;
 
+use crate::access::{Access, Principal};
 use crate::board::run::{CacheOutcome, ChartFigure, DashboardData, Request, run};
 use crate::board::{Board, BoardChart};
 use crate::charts::{ChartView, Context};
 use crate::error::AppError;
+use crate::server::Route;
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/dashboards", get(list))
-        .route("/api/dashboards/{id}/data", get(data))
-        .route("/api/dashboards/{id}/charts/{chart}", get(chart))
-        .route(
+pub fn routes() -> Vec<Route> {
+    use Access::{Dashboard, SignedIn};
+    use lantern_core::access::Feature::{Export, ViewRows};
+    vec![
+        Route::get("/api/dashboards", SignedIn, list),
+        Route::get("/api/dashboards/{id}/data", Dashboard(&[]), data),
+        Route::get("/api/dashboards/{id}/charts/{chart}", Dashboard(&[]), chart),
+        Route::get(
             "/api/dashboards/{id}/charts/{chart}/export.csv",
-            get(export),
-        )
-        .route("/api/dashboards/{id}/charts/{chart}/rows", get(rows))
-        .route(
+            Dashboard(&[Export]),
+            export,
+        ),
+        Route::get(
+            "/api/dashboards/{id}/charts/{chart}/rows",
+            Dashboard(&[ViewRows]),
+            rows,
+        ),
+        // Downloading the rows behind a chart needs both: seeing them and exporting.
+        Route::get(
             "/api/dashboards/{id}/charts/{chart}/rows.csv",
-            get(rows_csv),
-        )
-        .route("/api/dashboards/{id}/options/{dimension}", get(options))
-        .route("/api/specs", get(specs))
+            Dashboard(&[ViewRows, Export]),
+            rows_csv,
+        ),
+        Route::get(
+            "/api/dashboards/{id}/options/{dimension}",
+            Dashboard(&[]),
+            options,
+        ),
+        Route::get("/api/specs", SignedIn, specs),
+    ]
 }
 
 /// The reload status of `lantern serve --watch`, which dashboard pages poll to reload themselves.
@@ -87,6 +103,8 @@ struct ChartTarget {
     chart: String,
     pairs: Vec<(String, String)>,
     page: usize,
+    /// The rows the signed-in user may see of the board's dataset.
+    rows: RowScope,
 }
 
 impl FromRequestParts<AppState> for ChartTarget {
@@ -97,6 +115,7 @@ impl FromRequestParts<AppState> for ChartTarget {
             .await
             .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))?;
         let board = board(state, &id)?;
+        let rows = signed_in(parts)?.rows(&board.spec.spec.dataset);
         if board.chart(&chart).is_none() {
             return Err(AppError::not_found("chart", &chart));
         }
@@ -112,6 +131,7 @@ impl FromRequestParts<AppState> for ChartTarget {
             chart,
             pairs: without(&all, &["page"]),
             page,
+            rows,
         })
     }
 }
@@ -125,7 +145,7 @@ impl ChartTarget {
 
     /// The request context: the dataset version and the parsed filters, resolved once.
     async fn request<'a>(&'a self, state: &'a AppState) -> Result<Request<'a>, AppError> {
-        Request::new(state.engine(), &self.board, &self.pairs).await
+        Request::new(state.engine(), &self.board, &self.pairs, &self.rows).await
     }
 
     /// The filters the chart's own queries run with (its highlighted dimensions' value lists left out).
@@ -150,11 +170,24 @@ struct DashboardInfo {
     url: String,
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<DashboardInfo>> {
+/// The signed-in user, put in extensions by [`crate::access::authorize`] on every non-public route.
+fn signed_in(parts: &Parts) -> Result<&Principal, AppError> {
+    parts
+        .extensions
+        .get::<Principal>()
+        .ok_or_else(|| AppError::internal("route without its access check"))
+}
+
+/// The dashboards the user may open.
+async fn list(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+) -> Json<Vec<DashboardInfo>> {
     let out = state
         .boards()
         .iter()
         .map(|b| &b.spec)
+        .filter(|d| me.may_open_dashboard(&d.spec.id, &d.spec.dataset))
         .map(|d| DashboardInfo {
             id: d.spec.id.clone(),
             title: d.spec.title.clone(),
@@ -171,18 +204,20 @@ pub async fn dashboard_data(
     state: &AppState,
     board: &Board,
     pairs: &[(String, String)],
+    rows: &RowScope,
 ) -> Result<DashboardData, AppError> {
-    run(state.engine(), board, pairs).await
+    run(state.engine(), board, pairs, rows).await
 }
 
 async fn data(
     State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<(Extension<CacheOutcome>, Json<DashboardData>), AppError> {
     let b = board(&state, &id)?;
     let pairs = query_pairs(raw.as_deref());
-    let data = dashboard_data(&state, &b, &pairs).await?;
+    let data = dashboard_data(&state, &b, &pairs, &me.rows(&b.spec.spec.dataset)).await?;
     Ok((Extension(data.cache.outcome()), Json(data)))
 }
 
@@ -211,25 +246,39 @@ async fn csv_response(
         .engine()
         .dataframe(&request.scope, filters, query)
         .await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
     let stream = df
         .execute_stream()
         .await
         .map_err(|e| AppError::from(lantern_core::Error::Query(e)))?;
-    let mut first = true;
+    // Shared with the closing chunk: with no row at all, the file still gets its header line.
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let first_seen = first.clone();
     // The body is polled after the handler returned, outside the request's task: keep its id for the log.
     let request_id = crate::request_id::current();
-    let body = stream.map(move |batch| {
-        // A failure after the first bytes cannot change the status any more: it is logged and the connection is
-        // cut before the final chunk, so the client sees an incomplete download instead of a short, valid file.
-        let batch = batch.map_err(|e| {
-            tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), error = %e, "CSV export failed mid-stream");
-            std::io::Error::other(e)
-        })?;
-        let mut writer = WriterBuilder::new().with_header(first).build(Vec::new());
-        first = false;
-        writer.write(&batch).map_err(std::io::Error::other)?;
+    let write = |batch: &datafusion::arrow::record_batch::RecordBatch, header: bool| {
+        let mut writer = WriterBuilder::new().with_header(header).build(Vec::new());
+        writer.write(batch).map_err(std::io::Error::other)?;
         Ok::<_, std::io::Error>(writer.into_inner())
-    });
+    };
+    let body = stream
+        .map(move |batch| {
+            // A failure after the first bytes cannot change the status any more: it is logged and the connection
+            // is cut before the final chunk, so the client sees an incomplete download instead of a short, valid
+            // file.
+            let batch = batch.map_err(|e| {
+                tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), error = %e, "CSV export failed mid-stream");
+                std::io::Error::other(e)
+            })?;
+            write(&batch, first.swap(false, std::sync::atomic::Ordering::SeqCst))
+        })
+        .chain(futures::stream::once(async move {
+            if first_seen.load(std::sync::atomic::Ordering::SeqCst) {
+                write(&datafusion::arrow::record_batch::RecordBatch::new_empty(schema), true)
+            } else {
+                Ok(Vec::new())
+            }
+        }));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -408,6 +457,7 @@ pub async fn filter_options(
 
 async fn options(
     State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
     Path((id, dimension)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<FilterOptions>, AppError> {
@@ -415,7 +465,8 @@ async fn options(
     let all = query_pairs(raw.as_deref());
     let q = all.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let pairs = without(&all, &["q"]);
-    let request = Request::new(state.engine(), &b, &pairs).await?;
+    let rows = me.rows(&b.spec.spec.dataset);
+    let request = Request::new(state.engine(), &b, &pairs, &rows).await?;
     Ok(Json(
         filter_options(&state, &request, &dimension, q.as_deref()).await?,
     ))

@@ -1,97 +1,20 @@
-//! Form login over server-side sessions: argon2 password hashes, the session id rotated at login, HttpOnly and
-//! SameSite cookies, and a guard that sends logged-out visitors to `/login` (pages) or answers 401 (API).
+//! Form login over server-side sessions: the login page and form, logout. Passwords are checked against the
+//! user directory ([`crate::directory`]); the session id and CSRF token are renewed at sign-in; every outcome is
+//! an audit event.
 
-use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use axum::Form;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use rand::Rng;
+use axum::{Extension, Form};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use lantern_core::config::AuthConfig;
-
+pub use crate::directory::{Users, generate_password, hash_password};
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// The session key holding the signed-in user's name.
-const USER_KEY: &str = "user";
-
-/// Hashes a password as an argon2id PHC string (what `lantern users hash` prints).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
-/// A fresh random password for the built-in admin.
-pub fn generate_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..20)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
-/// Who may log in.
-#[derive(Clone)]
-pub struct Users {
-    hashes: HashMap<String, String>,
-    /// Verified against for unknown names, so a wrong name costs as long as a wrong password.
-    decoy: String,
-}
-
-impl Users {
-    /// Users from config; with none configured, the built-in `admin` whose password is `admin_password` or, when
-    /// that is unset, a generated one (returned so that `serve` can print it once).
-    pub fn from_config(auth: &AuthConfig) -> Result<(Self, Option<String>), String> {
-        let decoy = hash_password(&generate_password())?;
-        if !auth.users.is_empty() {
-            let mut hashes = HashMap::new();
-            for u in &auth.users {
-                PasswordHash::new(&u.password_hash).map_err(|e| {
-                    format!(
-                        "auth.users: `{}` has an invalid password_hash: {e}",
-                        u.username
-                    )
-                })?;
-                hashes.insert(u.username.clone(), u.password_hash.clone());
-            }
-            return Ok((Self { hashes, decoy }, None));
-        }
-        let (password, generated) = match &auth.admin_password {
-            Some(p) if !p.is_empty() => (p.clone(), None),
-            _ => {
-                let p = generate_password();
-                (p.clone(), Some(p))
-            }
-        };
-        let hashes = HashMap::from([("admin".to_string(), hash_password(&password)?)]);
-        Ok((Self { hashes, decoy }, generated))
-    }
-
-    /// Whether `password` is `username`'s.
-    pub fn verify(&self, username: &str, password: &str) -> bool {
-        let (hash, known) = match self.hashes.get(username) {
-            Some(h) => (h.as_str(), true),
-            None => (self.decoy.as_str(), false),
-        };
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), hash)
-            .is_ok();
-        ok && known
-    }
-}
-
-/// The signed-in user's name, if any.
-pub async fn current_user(session: &Session) -> Option<String> {
-    session.get::<String>(USER_KEY).await.ok().flatten()
-}
+use crate::throttle::Refusal;
 
 /// Only local paths may be redirected to after login.
 fn safe_next(next: Option<&str>) -> String {
@@ -109,17 +32,29 @@ pub struct LoginQuery {
 }
 
 pub async fn login_page(
+    State(state): State<AppState>,
     session: Session,
-    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+    Query(q): Query<LoginQuery>,
 ) -> Response {
-    if current_user(&session).await.is_some() {
-        return Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    let next = safe_next(q.next.as_deref());
+    if let Ok(Some(_)) = crate::access::principal(&state, &session).await {
+        return Redirect::to(&next).into_response();
     }
-    render_login(StatusCode::OK, None, "", &safe_next(q.next.as_deref()))
+    render_login(&session, StatusCode::OK, None, "", &next).await
 }
 
-fn render_login(status: StatusCode, error: Option<&str>, username: &str, next: &str) -> Response {
-    let ctx = minijinja::context! { error, username, next };
+async fn render_login(
+    session: &Session,
+    status: StatusCode,
+    error: Option<&str>,
+    username: &str,
+    next: &str,
+) -> Response {
+    let csrf = match crate::csrf::token(session).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let ctx = minijinja::context! { error, username, next, csrf };
     match crate::templates::render("login.html", ctx) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => AppError::internal_logged(&e).into_response(),
@@ -135,91 +70,97 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
+/// The one message for a wrong name, a wrong password and a disabled account, so none can be told apart.
+const LOGIN_FAILED: &str = "Wrong username or password.";
+
 pub async fn login_submit(
     State(state): State<AppState>,
     session: Session,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
     let users = state.users().clone();
     let (name, password) = (form.username.trim().to_string(), form.password);
-    let check_name = name.clone();
-    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || users.verify(&check_name, &password))
-        .await
-        .unwrap_or(false);
-    if !ok {
-        tracing::warn!(user = %name, "login failed");
-        return render_login(
-            StatusCode::UNAUTHORIZED,
-            Some("Wrong username or password."),
+    let address = peer
+        .map(|Extension(ConnectInfo(a))| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let ip = address.to_string();
+    if let Err(refusal) = state.throttle().check(&name, address) {
+        let wait = refusal.retry_after().as_secs();
+        let whom = match refusal {
+            Refusal::Account(_) => "this account",
+            Refusal::Address(_) => "your address",
+        };
+        crate::audit::event(
+            "login_throttled",
+            &name,
+            &[("ip", &ip), ("retry_after_secs", &wait.to_string())],
+        );
+        let minutes = wait.div_ceil(60);
+        let message = format!(
+            "Too many failed sign-ins for {whom}. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let mut res = render_login(
+            &session,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&message),
             &name,
             &next,
-        );
+        )
+        .await;
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
     }
-    // A new session id at login defeats session fixation.
-    if let Err(e) = session.cycle_id().await {
-        return AppError::internal_logged(&e).into_response();
+    let check_name = name.clone();
+    // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let user = tokio::task::spawn_blocking(move || users.verify(&check_name, &password))
+        .await
+        .ok()
+        .flatten();
+    let Some(user) = user else {
+        crate::audit::event("login_failed", &name, &[("ip", &ip)]);
+        if state.throttle().failed(&name, address) {
+            crate::audit::event("lockout", &name, &[("ip", &ip)]);
+        }
+        return render_login(
+            &session,
+            StatusCode::UNAUTHORIZED,
+            Some(LOGIN_FAILED),
+            &name,
+            &next,
+        )
+        .await;
+    };
+    if let Err(e) = crate::access::sign_in(&session, &user).await {
+        return e.into_response();
     }
-    if let Err(e) = session.insert(USER_KEY, &name).await {
-        return AppError::internal_logged(&e).into_response();
+    if let Err(e) = crate::csrf::renew(&session).await {
+        return e.into_response();
     }
-    tracing::info!(user = %name, "login");
+    state.throttle().succeeded(&name);
+    crate::audit::event(
+        "login",
+        &user.username,
+        &[("method", "password"), ("ip", &ip)],
+    );
     Redirect::to(&next).into_response()
 }
 
-pub async fn logout(session: Session) -> Response {
+pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
+    if let Ok(Some(p)) = crate::access::principal(&state, &session).await {
+        crate::audit::event("logout", p.username(), &[]);
+    }
     let _ = session.flush().await;
     Redirect::to("/login").into_response()
 }
 
-/// Lets signed-in requests through; sends others to `/login` (pages) or answers 401 JSON (`/api/…`).
-pub async fn require_login(session: Session, request: Request, next: Next) -> Response {
-    if let Some(user) = current_user(&session).await {
-        let mut request = request;
-        request.extensions_mut().insert(SignedIn(user));
-        return next.run(request).await;
-    }
-    let path = request.uri().path();
-    if path.starts_with("/api/") {
-        return AppError::unauthenticated().into_response();
-    }
-    let target = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("next", target)
-        .finish();
-    Redirect::to(&format!("/login?{query}")).into_response()
-}
-
-/// The signed-in user, put in request extensions by [`require_login`].
-#[derive(Clone, Debug)]
-pub struct SignedIn(pub String);
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn verifies_hashes_and_rejects_others() {
-        let auth = AuthConfig {
-            admin_password: Some("s3cret".into()),
-            ..Default::default()
-        };
-        let (users, generated) = Users::from_config(&auth).unwrap();
-        assert!(generated.is_none());
-        assert!(users.verify("admin", "s3cret"));
-        assert!(!users.verify("admin", "wrong"));
-        assert!(!users.verify("nobody", "s3cret"));
-
-        let (users, generated) = Users::from_config(&AuthConfig::default()).unwrap();
-        let p = generated.unwrap();
-        assert_eq!(p.len(), 20);
-        assert!(users.verify("admin", &p));
-    }
 
     #[test]
     fn next_stays_local() {

@@ -99,7 +99,9 @@ pub async fn check(config: &Config) -> Report {
             continue;
         }
         // Run it as a reader would, unfiltered: a chart that cannot be computed is a problem too.
-        match crate::board::run::run(&engine, &board, &[]).await {
+        match crate::board::run::run(&engine, &board, &[], &lantern_core::access::RowScope::All)
+            .await
+        {
             Ok(data) => {
                 let failed: Vec<String> = data
                     .charts

@@ -102,6 +102,7 @@ impl AppError {
             StatusCode::SERVICE_UNAVAILABLE if self.code == "no_data" => "No data yet",
             StatusCode::SERVICE_UNAVAILABLE => "Data unavailable",
             StatusCode::UNAUTHORIZED => "Please sign in",
+            StatusCode::FORBIDDEN => "No access",
             _ => "Something went wrong",
         }
     }

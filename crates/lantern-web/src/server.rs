@@ -4,55 +4,117 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, Response};
+use axum::http::{Method, Request, Response};
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
+use lantern_core::config::AuthConfig;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
+use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use tracing::Span;
 
+use crate::access::{self, Access};
+use crate::session_store::Sessions;
 use crate::state::AppState;
 use crate::{api, assets, auth, pages};
 
-/// The whole application: public routes, signed-in routes, sessions, compression and request logs.
+/// One route: its path, the methods it answers, who may use it and its handler. Every route is declared here
+/// with its rule, so none can be added without one (the authorization matrix test walks this list).
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static [Method],
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    pub(crate) fn get<H, T>(path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            path,
+            methods: &[Method::GET, Method::HEAD],
+            access,
+            handler: get(handler),
+        }
+    }
+
+    pub(crate) fn post<H, T>(path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            path,
+            methods: &[Method::POST],
+            access,
+            handler: post(handler),
+        }
+    }
+}
+
+/// Every route of the application with its access rule.
+pub fn routes() -> Vec<Route> {
+    use Access::*;
+    let mut routes = vec![
+        Route::get("/", SignedIn, pages::home::page),
+        Route::get("/d/{id}", Dashboard(&[]), pages::dashboard::page),
+        Route::get("/datasets", DatasetPages, pages::datasets::page),
+        Route::get("/datasets/{id}", DatasetPages, pages::dataset::page),
+        Route::get("/api/status", SignedIn, status),
+        Route::get("/login", Public, auth::login_page),
+        Route::post("/login", Public, auth::login_submit),
+        Route::post("/logout", Public, auth::logout),
+        Route::get("/healthz", Public, healthz),
+        Route::get("/static/{name}", Public, assets::serve),
+    ];
+    routes.extend(api::routes());
+    routes
+}
+
+/// The routes as (path, methods, rule), for tests and docs.
+pub fn route_table() -> Vec<(&'static str, &'static [Method], Access)> {
+    routes()
+        .into_iter()
+        .map(|r| (r.path, r.methods, r.access))
+        .collect()
+}
+
+/// The whole application: every route behind its access rule, CSRF checks, sessions, compression, request logs
+/// and security headers.
 pub fn router(state: AppState) -> Router {
-    let auth_config = &state.config().auth;
-    let sessions = SessionManagerLayer::new(MemoryStore::default())
-        .with_name("lantern_session")
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(auth_config.secure_cookies)
-        .with_always_save(true)
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-            auth_config.session_ttl_secs as i64,
-        )));
+    // Paths shared by several methods (`/login`) get one method router.
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for r in routes() {
+        let guarded = r.handler.layer(middleware::from_fn_with_state(
+            (state.clone(), r.access),
+            access::authorize,
+        ));
+        match by_path.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, m)) => *m = std::mem::take(m).merge(guarded),
+            None => by_path.push((r.path, guarded)),
+        }
+    }
+    let mut app = Router::new();
+    for (path, handler) in by_path {
+        app = app.route(path, handler);
+    }
 
-    let signed_in = Router::new()
-        .route("/", get(pages::home::page))
-        .route("/d/{id}", get(pages::dashboard::page))
-        .route("/datasets", get(pages::datasets::page))
-        .route("/datasets/{id}", get(pages::dataset::page))
-        .route("/api/status", get(status))
-        .merge(api::routes())
-        .route_layer(middleware::from_fn(auth::require_login));
-
-    let public = Router::new()
-        .route("/login", get(auth::login_page).post(auth::login_submit))
-        .route("/logout", post(auth::logout))
-        .route("/healthz", get(healthz))
-        .route("/static/{name}", get(assets::serve));
-
-    Router::new()
-        .merge(signed_in)
-        .merge(public)
+    let app = app
         .fallback(not_found)
-        .layer(sessions)
-        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(crate::csrf::verify));
+    let auth = &state.config().auth;
+    let app = match state.sessions().clone() {
+        Sessions::Memory(store) => app.layer(session_layer(store, auth)),
+        Sessions::Redis(store) => app.layer(session_layer(store, auth)),
+    };
+    app.layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {
@@ -73,6 +135,19 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::request_id::layer))
         .layer(middleware::from_fn(crate::security_headers::layer))
         .with_state(state)
+}
+
+/// Session cookies: HttpOnly, SameSite=Lax, `Secure` when configured, ending after `session_ttl_secs` idle.
+fn session_layer<S: SessionStore + Clone>(store: S, auth: &AuthConfig) -> SessionManagerLayer<S> {
+    SessionManagerLayer::new(store)
+        .with_name("lantern_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(auth.secure_cookies)
+        .with_always_save(true)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            auth.session_ttl_secs as i64,
+        )))
 }
 
 async fn not_found(req: Request<Body>) -> axum::response::Response {
@@ -106,7 +181,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address reaches handlers (login throttling per address).
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

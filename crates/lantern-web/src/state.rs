@@ -10,8 +10,8 @@ use lantern_core::query::QueryEngine;
 use lantern_core::semantic::DatasetSpec;
 use lantern_core::storage::Storage;
 
-use crate::auth::Users;
 use crate::board::Board;
+use crate::directory::Users;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,8 @@ pub enum StartError {
     Core(#[from] CoreError),
     #[error("auth: {0}")]
     Auth(String),
+    #[error("{0}")]
+    Sessions(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -34,6 +36,8 @@ struct Inner {
     /// Replaced as a whole by a reload (`lantern serve --watch`).
     boards: std::sync::RwLock<Arc<Vec<Arc<Board>>>>,
     users: Users,
+    throttle: crate::throttle::Throttle,
+    sessions: crate::session_store::Sessions,
     reload: std::sync::Mutex<crate::watch::Status>,
 }
 
@@ -57,6 +61,19 @@ impl AppState {
         let datasets = DatasetSpec::load_dir(&config.datasets_dir)?;
         let boards =
             crate::board::compile_all(DashboardSpec::load_dir(&config.dashboards_dir)?, &datasets)?;
+        // Roles name dashboards, datasets and dimensions that must exist: a typo would grant nothing, silently.
+        let dashboard_ids = boards.iter().map(|b| b.id().to_string()).collect();
+        let dataset_dims = datasets
+            .iter()
+            .map(|d| {
+                let dims = d.spec.metrics.dimensions.keys().cloned().collect();
+                (d.id().to_string(), dims)
+            })
+            .collect();
+        let records: Vec<_> = users.all().iter().map(|u| (**u).clone()).collect();
+        users
+            .roles()
+            .check(&dashboard_ids, &dataset_dims, &records)?;
         let engine = QueryEngine::new(
             Catalog::new(storage),
             datasets,
@@ -78,7 +95,14 @@ impl AppState {
                     for b in boards.iter().filter(|b| b.spec.spec.dataset == id) {
                         b.check_model(&v.model)?;
                         // Builds the items' rollups and caches the unfiltered view, so first visits are fast.
-                        if let Err(e) = crate::board::run::run(&engine, b, &[]).await {
+                        if let Err(e) = crate::board::run::run(
+                            &engine,
+                            b,
+                            &[],
+                            &lantern_core::access::RowScope::All,
+                        )
+                        .await
+                        {
                             tracing::warn!(dashboard = b.id(), error = %e.message, "warm-up failed");
                         }
                     }
@@ -95,11 +119,17 @@ impl AppState {
                 Err(e) => return Err(e.into()),
             }
         }
+        let throttle = crate::throttle::Throttle::new(config.auth.throttle.clone());
+        let sessions = crate::session_store::Sessions::open(&config.sessions.store)
+            .await
+            .map_err(StartError::Sessions)?;
         Ok(Self(Arc::new(Inner {
             config,
             engine,
             boards: std::sync::RwLock::new(Arc::new(boards)),
             users,
+            throttle,
+            sessions,
             reload: Default::default(),
         })))
     }
@@ -114,6 +144,14 @@ impl AppState {
 
     pub fn users(&self) -> &Users {
         &self.0.users
+    }
+
+    pub fn sessions(&self) -> &crate::session_store::Sessions {
+        &self.0.sessions
+    }
+
+    pub fn throttle(&self) -> &crate::throttle::Throttle {
+        &self.0.throttle
     }
 
     /// Dashboards: YAML ones in file-name order, then the custom pages.

@@ -1,8 +1,9 @@
 //! `lantern`: the one binary. Serves the portal, writes demo data and hashes passwords.
 
 mod allocator;
+mod users_cmd;
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -62,10 +63,10 @@ enum Command {
         #[arg(long, default_value = "data")]
         dir: PathBuf,
     },
-    /// Manage users.
+    /// Manage the users file: add, passwd, disable, enable, list (and hash a password).
     Users {
         #[command(subcommand)]
-        command: UsersCommand,
+        command: users_cmd::UsersCommand,
     },
     /// Load datasets from their sources (the `source:` block of datasets/*.yaml).
     Etl {
@@ -112,16 +113,6 @@ enum DatasetCommand {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum UsersCommand {
-    /// Print an argon2 hash for `auth.users[].password_hash`; reads the password from stdin.
-    Hash {
-        /// The password (prefer stdin: command lines end up in shell history).
-        #[arg(long)]
-        password: Option<String>,
     },
 }
 
@@ -200,7 +191,9 @@ async fn serve(
     let (users, generated) = Users::from_config(&config.auth).map_err(anyhow::Error::msg)?;
     if let Some(password) = generated {
         eprintln!("\n  No users configured: sign in as `admin` with password  {password}");
-        eprintln!("  (set LANTERN_ADMIN_PASSWORD, or auth.users in lantern.yaml, to choose)\n");
+        eprintln!(
+            "  (set LANTERN_ADMIN_PASSWORD to choose, or add users with `lantern users add`)\n"
+        );
     }
     let addr = format!("{}:{}", config.server.host, config.server.port);
     // Datasets with a `schedule:` are loaded on it while the server runs.
@@ -236,36 +229,13 @@ async fn serve(
     Ok(())
 }
 
-fn hash(password: Option<String>) -> Result<()> {
-    let password = match password {
-        Some(p) => p,
-        None => {
-            if std::io::stdin().is_terminal() {
-                eprint!("Password: ");
-            }
-            let mut line = String::new();
-            std::io::stdin().read_to_string(&mut line)?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    };
-    anyhow::ensure!(!password.is_empty(), "the password is empty");
-    println!(
-        "{}",
-        lantern_web::auth::hash_password(&password).map_err(anyhow::Error::msg)?
-    );
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Command::Users {
-        command: UsersCommand::Hash { password },
-    } = cli.command
-    {
-        return hash(password);
-    }
     let config = Config::load(cli.config.as_deref())?;
+    if let Command::Users { command } = cli.command {
+        return users_cmd::run(&config, command);
+    }
     init_logging(&config);
     match cli.command {
         Command::Serve {

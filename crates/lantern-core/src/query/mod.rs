@@ -35,12 +35,13 @@ use datafusion::prelude::SessionContext;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use tokio::sync::Mutex;
 
+use crate::access::RowScope;
 use crate::cache::{CacheKey, Lookup, ResultCache};
 use crate::catalog::{Catalog, Manifest};
 use crate::config::{CacheConfig, QueryConfig};
 use crate::dashboard::DashboardSpec;
 use crate::error::{Error, Result};
-use crate::filters::FilterSet;
+use crate::filters::{FilterSet, Restriction};
 use crate::semantic::{DatasetSpec, SemanticModel};
 use crate::shape::Query;
 use crate::storage::{STORE_URL, Storage};
@@ -50,7 +51,10 @@ use crate::storage::{STORE_URL, Storage};
 #[derive(Clone)]
 pub struct Scope {
     pub version: Arc<LoadedVersion>,
+    /// The URL's filters under the user's row rules.
     pub filters: FilterSet,
+    /// The user's row rules, put on every filter set this scope answers (see [`Scope::restrict`]).
+    restriction: Option<Arc<Restriction>>,
     /// The dimensions the dashboard declares filters on: rollups keep those that are cheap to keep, so that one
     /// rollup serves many filter sets.
     declared: Arc<[String]>,
@@ -60,6 +64,17 @@ pub struct Scope {
 impl Scope {
     pub fn model(&self) -> &SemanticModel {
         &self.version.model
+    }
+
+    /// `filters` under this scope's row rules, whatever rules they carried: the one way a filter set reaches a
+    /// plan, so that no variant (a filter left out, no filter at all) gets around them.
+    pub fn restrict(&self, filters: &FilterSet) -> FilterSet {
+        filters.clone().restricted(self.restriction.clone())
+    }
+
+    /// Whether row rules narrow what this scope sees.
+    pub fn is_restricted(&self) -> bool {
+        self.restriction.is_some()
     }
 }
 
@@ -80,6 +95,8 @@ pub struct LoadedVersion {
     rollups: moka::future::Cache<String, Arc<Option<Part>>>,
     /// The column profile, computed on first use (dataset pages).
     profile: tokio::sync::OnceCell<Arc<Profile>>,
+    /// Profiles under row rules, by the rules' canonical form: each user sees only their rows' profile.
+    restricted_profiles: moka::future::Cache<String, Arc<Profile>>,
     /// Approximate distinct values of each dimension column, computed on first use (rollup sizes).
     distinct: tokio::sync::OnceCell<Arc<HashMap<String, u64>>>,
 }
@@ -331,17 +348,21 @@ impl QueryEngine {
         Ok(loaded)
     }
 
-    /// Resolves a dashboard request: the current version of its dataset and the URL filter `pairs` parsed
-    /// against it (`_`-prefixed view parameters are skipped).
+    /// Resolves a dashboard request: the current version of its dataset, the URL filter `pairs` parsed against
+    /// it (`_`-prefixed view parameters are skipped) and the user's `rows` compiled against it.
     pub async fn scope(
         &self,
         dashboard: &DashboardSpec,
         pairs: &[(String, String)],
+        rows: &RowScope,
     ) -> Result<Scope> {
         let version = self.version(&dashboard.spec.dataset).await?;
         dashboard.check_types(&version.model)?;
-        let filters = FilterSet::parse(pairs, dashboard, &version.model)?;
+        let restriction = Restriction::compile(rows, &version.model)?;
+        let filters =
+            FilterSet::parse(pairs, dashboard, &version.model)?.restricted(restriction.clone());
         Ok(Scope {
+            restriction,
             ttl: self.ttl_of(&dashboard.spec.dataset),
             declared: dashboard
                 .spec
@@ -362,6 +383,7 @@ impl QueryEngine {
         filters: &FilterSet,
         query: &Query,
     ) -> Result<(Arc<ResultTable>, Lookup)> {
+        let filters = &scope.restrict(filters);
         let key = CacheKey {
             dataset: scope.version.manifest.dataset.clone(),
             version: scope.version.manifest.version,
@@ -565,6 +587,7 @@ impl QueryEngine {
                 })
                 .build(),
             profile: tokio::sync::OnceCell::new(),
+            restricted_profiles: moka::future::Cache::builder().max_capacity(64).build(),
             distinct: tokio::sync::OnceCell::new(),
         })
     }
@@ -703,6 +726,7 @@ mod tests {
             let scope = Scope {
                 version,
                 filters: FilterSet::default(),
+                restriction: None,
                 declared: Arc::new([]),
                 ttl: Duration::from_secs(1),
             };
@@ -728,8 +752,8 @@ mod tests {
         queries: &[Query],
     ) {
         for filters in cases {
-            let sa = a.scope(dashboard, filters).await.unwrap();
-            let sb = b.scope(dashboard, filters).await.unwrap();
+            let sa = a.scope(dashboard, filters, &RowScope::All).await.unwrap();
+            let sb = b.scope(dashboard, filters, &RowScope::All).await.unwrap();
             for q in queries {
                 let (ta, _) = a.answer(&sa, &sa.filters, q).await.unwrap();
                 let (tb, _) = b.answer(&sb, &sb.filters, q).await.unwrap();
@@ -888,7 +912,11 @@ mod tests {
             .clone()
             .unwrap();
         let scope = with
-            .scope(&dashboard, &pairs(&[("date", "2025-02-01..2025-04-30")]))
+            .scope(
+                &dashboard,
+                &pairs(&[("date", "2025-02-01..2025-04-30")]),
+                &RowScope::All,
+            )
             .await
             .unwrap();
         let by_date = cube.by_date.as_ref().expect("sorted by its date column");
@@ -997,7 +1025,7 @@ mod tests {
         assert!(hot.version("cursor_usage").await.unwrap().hot);
         assert!(!cold.version("cursor_usage").await.unwrap().hot);
         // Three users who exist, read from the rows, and one who does not.
-        let all = cold.scope(&dashboard, &[]).await.unwrap();
+        let all = cold.scope(&dashboard, &[], &RowScope::All).await.unwrap();
         let listing = Query::Rows {
             columns: vec!["user_email".into()],
             sort: vec![Sort::asc("user_email")],
@@ -1057,7 +1085,7 @@ mod tests {
         same_answers(&hot, &cold, &dashboard, &cases, &queries).await;
         // One user's rows: about a year of days, counted independently from the listing above.
         let one = hot
-            .scope(&dashboard, &pairs(&[("user", picked[0])]))
+            .scope(&dashboard, &pairs(&[("user", picked[0])]), &RowScope::All)
             .await
             .unwrap();
         let (n, _) = hot
@@ -1137,13 +1165,16 @@ mod tests {
         same_answers(&hot, &cold, &dashboard, &cases, &queries).await;
         // The rows read for March are March's rows, counted on the Parquet path.
         let march = pairs(&[("date", "2025-03-01..2025-03-31")]);
-        let scope = cold.scope(&dashboard, &march).await.unwrap();
+        let scope = cold
+            .scope(&dashboard, &march, &RowScope::All)
+            .await
+            .unwrap();
         let (count, _) = cold
             .answer(&scope, &scope.filters, &Query::Count { group_by: vec![] })
             .await
             .unwrap();
         let expected = count.rows[0][0].as_u64().unwrap() as usize;
-        let scope = hot.scope(&dashboard, &march).await.unwrap();
+        let scope = hot.scope(&dashboard, &march, &RowScope::All).await.unwrap();
         let rows = v.hot_rows.as_ref().unwrap();
         let (_, read) = rows.in_ranges(&scope.filters).expect("a range narrows");
         assert!(expected > 0 && expected < rows.rows() / 6, "{expected}");
@@ -1251,7 +1282,7 @@ mod tests {
             },
             &cache,
         );
-        let all = cold.scope(&dashboard, &[]).await.unwrap();
+        let all = cold.scope(&dashboard, &[], &RowScope::All).await.unwrap();
         let listing = Query::Rows {
             columns: vec!["user_email".into()],
             sort: vec![Sort::asc("user_email")],
@@ -1270,7 +1301,10 @@ mod tests {
             std::slice::from_ref(&query),
         )
         .await;
-        let scope = hot.scope(&dashboard, &filters).await.unwrap();
+        let scope = hot
+            .scope(&dashboard, &filters, &RowScope::All)
+            .await
+            .unwrap();
         let (t, _) = hot.answer(&scope, &scope.filters, &query).await.unwrap();
         let models: Vec<&str> = t.rows[0][0].as_str().unwrap().split(',').collect();
         let days = t.rows[0][1].as_u64().unwrap();
@@ -1317,7 +1351,7 @@ mod tests {
             &QueryConfig::default(),
             &CacheConfig::default(),
         );
-        let scope = engine.scope(&dashboard, &[]).await.unwrap();
+        let scope = engine.scope(&dashboard, &[], &RowScope::All).await.unwrap();
 
         let (bounds, _) = engine
             .answer(
@@ -1459,7 +1493,7 @@ mod tests {
             &QueryConfig::default(),
             &CacheConfig::default(),
         );
-        let p = engine.profile("apac_dot").await.unwrap();
+        let p = engine.profile("apac_dot", &RowScope::All).await.unwrap();
         assert_eq!(p.rows, rows as u64);
         let col = |n: &str| p.columns.iter().find(|c| c.name == n).unwrap();
         assert_eq!(col("delivered_date").nulls, delivered_nulls);
@@ -1483,6 +1517,9 @@ mod tests {
         assert_eq!(col("country").distinct, 12);
         assert_eq!(col("due_date").histogram.len(), 12, "one bar per month");
         // Computed once per version.
-        assert!(Arc::ptr_eq(&p, &engine.profile("apac_dot").await.unwrap()));
+        assert!(Arc::ptr_eq(
+            &p,
+            &engine.profile("apac_dot", &RowScope::All).await.unwrap()
+        ));
     }
 }

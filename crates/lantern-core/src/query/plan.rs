@@ -181,6 +181,7 @@ impl QueryEngine {
         filters: &FilterSet,
         query: &Query,
     ) -> Result<DataFrame> {
+        let filters = &scope.restrict(filters);
         let model = &scope.version.model;
         for d in query.dimensions() {
             if !model.dimensions.contains_key(d) {

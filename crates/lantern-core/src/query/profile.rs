@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use super::plan::Bins;
 use super::{LoadedVersion, QueryEngine, ResultTable};
-use crate::error::Result;
+use crate::access::RowScope;
+use crate::error::{Error, Result};
+use crate::filters::{FilterSet, Restriction};
 
 /// Most frequent values listed per text column.
 const TOP_VALUES: usize = 5;
@@ -57,14 +59,29 @@ fn temporal(t: &DataType) -> bool {
 }
 
 impl QueryEngine {
-    /// The profile of `dataset`'s current version, computed on first use and kept with the version.
-    pub async fn profile(&self, dataset: &str) -> Result<Arc<Profile>> {
+    /// The profile of the `rows` a user may see of `dataset`'s current version, computed on first use and kept
+    /// with the version (one per set of row rules).
+    pub async fn profile(&self, dataset: &str, rows: &RowScope) -> Result<Arc<Profile>> {
         let version = self.version(dataset).await?;
+        let Some(restriction) = Restriction::compile(rows, &version.model)? else {
+            return version
+                .profile
+                .get_or_try_init(|| async {
+                    self.compute_profile(&version, None).await.map(Arc::new)
+                })
+                .await
+                .cloned();
+        };
+        let predicate = FilterSet::default().restricted(Some(restriction)).to_expr();
         version
-            .profile
-            .get_or_try_init(|| async { self.compute_profile(&version).await.map(Arc::new) })
+            .restricted_profiles
+            .try_get_with(rows.canonical(), async {
+                self.compute_profile(&version, predicate)
+                    .await
+                    .map(Arc::new)
+            })
             .await
-            .cloned()
+            .map_err(Error::from_shared)
     }
 
     async fn collect(&self, df: datafusion::dataframe::DataFrame) -> Result<ResultTable> {
@@ -72,9 +89,19 @@ impl QueryEngine {
         ResultTable::from_batches(&schema, &df.collect().await?)
     }
 
-    async fn compute_profile(&self, version: &LoadedVersion) -> Result<Profile> {
+    async fn compute_profile(
+        &self,
+        version: &LoadedVersion,
+        predicate: Option<Expr>,
+    ) -> Result<Profile> {
         let schema = version.model.schema.clone();
-        let table = || self.ctx.read_table(version.table.clone());
+        let table = || {
+            let df = self.ctx.read_table(version.table.clone())?;
+            match &predicate {
+                Some(p) => df.filter(p.clone()),
+                None => Ok(df),
+            }
+        };
         // One pass for the counts, ranges and means of every column.
         let mut aggs = vec![count(lit(1i64)).alias("__rows")];
         for (i, f) in schema.fields().iter().enumerate() {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
+use lantern_core::access::RowScope;
 use lantern_core::cache::Lookup;
 use lantern_core::filters::{Condition, FilterSet, previous_period};
 use lantern_core::query::{QueryEngine, ResultTable, Scope};
@@ -132,8 +133,9 @@ impl<'a> Request<'a> {
         engine: &QueryEngine,
         board: &'a Board,
         pairs: &'a [(String, String)],
+        rows: &RowScope,
     ) -> Result<Request<'a>, AppError> {
-        let scope = engine.scope(&board.spec, pairs).await?;
+        let scope = engine.scope(&board.spec, pairs, rows).await?;
         board.check_model(scope.model())?;
         let mut current = None;
         let mut previous = None;
@@ -368,14 +370,15 @@ impl<'a> Request<'a> {
     }
 }
 
-/// Runs every item of `board` for the URL `pairs`.
+/// Runs every item of `board` for the URL `pairs`, over the `rows` the user may see.
 pub async fn run(
     engine: &QueryEngine,
     board: &Board,
     pairs: &[(String, String)],
+    rows: &RowScope,
 ) -> Result<DashboardData, AppError> {
     let started = Instant::now();
-    let request = Box::pin(Request::new(engine, board, pairs)).await?;
+    let request = Box::pin(Request::new(engine, board, pairs, rows)).await?;
     let mut kpi_stats = CacheStats::default();
     let kpis = Box::pin(request.kpis(engine, &mut kpi_stats));
     let charts = futures::future::join_all(board.charts.iter().map(|c| {
@@ -398,11 +401,24 @@ pub async fn run(
         })
         .collect();
     let version = &request.scope.version;
+    // Under row rules the dataset's size is the user's rows, not the whole version's.
+    let rows = if request.scope.is_restricted() {
+        let (t, _) = engine
+            .answer(
+                &request.scope,
+                &FilterSet::default(),
+                &Query::Count { group_by: vec![] },
+            )
+            .await?;
+        t.rows.first().and_then(|r| r[0].as_u64()).unwrap_or(0)
+    } else {
+        version.manifest.rows
+    };
     Ok(DashboardData {
         dashboard: board.id().to_string(),
         dataset: board.spec.spec.dataset.clone(),
         version: version.manifest.version,
-        rows: version.manifest.rows,
+        rows,
         filters: request.scope.filters.to_pairs(),
         chips: request.chips(),
         period: request

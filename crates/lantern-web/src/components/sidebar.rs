@@ -1,7 +1,8 @@
-//! The sidebar: every dashboard, the active one highlighted.
+//! The sidebar: the dashboards the user may open, the active one highlighted.
 
 use serde::Serialize;
 
+use crate::access::Principal;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize)]
@@ -13,11 +14,12 @@ pub struct SidebarEntry {
     pub dataset: String,
 }
 
-pub fn entries(state: &AppState) -> Vec<SidebarEntry> {
+pub fn entries(state: &AppState, me: &Principal) -> Vec<SidebarEntry> {
     state
         .boards()
         .iter()
         .map(|b| &b.spec)
+        .filter(|d| me.may_open_dashboard(&d.spec.id, &d.spec.dataset))
         .map(|d| SidebarEntry {
             id: d.spec.id.clone(),
             title: d.spec.title.clone(),

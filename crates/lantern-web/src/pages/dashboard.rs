@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use minijinja::value::{Serde, Value};
 
+use crate::access::Principal;
 use crate::api::query_pairs;
-use crate::auth::SignedIn;
 use crate::board::run::{Request, run};
 use crate::components::{filters, sidebar};
 use crate::error::AppError;
@@ -18,19 +18,20 @@ pub async fn page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-    Extension(SignedIn(user)): Extension<SignedIn>,
+    Extension(me): Extension<Principal>,
 ) -> Response {
     let Some(board) = state.board(&id) else {
         return AppError::not_found("dashboard", &id).page().into_response();
     };
     let pairs = query_pairs(raw.as_deref());
     let engine = state.engine();
-    let result = run(engine, &board, &pairs).await;
+    let rows = me.rows(&board.spec.spec.dataset);
+    let result = run(engine, &board, &pairs, &rows).await;
     // The controls show the URL's filters when they parse, and start empty when they do not.
     let empty: Vec<(String, String)> = Vec::new();
-    let request = match Request::new(engine, &board, &pairs).await {
+    let request = match Request::new(engine, &board, &pairs, &rows).await {
         Ok(r) => Some(r),
-        Err(_) => Request::new(engine, &board, &empty).await.ok(),
+        Err(_) => Request::new(engine, &board, &empty, &rows).await.ok(),
     };
     let controls = match &request {
         Some(r) => filters::controls(&state, r).await,
@@ -72,9 +73,9 @@ pub async fn page(
                 data => Value::from(Serde(data)),
                 templates => Value::from(Serde(&templates)),
                 reload => reload.clone(),
-                nav => Value::from(Serde(sidebar::entries(&state))),
+                nav => Value::from(Serde(sidebar::entries(&state, &me))),
                 active => &spec.id,
-                user => &user,
+                user => Value::from(Serde(me.view())),
             },
         ),
         Err(e) => (
@@ -91,9 +92,9 @@ pub async fn page(
                 },
                 templates => Value::from(Serde(&templates)),
                 reload,
-                nav => Value::from(Serde(sidebar::entries(&state))),
+                nav => Value::from(Serde(sidebar::entries(&state, &me))),
                 active => &spec.id,
-                user => &user,
+                user => Value::from(Serde(me.view())),
             },
         ),
     };

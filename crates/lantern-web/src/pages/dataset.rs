@@ -9,7 +9,7 @@ use lantern_core::semantic::Format;
 use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
-use crate::auth::SignedIn;
+use crate::access::Principal;
 use crate::components::sidebar;
 use crate::error::AppError;
 use crate::format::{format_compact, format_value};
@@ -108,13 +108,13 @@ fn view(c: &ColumnProfile, rows: u64, dimension: Option<String>) -> ColumnView {
 pub async fn page(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Extension(SignedIn(user)): Extension<SignedIn>,
+    Extension(me): Extension<Principal>,
 ) -> Response {
     let engine = state.engine();
     let Some(spec) = engine.dataset_spec(&id) else {
         return AppError::not_found("dataset", &id).page().into_response();
     };
-    let profile = match engine.profile(&id).await {
+    let profile = match engine.profile(&id, &me.rows(&id)).await {
         Ok(p) => p,
         Err(e) => return AppError::from(e).page().into_response(),
     };
@@ -163,9 +163,9 @@ pub async fn page(
             },
             columns => Value::from(Serde(&columns)),
             measures => Value::from(Serde(&measures)),
-            nav => Value::from(Serde(sidebar::entries(&state))),
+            nav => Value::from(Serde(sidebar::entries(&state, &me))),
             active => "/datasets",
-            user,
+            user => Value::from(Serde(me.view())),
         },
     )
 }

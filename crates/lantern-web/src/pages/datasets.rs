@@ -8,7 +8,7 @@ use lantern_core::semantic::Format;
 use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
-use crate::auth::SignedIn;
+use crate::access::Principal;
 use crate::components::sidebar;
 use crate::error::AppError;
 use crate::format::format_value;
@@ -60,10 +60,7 @@ impl LastRun {
     }
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    Extension(SignedIn(user)): Extension<SignedIn>,
-) -> Response {
+pub async fn page(State(state): State<AppState>, Extension(me): Extension<Principal>) -> Response {
     let engine = state.engine();
     let catalog = engine.catalog();
     let ids = match catalog.dataset_ids().await {
@@ -71,7 +68,9 @@ pub async fn page(
         Err(e) => return AppError::from(e).page().into_response(),
     };
     let mut rows: Vec<Row> = Vec::new();
-    for id in ids {
+    // Only the datasets this user may open are listed.
+    for id in ids.into_iter().filter(|id| me.may_open_dataset(id)) {
+        let whole = me.rows(&id).is_all();
         let (manifest, last_run) =
             match tokio::try_join!(catalog.current(&id), catalog.last_run(&id)) {
                 Ok(found) => found,
@@ -93,8 +92,10 @@ pub async fn page(
                 .map(|s| s.title().to_string())
                 .unwrap_or_else(|| id.clone()),
             version: manifest.as_ref().map(|m| m.version).unwrap_or(0),
+            // Under row rules the version's row count is not the user's.
             rows: manifest
                 .as_ref()
+                .filter(|_| whole)
                 .map(|m| format_value(&m.rows.into(), Format::Integer))
                 .unwrap_or_else(dash),
             files: manifest.as_ref().map(|m| m.files.len()).unwrap_or(0),
@@ -124,9 +125,9 @@ pub async fn page(
         minijinja::context! {
             datasets => Value::from(Serde(&rows)),
             storage => catalog.storage().description(),
-            nav => Value::from(Serde(sidebar::entries(&state))),
+            nav => Value::from(Serde(sidebar::entries(&state, &me))),
             active => "/datasets",
-            user,
+            user => Value::from(Serde(me.view())),
         },
     )
 }

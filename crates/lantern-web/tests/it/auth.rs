@@ -25,32 +25,23 @@ async fn logged_out_visitors_are_sent_to_login_and_api_answers_401() {
 #[tokio::test]
 async fn wrong_password_is_refused_and_login_rotates_the_session() {
     let app = TestApp::start().await;
-    let res = app
-        .client
-        .post(app.url("/login"))
-        .form(&[("username", "admin"), ("password", "nope")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Wrong username or password")
-    );
-    let res = app
-        .client
-        .post(app.url("/login"))
-        .form(&[("username", "root"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+    for (user, password) in [("admin", "nope"), ("root", PASSWORD)] {
+        let res = app.login_as(user, password).await;
+        assert_eq!(res.status(), 401, "{user}");
+        // One message whether the name or the password is wrong.
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("Wrong username or password")
+        );
+    }
 
     // A session cookie from before login is not the one after it.
     let anon = app.client.get(app.url("/login")).send().await.unwrap();
     let before: Vec<String> = anon.cookies().map(|c| c.value().to_string()).collect();
+    let page = anon.text().await.unwrap();
+    let csrf = lantern_testkit::csrf_token(&page).unwrap();
     let res = app
         .client
         .post(app.url("/login"))
@@ -58,6 +49,7 @@ async fn wrong_password_is_refused_and_login_rotates_the_session() {
             ("username", "admin"),
             ("password", PASSWORD),
             ("next", "/d/apac-dot"),
+            ("csrf", &csrf),
         ])
         .send()
         .await
@@ -75,14 +67,65 @@ async fn wrong_password_is_refused_and_login_rotates_the_session() {
         app.client.get(app.url("/")).send().await.unwrap().status(),
         200
     );
+    // The token from before login is renewed with the session: it no longer passes.
+    let res = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
 
     // Logout ends the session.
-    let res = app.client.post(app.url("/logout")).send().await.unwrap();
+    let res = app.logout().await;
     assert_eq!(res.status(), 303);
     assert_eq!(
         app.client.get(app.url("/")).send().await.unwrap().status(),
         303
     );
+}
+
+#[tokio::test]
+async fn posts_without_the_sessions_csrf_token_are_refused() {
+    let app = TestApp::start().await;
+    // No token, a made-up token, a token from another session: each refused before the password is looked at.
+    let other = TestApp::start().await;
+    let foreign = other.csrf("/login").await;
+    let _ = app.csrf("/login").await;
+    for token in [None, Some("0".repeat(64)), Some(foreign)] {
+        let mut form = vec![
+            ("username", "admin".to_string()),
+            ("password", PASSWORD.to_string()),
+        ];
+        if let Some(t) = &token {
+            form.push(("csrf", t.clone()));
+        }
+        let res = app
+            .client
+            .post(app.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{token:?}");
+        assert!(res.text().await.unwrap().contains("reload the page"));
+    }
+    // A script's header token works like the form's.
+    let csrf = app.csrf("/login").await;
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("x-csrf-token", &csrf)
+        .form(&[("username", "admin"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // Signed in, a logout without the token is refused too, and the session lives on.
+    let res = app.client.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.status("/").await, 200);
 }
 
 #[tokio::test]
@@ -146,4 +189,95 @@ async fn every_response_carries_the_security_headers() {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         check(path, &res);
     }
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_per_account_and_per_address() {
+    let app = TestApp::start_configured(|c| {
+        c.auth.throttle.max_failures_per_account = 3;
+        c.auth.throttle.max_failures_per_address = 5;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.login_as("admin", "guess").await.status(), 401);
+    }
+    // Locked: even the right password waits, with a clear message and Retry-After.
+    let res = app.login_as("admin", PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("Too many failed sign-ins for this account. Try again in 15 minutes."),
+        "{page}"
+    );
+    // Two more names from the same address reach its limit: then every account waits from here.
+    for name in ["root", "guest"] {
+        assert_eq!(app.login_as(name, "guess").await.status(), 401);
+    }
+    let res = app.login_as("someone", "guess").await;
+    assert_eq!(res.status(), 429);
+    assert!(res.text().await.unwrap().contains("for your address"));
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_timeout_however_active() {
+    let app = TestApp::start_configured(|c| c.auth.session_max_secs = 2).await;
+    app.login().await;
+    for _ in 0..3 {
+        assert_eq!(app.status("/").await, 200);
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert_eq!(app.status("/").await, 303, "past the absolute timeout");
+}
+
+fn redis_url() -> String {
+    std::env::var("LANTERN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
+}
+
+/// Two servers that share nothing but Redis: a sign-in on one is valid on the other, and a logout on either
+/// ends it on both. With the memory store (the control) the other server does not know the session.
+#[tokio::test]
+async fn servers_sharing_redis_share_sign_ins_and_logouts() {
+    let url = redis_url();
+    let a = TestApp::start_configured(|c| c.sessions.store = url.clone()).await;
+    let b = TestApp::start_configured(|c| c.sessions.store = url.clone()).await;
+    a.login().await;
+    // Cookies are kept per host, not port: the same browser sends its session cookie to both servers.
+    let on_b = b.with_client(a.client.clone());
+    assert_eq!(on_b.status("/").await, 200, "signed in on a, valid on b");
+    let (status, _) = on_b.get_json("/api/dashboards/cursor-usage/data").await;
+    assert_eq!(status, 200);
+    assert_eq!(on_b.logout().await.status(), 303);
+    assert_eq!(a.status("/").await, 303, "logged out on b, ended on a");
+
+    let memory = TestApp::start().await;
+    let other = TestApp::start().await;
+    memory.login().await;
+    assert_eq!(
+        other.with_client(memory.client.clone()).status("/").await,
+        303
+    );
+}
+
+#[tokio::test]
+async fn a_session_store_that_does_not_answer_stops_the_start_with_its_name() {
+    let mut config = crate::support::base_config("unused");
+    config.sessions.store = "redis://127.0.0.1:1/0".into();
+    let (users, _) = lantern_web::auth::Users::from_config(&config.auth).unwrap();
+    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
+    let err = lantern_web::AppState::build_with_storage(config, users, storage)
+        .await
+        .err()
+        .expect("no Redis there")
+        .to_string();
+    assert!(
+        err.contains("sessions.store `redis://127.0.0.1:1/0`"),
+        "{err}"
+    );
 }

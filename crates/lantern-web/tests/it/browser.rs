@@ -58,8 +58,12 @@ async fn mouse_click(client: &Client, css: &str, fx: f64, fy: f64) {
 
 /// Signs in through the login form and waits for the home page.
 async fn sign_in(client: &Client, app: &TestApp) {
+    sign_in_as(client, app, "admin").await;
+}
+
+async fn sign_in_as(client: &Client, app: &TestApp, user: &str) {
     client.goto(&app.url("/login")).await.unwrap();
-    type_into(client, "#username", "admin").await;
+    type_into(client, "#username", user).await;
     type_into(client, "#password", PASSWORD).await;
     click(client, "button[type=submit]").await;
     wait_js(client, "location.pathname === '/'", "home after login").await;
@@ -689,4 +693,51 @@ async fn an_edited_dashboard_reloads_in_the_open_page() {
     std::fs::write(&file, &added).unwrap();
     wait_js(&client, "document.getElementById('reload-error') === null && document.querySelector('#chart-cost-by-model .main-svg') !== null", "the fixed page").await;
     client.close().await.unwrap();
+}
+
+/// A user whose role opens one dashboard and one country's rows sees just that: one card, no link to the rest, a
+/// "No access" page for a direct URL, and the page's numbers and options for their rows only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restricted_user_sees_only_what_is_shared_with_them() {
+    let app = TestApp::start_configured(crate::access::configure).await;
+    let (_driver, client) = start_browser().await;
+    client.set_window_size(1400, 900).await.unwrap();
+    sign_in_as(&client, &app, "ken").await;
+    let cards = client.find_all(Locator::Css("a.tile")).await.unwrap();
+    assert_eq!(cards.len(), 1, "one dashboard is shared with ken");
+    assert_eq!(
+        cards[0].attr("href").await.unwrap().as_deref(),
+        Some("/d/apac-dot")
+    );
+    let nav = text_of(&client, "nav.sidebar").await;
+    assert!(!nav.contains("Cursor Usage"), "{nav}");
+    assert!(nav.contains("Datasets"), "ken's role has the dataset pages");
+    assert!(nav.contains("ken (test)"), "the display name: {nav}");
+    save_png(&client, "access-home.png").await;
+
+    client.goto(&app.url("/d/apac-dot")).await.unwrap();
+    wait_js(
+        &client,
+        "document.querySelectorAll('.kpi').length === 4",
+        "the KPI cards",
+    )
+    .await;
+    // The status line counts ken's rows: Japan's, as the data API says.
+    let me = crate::access::signed_in(&app, "ken").await;
+    let (_, data) = me.get_json("/api/dashboards/apac-dot/data").await;
+    let rows = data["rows"].as_u64().unwrap();
+    let status = text_of(&client, "#status").await;
+    assert!(
+        status.contains(&format!("{} rows", crate::access::grouped(rows))),
+        "{status}"
+    );
+    save_png(&client, "access-restricted-dashboard.png").await;
+
+    client.goto(&app.url("/d/cursor-usage")).await.unwrap();
+    let body = text_of(&client, "main").await;
+    assert!(
+        body.contains("No access") && body.contains("not shared with you"),
+        "{body}"
+    );
+    save_png(&client, "access-forbidden.png").await;
 }

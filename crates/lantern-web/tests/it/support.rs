@@ -24,10 +24,15 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub struct TestApp {
+/// One browser's view of a running app: its address and a client with its own cookie jar.
+pub struct Visitor {
     pub addr: SocketAddr,
-    pub storage: Storage,
     pub client: reqwest::Client,
+}
+
+pub struct TestApp {
+    visitor: Visitor,
+    pub storage: Storage,
     _dir: Option<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -148,32 +153,87 @@ impl TestApp {
             let _ = rx.await;
         }));
         Self {
-            addr,
+            visitor: Visitor {
+                addr,
+                client: client(),
+            },
             storage,
-            client: client(),
             _dir: dir,
             shutdown: Some(tx),
         }
     }
 
+    /// Another visitor of the same app, with its own cookies.
+    pub fn with_client(&self, client: reqwest::Client) -> Visitor {
+        Visitor {
+            addr: self.visitor.addr,
+            client,
+        }
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Visitor;
+
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
+}
+
+impl Visitor {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     pub async fn login(&self) {
-        let res = self
-            .client
-            .post(self.url("/login"))
-            .form(&[("username", "admin"), ("password", PASSWORD), ("next", "/")])
-            .send()
-            .await
-            .unwrap();
+        let res = self.login_as("admin", PASSWORD).await;
         assert_eq!(
             res.status(),
             303,
             "login failed: {}",
             res.text().await.unwrap_or_default()
         );
+    }
+
+    /// The CSRF token of the page at `path`, as its forms carry it.
+    pub async fn csrf(&self, path: &str) -> String {
+        let page = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        lantern_testkit::csrf_token(&page).unwrap_or_else(|| panic!("no CSRF token on {path}"))
+    }
+
+    /// Signs in through the login form as a browser does (the form's CSRF token included).
+    pub async fn login_as(&self, username: &str, password: &str) -> reqwest::Response {
+        let csrf = self.csrf("/login").await;
+        self.client
+            .post(self.url("/login"))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", "/"),
+                ("csrf", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs out through the sidebar's form.
+    pub async fn logout(&self) -> reqwest::Response {
+        let csrf = self.csrf("/").await;
+        self.client
+            .post(self.url("/logout"))
+            .form(&[("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap()
     }
 
     /// The status of a GET, redirects not followed.

@@ -104,9 +104,15 @@ async fn a_killed_run_leaves_the_published_version_served() {
         assert!(Instant::now() < deadline, "server did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    let csrf = lantern_testkit::csrf_token(&page.text().await.unwrap()).expect("login form token");
     client
         .post(format!("{base}/login"))
-        .form(&[("username", "admin"), ("password", PASSWORD)])
+        .form(&[
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();

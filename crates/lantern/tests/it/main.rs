@@ -2,3 +2,4 @@
 
 mod check;
 mod etl_kill;
+mod users;
