@@ -81,3 +81,13 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   fi
 fi
 echo "services.sh: Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) up at ${LANTERN_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+# A test identity provider (OpenID Connect and SAML 2.0) for the single sign-on tests, in a virtualenv outside the
+# clone: nanoidp from PyPI, pinned.
+VENV="${LANTERN_TEST_VENV:-$HOME/.cache/lantern-venv}"
+NANOIDP_VERSION=3.4.0
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('nanoidp') != '$NANOIDP_VERSION')" >/dev/null 2>&1; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "nanoidp==$NANOIDP_VERSION"
+fi
+echo "services.sh: nanoidp $NANOIDP_VERSION in $VENV"

@@ -175,6 +175,72 @@ pub struct AuthConfig {
     pub secure_cookies: bool,
     /// Failed sign-ins allowed before further attempts wait.
     pub throttle: ThrottleConfig,
+    /// The username and password form on the login page (turn off when everyone signs in with SSO).
+    pub form_login: bool,
+    /// Single sign-on with an OpenID Connect provider.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider (authorization code flow with PKCE).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer URL; `<issuer>/.well-known/openid-configuration` is read from it.
+    pub issuer: String,
+    pub client_id: String,
+    /// Also `LANTERN_OIDC_CLIENT_SECRET`.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Lantern's callback as the provider reaches it: `<public URL>/auth/oidc/callback`.
+    pub redirect_url: String,
+    /// Scopes besides `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// The login page's button: "Sign in with …".
+    #[serde(default = "default_sso_label")]
+    pub label: String,
+    #[serde(default)]
+    pub claims: ClaimMapping,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["email".into(), "profile".into()]
+}
+
+fn default_sso_label() -> String {
+    "single sign-on".into()
+}
+
+/// How an identity provider's claims (or SAML attributes) become a Lantern user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimMapping {
+    /// The claim that is the username.
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    /// The claim listing the user's groups or roles at the provider.
+    pub roles: String,
+    /// Provider role or group → Lantern roles. Values not listed give no role.
+    pub role_map: BTreeMap<String, Vec<String>>,
+    /// Lantern roles every user signed in this way gets.
+    pub default_roles: Vec<String>,
+    /// Lantern attribute (for row rules) → the claim it comes from.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Default for ClaimMapping {
+    fn default() -> Self {
+        Self {
+            username: "preferred_username".into(),
+            name: "name".into(),
+            email: "email".into(),
+            roles: "roles".into(),
+            role_map: BTreeMap::new(),
+            default_roles: Vec::new(),
+            attributes: BTreeMap::new(),
+        }
+    }
 }
 
 /// Where sessions live: `memory` (one process; the default) or `redis://host:port/db` (shared by replicas).
@@ -223,6 +289,8 @@ impl Default for AuthConfig {
             session_max_secs: 24 * 3600,
             secure_cookies: false,
             throttle: ThrottleConfig::default(),
+            form_login: true,
+            oidc: None,
         }
     }
 }
@@ -283,6 +351,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_USERS_FILE", "auth.users_file"),
     ("LANTERN_SESSION_TTL_SECS", "auth.session_ttl_secs"),
     ("LANTERN_SESSIONS_STORE", "sessions.store"),
+    ("LANTERN_OIDC_CLIENT_SECRET", "auth.oidc.client_secret"),
     ("LANTERN_SESSION_MAX_SECS", "auth.session_max_secs"),
     ("LANTERN_SECURE_COOKIES", "auth.secure_cookies"),
     ("LANTERN_LOG_FORMAT", "log.format"),
@@ -411,6 +480,22 @@ impl Config {
             return Err(Error::config(
                 "sessions.store",
                 format!("`{store}`: expected `memory` or a `redis://host:port/db` URL"),
+            ));
+        }
+        if let Some(o) = &self.auth.oidc {
+            for (key, url) in [("issuer", &o.issuer), ("redirect_url", &o.redirect_url)] {
+                if url::Url::parse(url).is_err() {
+                    return Err(Error::config(
+                        format!("auth.oidc.{key}"),
+                        format!("`{url}` is not a URL"),
+                    ));
+                }
+            }
+        }
+        if !self.auth.form_login && self.auth.oidc.is_none() {
+            return Err(Error::config(
+                "auth.form_login",
+                "is off and no single sign-on is configured: nobody could sign in",
             ));
         }
         if self.auth.session_max_secs == 0 {

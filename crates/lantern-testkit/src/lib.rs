@@ -2,7 +2,9 @@
 
 pub mod browser;
 mod forms;
+mod idp;
 mod s3;
 
 pub use forms::csrf_token;
+pub use idp::{Idp, start_nanoidp};
 pub use s3::{S3_KEY, S3_SECRET, start_s3};

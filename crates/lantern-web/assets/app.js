@@ -657,7 +657,7 @@
     const error = watch.dataset.watchError || "";
     setInterval(async () => {
       try {
-        const s = await getJson("/api/specs");
+        const s = await getJson("/api/specs?dashboard=" + encodeURIComponent(watch.dataset.dashboard || ""));
         const err = s.error ? s.error.message : "";
         if (String(s.generation) !== generation || err !== error) location.reload();
       } catch (e) { /* the server restarts: try again */ }

@@ -20,6 +20,8 @@ use crate::state::AppState;
 pub(crate) const USER_KEY: &str = "user";
 /// The session key holding the roles the session was granted with: a change rotates the session id.
 pub(crate) const ROLES_KEY: &str = "roles";
+/// The session key holding a single sign-on user's record (they are in no users file).
+const SSO_KEY: &str = "sso_user";
 /// The session key holding when the session signed in (Unix seconds), for the absolute timeout.
 const SINCE_KEY: &str = "since";
 
@@ -132,7 +134,17 @@ fn roles_fingerprint(user: &UserRecord) -> String {
 /// Starts a signed-in session for `user`: a new session id (against fixation) holding their name and roles.
 pub(crate) async fn sign_in(session: &Session, user: &UserRecord) -> Result<(), AppError> {
     let _ = session.remove_value(SINCE_KEY).await;
+    let _ = session.remove_value(SSO_KEY).await;
     renew(session, user).await
+}
+
+/// Starts a signed-in session for a user an identity provider vouched for: as [`sign_in`], with their record.
+pub(crate) async fn sign_in_sso(session: &Session, user: &UserRecord) -> Result<(), AppError> {
+    sign_in(session, user).await?;
+    session
+        .insert(SSO_KEY, user)
+        .await
+        .map_err(|e| AppError::internal_logged(&e))
 }
 
 /// A new session id for the same sign-in, holding `user`'s current roles.
@@ -168,7 +180,22 @@ pub(crate) async fn principal(
     let Some(name) = session.get::<String>(USER_KEY).await.ok().flatten() else {
         return Ok(None);
     };
-    let Some(user) = state.users().get(&name).filter(|u| u.enabled) else {
+    let local = state.users().get(&name);
+    let sso = session
+        .get::<UserRecord>(SSO_KEY)
+        .await
+        .ok()
+        .flatten()
+        .filter(|u| u.username == name)
+        .map(Arc::new);
+    // A single sign-on user keeps the record the provider vouched for, unless a local user of that name is
+    // disabled; a password user's record is the directory's, read at every request.
+    let found = match (sso, &local) {
+        (_, Some(l)) if !l.enabled => None,
+        (Some(s), _) => Some(s),
+        (None, l) => l.clone(),
+    };
+    let Some(user) = found else {
         crate::audit::event(
             "session_ended",
             &name,
@@ -246,7 +273,7 @@ pub async fn authorize(
             // An unknown id falls through to the handler's 404.
             None => None,
             Some(b) if !principal.may_open_dashboard(id, &b.spec.spec.dataset) => {
-                Some(format!("The dashboard “{}”", b.spec.spec.title))
+                Some("This dashboard".into())
             }
             Some(_) => features
                 .iter()

@@ -66,9 +66,33 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The reload status of `lantern serve --watch`, which dashboard pages poll to reload themselves.
-async fn specs(State(state): State<AppState>) -> Json<crate::watch::Status> {
-    Json(state.reload_status())
+#[derive(serde::Deserialize)]
+struct SpecsQuery {
+    dashboard: Option<String>,
+}
+
+/// The reload status of `lantern serve --watch`, which dashboard pages poll to reload themselves: the error of a
+/// refused edit only as it concerns `?dashboard=` (which the user must be able to open), as the page shows it.
+async fn specs(
+    State(state): State<AppState>,
+    Extension(me): Extension<Principal>,
+    axum::extract::Query(q): axum::extract::Query<SpecsQuery>,
+) -> Json<crate::watch::Status> {
+    let mut status = state.reload_status();
+    let board = q
+        .dashboard
+        .and_then(|id| state.board(&id))
+        .filter(|b| me.may_open_dashboard(b.id(), &b.spec.spec.dataset));
+    status.error = board.and_then(|b| {
+        let dataset_file = state
+            .engine()
+            .dataset_spec(&b.spec.spec.dataset)
+            .map(|d| d.file.clone());
+        status
+            .affects(&b.spec.file, dataset_file.as_deref())
+            .cloned()
+    });
+    Json(status)
 }
 
 /// URL query pairs in order, repeated keys kept.
@@ -404,8 +428,17 @@ pub async fn filter_options(
     search: Option<&str>,
 ) -> Result<FilterOptions, AppError> {
     let model = request.scope.model();
-    if !model.dimensions.contains_key(dimension) {
-        return Err(AppError::not_found("dimension", dimension));
+    // Only the dashboard's own filters list their values: options for any other dimension (an id, an email)
+    // would hand out row-level values to users who may not view rows.
+    let declared = request
+        .board
+        .spec
+        .spec
+        .filters
+        .iter()
+        .any(|f| f.dimension == dimension);
+    if !model.dimensions.contains_key(dimension) || !declared {
+        return Err(AppError::not_found("filter", dimension));
     }
     let filters = request.scope.filters.without(dimension);
     let query = Query::Aggregate(Aggregate {

@@ -17,9 +17,15 @@ use crate::state::AppState;
 use crate::throttle::Refusal;
 
 /// Only local paths may be redirected to after login.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    // Browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become `//evil.example`.
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
             n.to_string()
         }
         _ => "/".to_string(),
@@ -40,10 +46,12 @@ pub async fn login_page(
     if let Ok(Some(_)) = crate::access::principal(&state, &session).await {
         return Redirect::to(&next).into_response();
     }
-    render_login(&session, StatusCode::OK, None, "", &next).await
+    render_login(&state, &session, StatusCode::OK, None, "", &next).await
 }
 
-async fn render_login(
+/// The login page: the password form (unless turned off) and the single sign-on button (when configured).
+pub(crate) async fn render_login(
+    state: &AppState,
     session: &Session,
     status: StatusCode,
     error: Option<&str>,
@@ -54,7 +62,14 @@ async fn render_login(
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    let ctx = minijinja::context! { error, username, next, csrf };
+    let form = state.config().auth.form_login;
+    let sso = state.oidc().map(|p| {
+        let start = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        minijinja::context! { label => p.label(), url => format!("/auth/oidc/start?{start}") }
+    });
+    let ctx = minijinja::context! { error, username, next, csrf, form, sso };
     match crate::templates::render("login.html", ctx) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => AppError::internal_logged(&e).into_response(),
@@ -80,41 +95,25 @@ pub async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
+    if !state.config().auth.form_login {
+        return AppError::new(
+            StatusCode::FORBIDDEN,
+            "form_login_off",
+            "sign-in with a password is turned off here: use single sign-on",
+        )
+        .page()
+        .into_response();
+    }
     let users = state.users().clone();
     let (name, password) = (form.username.trim().to_string(), form.password);
     let address = peer
         .map(|Extension(ConnectInfo(a))| a.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let ip = address.to_string();
-    if let Err(refusal) = state.throttle().check(&name, address) {
-        let wait = refusal.retry_after().as_secs();
-        let whom = match refusal {
-            Refusal::Account(_) => "this account",
-            Refusal::Address(_) => "your address",
-        };
-        crate::audit::event(
-            "login_throttled",
-            &name,
-            &[("ip", &ip), ("retry_after_secs", &wait.to_string())],
-        );
-        let minutes = wait.div_ceil(60);
-        let message = format!(
-            "Too many failed sign-ins for {whom}. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        );
-        let mut res = render_login(
-            &session,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(&message),
-            &name,
-            &next,
-        )
-        .await;
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return res;
-    }
+    let locks = match state.throttle().attempt(&name, address) {
+        Ok(locks) => locks,
+        Err(refusal) => return throttled(&state, &session, refusal, &name, &ip, &next).await,
+    };
     let check_name = name.clone();
     // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let user = tokio::task::spawn_blocking(move || users.verify(&check_name, &password))
@@ -123,10 +122,11 @@ pub async fn login_submit(
         .flatten();
     let Some(user) = user else {
         crate::audit::event("login_failed", &name, &[("ip", &ip)]);
-        if state.throttle().failed(&name, address) {
+        if locks {
             crate::audit::event("lockout", &name, &[("ip", &ip)]);
         }
         return render_login(
+            &state,
             &session,
             StatusCode::UNAUTHORIZED,
             Some(LOGIN_FAILED),
@@ -141,13 +141,52 @@ pub async fn login_submit(
     if let Err(e) = crate::csrf::renew(&session).await {
         return e.into_response();
     }
-    state.throttle().succeeded(&name);
+    state.throttle().succeeded(&name, address);
     crate::audit::event(
         "login",
         &user.username,
         &[("method", "password"), ("ip", &ip)],
     );
     Redirect::to(&next).into_response()
+}
+
+/// The login page again, 429 with `Retry-After`, saying who waits and for how long.
+async fn throttled(
+    state: &AppState,
+    session: &Session,
+    refusal: Refusal,
+    name: &str,
+    ip: &str,
+    next: &str,
+) -> Response {
+    let wait = refusal.retry_after().as_secs();
+    let whom = match refusal {
+        Refusal::Account(_) => "this account",
+        Refusal::Address(_) => "your address",
+    };
+    crate::audit::event(
+        "login_throttled",
+        name,
+        &[("ip", ip), ("retry_after_secs", &wait.to_string())],
+    );
+    let minutes = wait.div_ceil(60);
+    let message = format!(
+        "Too many failed sign-ins for {whom}. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    );
+    let mut res = render_login(
+        state,
+        session,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(&message),
+        name,
+        next,
+    )
+    .await;
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }
 
 pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
@@ -168,5 +207,7 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
     }
 }

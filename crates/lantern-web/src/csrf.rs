@@ -43,7 +43,7 @@ pub async fn renew(session: &Session) -> Result<String, AppError> {
 }
 
 /// Equal in time independent of where the first difference is.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -41,6 +41,9 @@ struct Snapshot {
 #[derive(Clone)]
 pub struct Users {
     inline: Arc<Vec<UserRecord>>,
+    /// The built-in `admin`, there only while no user is configured anywhere (a users file that gains users
+    /// while serving retires it at once).
+    builtin: Option<Arc<UserRecord>>,
     file: Option<PathBuf>,
     snapshot: Arc<RwLock<Snapshot>>,
     roles: Arc<Roles>,
@@ -52,7 +55,17 @@ fn modified(path: &std::path::Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-fn merge(inline: &[UserRecord], file: Option<&UsersFile>) -> BTreeMap<String, Arc<UserRecord>> {
+fn merge(
+    inline: &[UserRecord],
+    file: Option<&UsersFile>,
+    builtin: Option<&Arc<UserRecord>>,
+) -> BTreeMap<String, Arc<UserRecord>> {
+    if inline.is_empty()
+        && file.is_none_or(|f| f.users.is_empty())
+        && let Some(admin) = builtin
+    {
+        return BTreeMap::from([(admin.username.clone(), admin.clone())]);
+    }
     let mut users: BTreeMap<String, Arc<UserRecord>> = inline
         .iter()
         .map(|u| (u.username.clone(), Arc::new(u.clone())))
@@ -74,12 +87,13 @@ impl Users {
             Some(p) => Some(UsersFile::load(p).map_err(|e| e.to_string())?),
             None => None,
         };
-        let mut inline = auth.users.clone();
+        let inline = auth.users.clone();
         for u in inline.iter().chain(file.iter().flat_map(|f| &f.users)) {
             PasswordHash::new(&u.password_hash)
                 .map_err(|e| format!("user `{}` has an invalid password_hash: {e}", u.username))?;
         }
         let mut generated = None;
+        let mut builtin = None;
         if inline.is_empty() && file.as_ref().is_none_or(|f| f.users.is_empty()) {
             let password = match &auth.admin_password {
                 Some(p) if !p.is_empty() => p.clone(),
@@ -89,7 +103,7 @@ impl Users {
                     p
                 }
             };
-            inline.push(UserRecord {
+            builtin = Some(Arc::new(UserRecord {
                 username: "admin".into(),
                 password_hash: hash_password(&password)?,
                 name: Some("Administrator".into()),
@@ -97,10 +111,10 @@ impl Users {
                 roles: vec![lantern_core::access::ADMIN.to_string()],
                 attributes: BTreeMap::new(),
                 enabled: true,
-            });
+            }));
         }
         let roles = Roles::new(auth.roles.clone());
-        let users = merge(&inline, file.as_ref());
+        let users = merge(&inline, file.as_ref(), builtin.as_ref());
         let snapshot = Snapshot {
             users,
             file_modified: auth.users_file.as_deref().and_then(modified),
@@ -109,6 +123,7 @@ impl Users {
         Ok((
             Self {
                 inline: Arc::new(inline),
+                builtin,
                 file: auth.users_file.clone(),
                 snapshot: Arc::new(RwLock::new(snapshot)),
                 roles: Arc::new(roles),
@@ -166,7 +181,7 @@ impl Users {
         }
         match UsersFile::load(path) {
             Ok(file) => {
-                s.users = merge(&self.inline, Some(&file));
+                s.users = merge(&self.inline, Some(&file), self.builtin.as_ref());
                 s.file_modified = now;
                 tracing::info!(file = %path.display(), users = s.users.len(), "users file reloaded");
             }
@@ -257,5 +272,35 @@ mod tests {
             users.verify("bo", "pw").is_some(),
             "a broken file keeps the last users"
         );
+    }
+
+    #[test]
+    fn the_built_in_admin_retires_once_the_users_file_has_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.yaml");
+        let auth = AuthConfig {
+            users_file: Some(path.clone()),
+            admin_password: Some("bootstrap".into()),
+            ..Default::default()
+        };
+        let (users, _) = Users::from_config(&auth).unwrap();
+        assert!(
+            users.verify("admin", "bootstrap").is_some(),
+            "no users yet: the built-in admin"
+        );
+        let mut file = UsersFile::default();
+        file.users.push(UserRecord {
+            username: "ana".into(),
+            password_hash: hash_password("pw").unwrap(),
+            name: None,
+            email: None,
+            roles: vec!["admin".into()],
+            attributes: BTreeMap::new(),
+            enabled: true,
+        });
+        std::thread::sleep(Duration::from_millis(1100));
+        file.save(&path).unwrap();
+        assert!(users.verify("admin", "bootstrap").is_none(), "retired");
+        assert!(users.verify("ana", "pw").is_some());
     }
 }

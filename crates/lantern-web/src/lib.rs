@@ -23,6 +23,7 @@ pub mod request_id;
 pub mod security_headers;
 pub mod server;
 pub mod session_store;
+pub mod sso;
 pub mod state;
 pub mod templates;
 pub mod theme;

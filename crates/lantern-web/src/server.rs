@@ -20,7 +20,7 @@ use tracing::Span;
 use crate::access::{self, Access};
 use crate::session_store::Sessions;
 use crate::state::AppState;
-use crate::{api, assets, auth, pages};
+use crate::{api, assets, auth, pages, sso};
 
 /// One route: its path, the methods it answers, who may use it and its handler. Every route is declared here
 /// with its rule, so none can be added without one (the authorization matrix test walks this list).
@@ -67,10 +67,13 @@ pub fn routes() -> Vec<Route> {
         Route::get("/d/{id}", Dashboard(&[]), pages::dashboard::page),
         Route::get("/datasets", DatasetPages, pages::datasets::page),
         Route::get("/datasets/{id}", DatasetPages, pages::dataset::page),
-        Route::get("/api/status", SignedIn, status),
+        // The storage location and cache figures are for those who see the datasets pages (operators).
+        Route::get("/api/status", DatasetPages, status),
         Route::get("/login", Public, auth::login_page),
         Route::post("/login", Public, auth::login_submit),
         Route::post("/logout", Public, auth::logout),
+        Route::get("/auth/oidc/start", Public, sso::oidc::start),
+        Route::get("/auth/oidc/callback", Public, sso::oidc::callback),
         Route::get("/healthz", Public, healthz),
         Route::get("/static/{name}", Public, assets::serve),
     ];

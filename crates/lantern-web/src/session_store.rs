@@ -1,10 +1,9 @@
-//! Where sessions live: in this process's memory (the default) or in Redis, so that several replicas share
-//! sign-ins. The Redis store implements tower-sessions' `SessionStore` over the `redis` crate's connection
+//! Where sessions live: in this process's memory (the default; bounded, each session dropped when it expires)
+//! or in Redis, so that several replicas share sign-ins. The Redis store implements tower-sessions' `SessionStore` over the `redis` crate's connection
 //! manager (which reconnects on its own): one key per session holding its record as JSON, expiring with it.
 
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
-use tower_sessions::MemoryStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
@@ -13,6 +12,99 @@ use tower_sessions::session_store::{Error, Result, SessionStore};
 pub enum Sessions {
     Memory(MemoryStore),
     Redis(RedisStore),
+}
+
+/// Sessions kept in memory at most: past it the least recently used go first (an anonymous visitor's session,
+/// which holds only a CSRF token, is one too; a flood of them must not exhaust memory).
+const MEMORY_SESSIONS_MAX: u64 = 100_000;
+
+/// Sessions in this process: a moka cache in which each record expires at its own expiry date.
+/// (tower-sessions' own memory store never drops expired records.)
+#[derive(Clone)]
+pub struct MemoryStore(moka::future::Cache<Id, Record>);
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryStore")
+    }
+}
+
+struct UntilExpiry;
+
+fn left(record: &Record) -> Option<std::time::Duration> {
+    let ms = (record.expiry_date - time::OffsetDateTime::now_utc()).whole_milliseconds();
+    Some(std::time::Duration::from_millis(ms.max(0) as u64))
+}
+
+impl moka::Expiry<Id, Record> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _: &Id,
+        record: &Record,
+        _: std::time::Instant,
+    ) -> Option<std::time::Duration> {
+        left(record)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Id,
+        record: &Record,
+        _: std::time::Instant,
+        _: Option<std::time::Duration>,
+    ) -> Option<std::time::Duration> {
+        left(record)
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self(
+            moka::future::Cache::builder()
+                .max_capacity(MEMORY_SESSIONS_MAX)
+                .expire_after(UntilExpiry)
+                .build(),
+        )
+    }
+}
+
+impl MemoryStore {
+    /// Sessions held now (after pending expirations run).
+    pub async fn count(&self) -> u64 {
+        self.0.run_pending_tasks().await;
+        self.0.entry_count()
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        loop {
+            let entry = self.0.entry(record.id).or_insert(record.clone()).await;
+            if entry.is_fresh() {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        self.0.insert(record.id, record.clone()).await;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        Ok(self
+            .0
+            .get(id)
+            .await
+            .filter(|r| r.expiry_date > time::OffsetDateTime::now_utc()))
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        self.0.invalidate(id).await;
+        Ok(())
+    }
 }
 
 impl Sessions {
@@ -49,7 +141,15 @@ fn backend(e: redis::RedisError) -> Error {
 impl RedisStore {
     /// Connects to `url` and checks the server answers.
     pub async fn connect(url: &str) -> std::result::Result<Self, String> {
-        let at = |e: redis::RedisError| format!("sessions.store `{url}`: {e}");
+        // A password in the URL stays out of messages and logs.
+        let shown = match url::Url::parse(url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => url.to_string(),
+        };
+        let at = |e: redis::RedisError| format!("sessions.store `{shown}`: {e}");
         let client = redis::Client::open(url).map_err(at)?;
         let mut connection = ConnectionManager::new(client).await.map_err(at)?;
         redis::cmd("PING")
@@ -111,5 +211,38 @@ impl SessionStore for RedisStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(secs: i64) -> Record {
+        Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(secs),
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_sessions_expire_on_their_own() {
+        let store = MemoryStore::default();
+        let mut short = record(1);
+        let mut long = record(3600);
+        store.create(&mut short).await.unwrap();
+        store.create(&mut long).await.unwrap();
+        assert_eq!(store.count().await, 2);
+        assert!(store.load(&short.id).await.unwrap().is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert!(store.load(&short.id).await.unwrap().is_none());
+        assert_eq!(
+            store.count().await,
+            1,
+            "the expired record is gone, not just hidden"
+        );
+        store.delete(&long.id).await.unwrap();
+        assert!(store.load(&long.id).await.unwrap().is_none());
     }
 }

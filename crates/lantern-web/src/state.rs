@@ -38,6 +38,7 @@ struct Inner {
     users: Users,
     throttle: crate::throttle::Throttle,
     sessions: crate::session_store::Sessions,
+    oidc: Option<crate::sso::oidc::Provider>,
     reload: std::sync::Mutex<crate::watch::Status>,
 }
 
@@ -123,6 +124,11 @@ impl AppState {
         let sessions = crate::session_store::Sessions::open(&config.sessions.store)
             .await
             .map_err(StartError::Sessions)?;
+        let oidc = config
+            .auth
+            .oidc
+            .clone()
+            .map(crate::sso::oidc::Provider::new);
         Ok(Self(Arc::new(Inner {
             config,
             engine,
@@ -130,6 +136,7 @@ impl AppState {
             users,
             throttle,
             sessions,
+            oidc,
             reload: Default::default(),
         })))
     }
@@ -144,6 +151,11 @@ impl AppState {
 
     pub fn users(&self) -> &Users {
         &self.0.users
+    }
+
+    /// The OpenID Connect provider, when single sign-on is configured.
+    pub fn oidc(&self) -> Option<&crate::sso::oidc::Provider> {
+        self.0.oidc.as_ref()
     }
 
     pub fn sessions(&self) -> &crate::session_store::Sessions {

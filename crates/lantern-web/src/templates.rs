@@ -54,7 +54,7 @@ mod tests {
     fn every_template_parses_and_escapes() {
         let html = render(
             "login.html",
-            minijinja::context! { error => "<b>bad</b>", next => "/", username => "" },
+            minijinja::context! { error => "<b>bad</b>", next => "/", username => "", form => true },
         )
         .unwrap();
         assert!(
@@ -62,5 +62,13 @@ mod tests {
             "{html}"
         );
         assert!(html.contains(r#"name="password""#));
+        // Single sign-on only: its button and no password field.
+        let sso = minijinja::context! { label => "Okta", url => "/auth/oidc/start?next=%2F" };
+        let html = render(
+            "login.html",
+            minijinja::context! { next => "/", username => "", form => false, sso },
+        )
+        .unwrap();
+        assert!(html.contains("Sign in with Okta") && !html.contains(r#"name="password""#));
     }
 }

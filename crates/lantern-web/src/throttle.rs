@@ -61,62 +61,63 @@ impl Throttle {
         (f.count >= limit).then_some(left.max(Duration::from_secs(1)))
     }
 
-    /// Whether an attempt for `account` from `address` may go ahead.
-    pub fn check(&self, account: &str, address: IpAddr) -> Result<(), Refusal> {
-        if let Some(f) = self.accounts.get(&account.to_lowercase())
-            && let Some(d) = self.left(
-                &f.lock().expect("lock"),
-                self.config.max_failures_per_account,
-            )
-        {
-            return Err(Refusal::Account(d));
-        }
-        if let Some(f) = self.addresses.get(&address)
-            && let Some(d) = self.left(
-                &f.lock().expect("lock"),
-                self.config.max_failures_per_address,
-            )
-        {
-            return Err(Refusal::Address(d));
-        }
-        Ok(())
-    }
-
-    /// Counts a failure; `true` when it reached a limit (the account or address is now locked out).
-    pub fn failed(&self, account: &str, address: IpAddr) -> bool {
+    /// Counts an attempt for `account` from `address` as failed before its password is checked, or refuses
+    /// it when either has reached its limit. Checking and counting happen under one lock per key, so attempts
+    /// sent in parallel cannot all pass before any is counted. `Ok(true)` when this attempt reaches a limit
+    /// (the account or address is locked out if it fails).
+    pub fn attempt(&self, account: &str, address: IpAddr) -> Result<bool, Refusal> {
         let window = self.window();
-        let bump = |f: &Mutex<Failures>, limit: u32| {
-            let mut f = f.lock().expect("lock");
-            if f.since.elapsed() >= window {
-                *f = Failures {
-                    count: 0,
-                    since: Instant::now(),
-                };
-            }
-            f.count += 1;
-            f.count == limit
-        };
         let fresh = || {
             std::sync::Arc::new(Mutex::new(Failures {
                 count: 0,
                 since: Instant::now(),
             }))
         };
-        let a = bump(
-            &self.accounts.get_with(account.to_lowercase(), fresh),
-            self.config.max_failures_per_account,
-        );
-        let b = bump(
-            &self.addresses.get_with(address, fresh),
-            self.config.max_failures_per_address,
-        );
-        a || b
+        let account = self.accounts.get_with(account.to_lowercase(), fresh);
+        let address = self.addresses.get_with(address_key(address), fresh);
+        // Always in this order (account, then address), so two attempts never wait on each other's lock.
+        let mut a = account.lock().expect("lock");
+        let mut b = address.lock().expect("lock");
+        for f in [&mut *a, &mut *b] {
+            if f.since.elapsed() >= window {
+                *f = Failures {
+                    count: 0,
+                    since: Instant::now(),
+                };
+            }
+        }
+        if let Some(d) = self.left(&a, self.config.max_failures_per_account) {
+            return Err(Refusal::Account(d));
+        }
+        if let Some(d) = self.left(&b, self.config.max_failures_per_address) {
+            return Err(Refusal::Address(d));
+        }
+        a.count += 1;
+        b.count += 1;
+        Ok(a.count == self.config.max_failures_per_account
+            || b.count == self.config.max_failures_per_address)
     }
 
-    /// A successful sign-in clears the account's failures (not the address's: one good password from an
-    /// address does not license guessing others' from it).
-    pub fn succeeded(&self, account: &str) {
+    /// A successful sign-in: the account's failures are cleared, and this attempt is taken off the address's
+    /// count (the address's earlier failures stay: one good password does not license guessing others').
+    pub fn succeeded(&self, account: &str, address: IpAddr) {
         self.accounts.invalidate(&account.to_lowercase());
+        if let Some(f) = self.addresses.get(&address_key(address)) {
+            let mut f = f.lock().expect("lock");
+            f.count = f.count.saturating_sub(1);
+        }
+    }
+}
+
+/// The key an address counts under: IPv4 as is, IPv6 by its /64 (one subscriber's block, whose addresses an
+/// attacker can cycle through freely).
+fn address_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+        }
     }
 }
 
@@ -136,38 +137,64 @@ mod tests {
     fn locks_an_account_after_its_limit_until_the_window_ends() {
         let t = throttle(3, 100);
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!(!t.failed("ana", ip));
-        assert!(!t.failed("Ana", ip), "names count case-insensitively");
-        assert!(t.check("ana", ip).is_ok());
-        assert!(t.failed("ana", ip), "the third failure locks");
-        let Err(Refusal::Account(d)) = t.check("ana", ip) else {
+        assert_eq!(t.attempt("ana", ip), Ok(false));
+        assert_eq!(
+            t.attempt("Ana", ip),
+            Ok(false),
+            "names count case-insensitively"
+        );
+        assert_eq!(
+            t.attempt("ana", ip),
+            Ok(true),
+            "the third attempt reaches the limit"
+        );
+        let Err(Refusal::Account(d)) = t.attempt("ana", ip) else {
             panic!("locked")
         };
         assert!(
             d <= Duration::from_secs(60) && d >= Duration::from_secs(55),
             "{d:?}"
         );
-        assert!(t.check("bo", ip).is_ok(), "other accounts are not locked");
+        assert!(t.attempt("bo", ip).is_ok(), "other accounts are not locked");
     }
 
     #[test]
-    fn locks_an_address_that_tries_many_accounts_and_success_clears_only_the_account() {
+    fn parallel_attempts_cannot_pass_the_limit() {
+        let t = std::sync::Arc::new(throttle(5, 1000));
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let passed: usize = (0..8)
+            .map(|_| {
+                let t = t.clone();
+                std::thread::spawn(move || (0..50).filter(|_| t.attempt("ana", ip).is_ok()).count())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum();
+        assert_eq!(passed, 5);
+    }
+
+    #[test]
+    fn locks_an_address_block_that_tries_many_accounts_and_success_clears_only_the_account() {
         let t = throttle(3, 4);
-        let ip: IpAddr = "10.0.0.7".parse().unwrap();
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        let same_block: IpAddr = "2001:db8::ffff:2".parse().unwrap();
         let other: IpAddr = "10.0.0.8".parse().unwrap();
-        for name in ["a", "b", "c"] {
-            t.failed(name, ip);
+        for name in ["a", "b", "c", "d"] {
+            assert!(t.attempt(name, ip).is_ok());
         }
-        assert!(t.check("d", ip).is_ok());
-        t.failed("d", ip);
-        assert!(matches!(t.check("e", ip), Err(Refusal::Address(_))));
-        assert!(t.check("e", other).is_ok());
-        t.failed("x", other);
-        t.failed("x", other);
-        t.succeeded("x");
-        t.failed("x", other);
+        assert!(matches!(
+            t.attempt("e", same_block),
+            Err(Refusal::Address(_))
+        ));
+        assert!(t.attempt("e", other).is_ok());
+        for _ in 0..2 {
+            t.attempt("x", other).unwrap();
+        }
+        t.attempt("x", other).unwrap();
+        t.succeeded("x", other);
         assert!(
-            t.check("x", other).is_ok(),
+            t.attempt("x", other).is_ok(),
             "the count restarted after the success"
         );
     }

@@ -99,8 +99,11 @@ pub async fn page(State(state): State<AppState>, Extension(me): Extension<Princi
                 .map(|m| format_value(&m.rows.into(), Format::Integer))
                 .unwrap_or_else(dash),
             files: manifest.as_ref().map(|m| m.files.len()).unwrap_or(0),
+            // Under row rules, figures of the whole version (size, quarantine, the last run's rows and errors)
+            // are not the user's: left out.
             size: manifest
                 .as_ref()
+                .filter(|_| whole)
                 .map(|m| format!("{:.1} MB", m.total_bytes() as f64 / 1e6))
                 .unwrap_or_else(dash),
             published: manifest
@@ -109,6 +112,7 @@ pub async fn page(State(state): State<AppState>, Extension(me): Extension<Princi
                 .unwrap_or_else(|| "never".into()),
             quarantined: manifest
                 .as_ref()
+                .filter(|_| whole)
                 .map(|m| format_value(&m.quarantined_rows.into(), Format::Integer))
                 .unwrap_or_else(dash),
             partitions: match &manifest {
@@ -116,7 +120,7 @@ pub async fn page(State(state): State<AppState>, Extension(me): Extension<Princi
                 _ => dash(),
             },
             schedule,
-            last_run: last_run.as_ref().map(LastRun::of),
+            last_run: last_run.as_ref().filter(|_| whole).map(LastRun::of),
             id,
         });
     }

@@ -741,3 +741,41 @@ async fn a_restricted_user_sees_only_what_is_shared_with_them() {
     );
     save_png(&client, "access-forbidden.png").await;
 }
+
+/// Single sign-on in a real browser: the login page's button, the identity provider's own form, and back
+/// signed in with the provider's roles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_with_the_identity_provider() {
+    let idp = tokio::task::spawn_blocking(|| lantern_testkit::start_nanoidp(crate::sso::IDP_USERS))
+        .await
+        .unwrap();
+    let app = crate::sso::start(&idp).await;
+    let (_driver, client) = start_browser().await;
+    client.set_window_size(1200, 800).await.unwrap();
+    client.goto(&app.url("/login")).await.unwrap();
+    let button = text_of(&client, "#sso").await;
+    assert_eq!(button, "Sign in with NanoIDP");
+    save_png(&client, "login-sso.png").await;
+    click(&client, "#sso").await;
+    wait_js(
+        &client,
+        "location.port !== '' && document.querySelector('input[name=transaction_id]') !== null",
+        "the provider's form",
+    )
+    .await;
+    type_into(&client, "input[name=username]", "ana").await;
+    type_into(&client, "input[name=password]", "ana-pw").await;
+    click(&client, "button[type=submit]").await;
+    wait_js(
+        &client,
+        "location.pathname === '/' && !!document.querySelector('nav.sidebar')",
+        "home after SSO",
+    )
+    .await;
+    let nav = text_of(&client, "nav.sidebar").await;
+    assert!(nav.contains("ana") && nav.contains("APAC DOT"), "{nav}");
+    assert!(
+        !nav.contains("Cursor Usage"),
+        "the provider's USER maps to the regional role only: {nav}"
+    );
+}

@@ -6,4 +6,5 @@ mod auth;
 mod bad_input;
 mod browser;
 mod dashboards;
+mod sso;
 mod support;

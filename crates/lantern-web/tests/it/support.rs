@@ -84,6 +84,12 @@ impl TestApp {
 
     /// Both demo datasets published on `backend`, through Lantern's own publish path.
     pub async fn start_on(backend: Backend, change: impl FnOnce(&mut Config)) -> Self {
+        Self::start_at(backend, |c, _| change(c)).await
+    }
+
+    /// Like [`TestApp::start_on`], with config changes that need the app's own address (callback URLs).
+    pub async fn start_at(backend: Backend, change: impl FnOnce(&mut Config, SocketAddr)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut config = match backend {
             Backend::Local => base_config(&dir.path().join("data").display().to_string()),
@@ -99,10 +105,10 @@ impl TestApp {
                 c
             }
         };
-        change(&mut config);
+        change(&mut config, listener.local_addr().unwrap());
         let storage = Storage::open(&config.storage).unwrap();
         publish_demo(&storage).await;
-        Self::start_with(config, storage, Some(dir)).await
+        Self::start_state(config, storage, Some(dir), false, listener).await
     }
 
     pub async fn start_with(
@@ -110,7 +116,8 @@ impl TestApp {
         storage: Storage,
         dir: Option<tempfile::TempDir>,
     ) -> Self {
-        Self::start_state(config, storage, dir, false).await
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_state(config, storage, dir, false, listener).await
     }
 
     /// Demo data published, the shipped specs copied into `specs` (`datasets/`, `dashboards/`) and served from
@@ -130,7 +137,8 @@ impl TestApp {
         config.dashboards_dir = specs.join("dashboards");
         let storage = Storage::open(&config.storage).unwrap();
         publish_demo(&storage).await;
-        Self::start_state(config, storage, Some(dir), true).await
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_state(config, storage, Some(dir), true, listener).await
     }
 
     async fn start_state(
@@ -138,6 +146,7 @@ impl TestApp {
         storage: Storage,
         dir: Option<tempfile::TempDir>,
         watch: bool,
+        listener: tokio::net::TcpListener,
     ) -> Self {
         let (users, _) = Users::from_config(&config.auth).unwrap();
         let state = AppState::build_with_storage(config, users, storage.clone())
@@ -146,7 +155,6 @@ impl TestApp {
         if watch {
             state.spawn_watch(std::time::Duration::from_millis(150));
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(lantern_web::serve(listener, state, async {
