@@ -59,6 +59,11 @@ impl Default for Config {
 pub struct ServerConfig {
     pub host: String,
     pub port: u16,
+    /// Lantern is reached through a reverse proxy (a load balancer) that sets `X-Forwarded-For` and
+    /// `X-Forwarded-Proto`: the client address is the last `X-Forwarded-For` entry (login throttling), and
+    /// `X-Forwarded-Proto: https` marks the session cookie `Secure`. Leave off when clients reach Lantern
+    /// directly: they could then choose their own address.
+    pub behind_proxy: bool,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +71,7 @@ impl Default for ServerConfig {
         Self {
             host: "127.0.0.1".into(),
             port: 8050,
+            behind_proxy: false,
         }
     }
 }
@@ -351,6 +357,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_USERS_FILE", "auth.users_file"),
     ("LANTERN_SESSION_TTL_SECS", "auth.session_ttl_secs"),
     ("LANTERN_SESSIONS_STORE", "sessions.store"),
+    ("LANTERN_BEHIND_PROXY", "server.behind_proxy"),
     ("LANTERN_OIDC_CLIENT_SECRET", "auth.oidc.client_secret"),
     ("LANTERN_SESSION_MAX_SECS", "auth.session_max_secs"),
     ("LANTERN_SECURE_COOKIES", "auth.secure_cookies"),
@@ -371,9 +378,11 @@ fn kind_of(key: &str) -> Kind {
         | "query.hot_max_mb"
         | "auth.session_ttl_secs"
         | "auth.session_max_secs" => Kind::Int,
-        "storage.path_style" | "storage.allow_http" | "auth.secure_cookies" | "query.rollups" => {
-            Kind::Bool
-        }
+        "storage.path_style"
+        | "storage.allow_http"
+        | "auth.secure_cookies"
+        | "query.rollups"
+        | "server.behind_proxy" => Kind::Bool,
         _ => Kind::Str,
     }
 }

@@ -92,6 +92,7 @@ pub async fn login_submit(
     State(state): State<AppState>,
     session: Session,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
@@ -106,9 +107,10 @@ pub async fn login_submit(
     }
     let users = state.users().clone();
     let (name, password) = (form.username.trim().to_string(), form.password);
-    let address = peer
+    let peer = peer
         .map(|Extension(ConnectInfo(a))| a.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let address = crate::proxy::client_address(&headers, peer, state.config().server.behind_proxy);
     let ip = address.to_string();
     let locks = match state.throttle().attempt(&name, address) {
         Ok(locks) => locks,

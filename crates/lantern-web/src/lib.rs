@@ -19,6 +19,7 @@ pub mod error;
 pub mod format;
 pub mod kpi;
 pub mod pages;
+pub mod proxy;
 pub mod request_id;
 pub mod security_headers;
 pub mod server;

@@ -117,7 +117,11 @@ pub fn router(state: AppState) -> Router {
         Sessions::Memory(store) => app.layer(session_layer(store, auth)),
         Sessions::Redis(store) => app.layer(session_layer(store, auth)),
     };
-    app.layer(CompressionLayer::new())
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        crate::proxy::secure_cookies,
+    ))
+    .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {

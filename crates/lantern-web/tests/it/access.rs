@@ -248,15 +248,7 @@ async fn lists_show_only_what_the_user_may_open() {
             .collect();
         ids.sort();
         assert_eq!(ids, boards, "{name}");
-        let home = me
-            .client
-            .get(me.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let home = me.page("/").await;
         for b in ["cursor-usage", "apac-dot"] {
             assert_eq!(
                 home.contains(&format!("data-dashboard=\"{b}\"")),
@@ -277,23 +269,15 @@ async fn lists_show_only_what_the_user_may_open() {
     })
     .await;
     let me = signed_in(&app, "new").await;
-    let home = me
-        .client
-        .get(me.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = me.page("/").await;
     assert!(home.contains("Nothing shared with you yet"), "{home}");
     assert_eq!(me.status("/d/apac-dot").await, 403);
 }
 
 /// One apac_dot row: (country, sub_region, status, amount).
-type ApacRow = (String, String, String, f64);
+pub type ApacRow = (String, String, String, f64);
 
-async fn apac_rows(app: &TestApp) -> Vec<ApacRow> {
+pub async fn apac_rows(app: &TestApp) -> Vec<ApacRow> {
     let mut out = Vec::new();
     for b in read_dataset(&app.storage, "apac_dot", 1).await {
         let col = |name: &str| b.column(b.schema().index_of(name).unwrap()).clone();
@@ -437,15 +421,7 @@ async fn row_rules_narrow_every_answer_to_the_users_rows() {
             assert!(exported.iter().all(|c| want.contains(&c.as_str())), "{who}");
 
             // The dataset page's profile counts the user's rows only.
-            let page = me
-                .client
-                .get(me.url("/datasets/apac_dot"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let page = me.page("/datasets/apac_dot").await;
             assert!(
                 page.contains(&format!("{} rows", grouped(mine.len() as u64))),
                 "{who}'s profile"

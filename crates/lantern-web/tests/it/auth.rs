@@ -281,3 +281,68 @@ async fn a_session_store_that_does_not_answer_stops_the_start_with_its_name() {
         "{err}"
     );
 }
+
+/// Behind a proxy that says so, the client's address comes from `X-Forwarded-For` (throttling) and an HTTPS
+/// request gets a `Secure` cookie; without `server.behind_proxy` both headers are ignored.
+#[tokio::test]
+async fn behind_a_proxy_forwarded_headers_set_the_address_and_secure_cookies() {
+    let app = TestApp::start_configured(|c| {
+        c.server.behind_proxy = true;
+        c.auth.throttle.max_failures_per_address = 2;
+        c.auth.throttle.max_failures_per_account = 100;
+    })
+    .await;
+    let attempt = |from: &'static str, user: &'static str| {
+        let app = &app;
+        async move {
+            let csrf = app.csrf("/login").await;
+            app.client
+                .post(app.url("/login"))
+                .header("x-forwarded-for", format!("198.51.100.1, {from}"))
+                .form(&[("username", user), ("password", "guess"), ("csrf", &csrf)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(attempt("10.0.0.1", "a").await, 401);
+    assert_eq!(attempt("10.0.0.1", "b").await, 401);
+    assert_eq!(
+        attempt("10.0.0.1", "c").await,
+        429,
+        "10.0.0.1 reached its limit"
+    );
+    assert_eq!(
+        attempt("10.0.0.2", "c").await,
+        401,
+        "another client behind the same proxy"
+    );
+
+    let https = client()
+        .get(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let cookie = https.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let http = client().get(app.url("/login")).send().await.unwrap();
+    let cookie = http.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+
+    // Not behind a proxy: a client cannot claim HTTPS or another address.
+    let direct = TestApp::start().await;
+    let res = client()
+        .get(direct.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+}

@@ -9,7 +9,7 @@ use lantern_core::config::{ClaimMapping, OidcConfig};
 use lantern_testkit::{Idp, start_nanoidp};
 
 use crate::api::kpi;
-use crate::support::{Backend, TestApp, Visitor, client, read_dataset};
+use crate::support::{Backend, TestApp, Visitor, client};
 
 pub const IDP_USERS: &str = r#"
 config_version: 1
@@ -131,15 +131,7 @@ async fn oidc_signs_users_in_with_their_provider_roles_and_row_rules() {
         .await
         .unwrap();
     let app = start(&idp).await;
-    let login = app
-        .client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = app.page("/login").await;
     assert!(
         login.contains("Sign in with NanoIDP"),
         "the login page offers SSO"
@@ -166,17 +158,11 @@ async fn oidc_signs_users_in_with_their_provider_roles_and_row_rules() {
     let ana = app.with_client(client());
     let back = at_provider(&ana, &authorize_url(&ana).await, "ana", "ana-pw").await;
     assert_eq!(ana.client.get(&back).send().await.unwrap().status(), 303);
-    let rows = read_dataset(&app.storage, "apac_dot", 1).await;
-    let mut north_asia = 0u64;
-    for b in &rows {
-        let c = b.column(b.schema().index_of("sub_region").unwrap());
-        let c = datafusion::arrow::compute::cast(c, &datafusion::arrow::datatypes::DataType::Utf8)
-            .unwrap();
-        let c = datafusion::arrow::array::AsArray::as_string::<i32>(&c);
-        north_asia += (0..datafusion::arrow::array::Array::len(c))
-            .filter(|i| c.value(*i) == "North Asia")
-            .count() as u64;
-    }
+    let north_asia = crate::access::apac_rows(&app)
+        .await
+        .iter()
+        .filter(|r| r.1 == "North Asia")
+        .count() as u64;
     let (status, data) = ana.get_json("/api/dashboards/apac-dot/data").await;
     assert_eq!(status, 200, "{data}");
     assert_eq!(

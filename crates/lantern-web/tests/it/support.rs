@@ -203,17 +203,21 @@ impl Visitor {
         );
     }
 
-    /// The CSRF token of the page at `path`, as its forms carry it.
-    pub async fn csrf(&self, path: &str) -> String {
-        let page = self
-            .client
+    /// The body of a GET of `path` (redirects not followed).
+    pub async fn page(&self, path: &str) -> String {
+        self.client
             .get(self.url(path))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The CSRF token of the page at `path`, as its forms carry it.
+    pub async fn csrf(&self, path: &str) -> String {
+        let page = self.page(path).await;
         lantern_testkit::csrf_token(&page).unwrap_or_else(|| panic!("no CSRF token on {path}"))
     }
 
