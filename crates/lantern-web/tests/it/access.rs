@@ -492,3 +492,31 @@ async fn cookie(me: &Visitor) -> String {
         .map(|c| c.value().to_string())
         .expect("a session cookie")
 }
+
+/// The shipped example configuration loads, its roles check out against the shipped dashboards, and its
+/// row rules hold.
+#[tokio::test]
+async fn the_example_configuration_works_with_the_demo_dashboards() {
+    let example = crate::support::repo_root().join("examples/lantern.yaml");
+    let loaded = Config::load(Some(&example)).unwrap();
+    assert_eq!(loaded.auth.roles.len(), 4);
+    let app = TestApp::start_configured(move |c| {
+        c.auth.roles = loaded.auth.roles.clone();
+        c.auth.users = vec![user("ji", &["north_asia"], &[])];
+    })
+    .await;
+    let me = signed_in(&app, "ji").await;
+    let (status, options) = me
+        .get_json("/api/dashboards/apac-dot/options/country")
+        .await;
+    assert_eq!(status, 200);
+    let mut countries: Vec<&str> = options["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    countries.sort();
+    assert_eq!(countries, ["Japan", "Korea"]);
+    assert_eq!(me.status("/d/cursor-usage").await, 403);
+}
