@@ -57,6 +57,8 @@ pub fn start_nanoidp(users_yaml: &str) -> Idp {
     let init = Command::new(&python)
         .args(["-m", "nanoidp", "init"])
         .arg(&conf)
+        // nanoidp writes its signing keys under the working directory: keep them in the test's folder.
+        .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(
@@ -85,6 +87,7 @@ pub fn start_nanoidp(users_yaml: &str) -> Idp {
         .args(["-m", "nanoidp", "--config"])
         .arg(&conf)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .current_dir(dir.path())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .stdin(Stdio::null())
