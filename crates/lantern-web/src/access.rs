@@ -42,6 +42,11 @@ pub enum Access {
     DatasetPages,
 }
 
+/// The dashboard `authorize` checked this request against: handlers serve this one, never a second lookup
+/// (a reload between the check and the handler could otherwise swap in a board nobody checked).
+#[derive(Clone)]
+pub struct AuthorizedBoard(pub Arc<crate::board::Board>);
+
 /// The signed-in user as this request sees them: their current record and what their roles allow.
 #[derive(Clone)]
 pub struct Principal {
@@ -267,18 +272,23 @@ pub async fn authorize(
         .iter()
         .find(|(k, _)| *k == "id")
         .map(|(_, v)| v.to_string());
+    let mut checked = None;
     let denied = match (access, id.as_deref()) {
         (Access::Public | Access::SignedIn, _) => None,
         (Access::Dashboard(features), Some(id)) => match state.board(id) {
-            // An unknown id falls through to the handler's 404.
+            // An unknown id reaches the handler without a board, which answers 404.
             None => None,
             Some(b) if !principal.may_open_dashboard(id, &b.spec.spec.dataset) => {
                 Some("This dashboard".into())
             }
-            Some(_) => features
-                .iter()
-                .find(|f| !principal.may(**f))
-                .map(|f| format!("The {} feature", f.label())),
+            Some(b) => {
+                let missing = features
+                    .iter()
+                    .find(|f| !principal.may(**f))
+                    .map(|f| format!("The {} feature", f.label()));
+                checked = Some(b);
+                missing
+            }
         },
         (Access::Dashboard(_), None) => Some("This page".into()),
         (Access::DatasetPages, id) => {
@@ -294,6 +304,9 @@ pub async fn authorize(
         return forbidden(&principal, &request, what);
     }
     request.extensions_mut().insert(principal);
+    if let Some(b) = checked {
+        request.extensions_mut().insert(AuthorizedBoard(b));
+    }
     next.run(request).await
 }
 

@@ -26,7 +26,7 @@ use lantern_core::query::ResultTable;
 use lantern_core::shape::{Aggregate, GroupKey, Query, ROWS, Sort};
 use serde::Serialize;
 
-use crate::access::{Access, Principal};
+use crate::access::{Access, AuthorizedBoard, Principal};
 use crate::board::run::{CacheOutcome, ChartFigure, DashboardData, Request, run};
 use crate::board::{Board, BoardChart};
 use crate::charts::{ChartView, Context};
@@ -114,9 +114,11 @@ fn without(pairs: &[(String, String)], keys: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn board(state: &AppState, id: &str) -> Result<Arc<Board>, AppError> {
-    state
-        .board(id)
+/// The dashboard `id` as the access check found it (none: it does not exist).
+fn board(checked: Option<&AuthorizedBoard>, id: &str) -> Result<Arc<Board>, AppError> {
+    checked
+        .filter(|b| b.0.id() == id)
+        .map(|b| b.0.clone())
         .ok_or_else(|| AppError::not_found("dashboard", id))
 }
 
@@ -138,7 +140,7 @@ impl FromRequestParts<AppState> for ChartTarget {
         let Path((id, chart)) = Path::<(String, String)>::from_request_parts(parts, state)
             .await
             .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))?;
-        let board = board(state, &id)?;
+        let board = board(parts.extensions.get::<AuthorizedBoard>(), &id)?;
         let rows = signed_in(parts)?.rows(&board.spec.spec.dataset);
         if board.chart(&chart).is_none() {
             return Err(AppError::not_found("chart", &chart));
@@ -236,10 +238,11 @@ pub async fn dashboard_data(
 async fn data(
     State(state): State<AppState>,
     Extension(me): Extension<Principal>,
+    checked: Option<Extension<AuthorizedBoard>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<(Extension<CacheOutcome>, Json<DashboardData>), AppError> {
-    let b = board(&state, &id)?;
+    let b = board(checked.as_ref().map(|Extension(b)| b), &id)?;
     let pairs = query_pairs(raw.as_deref());
     let data = dashboard_data(&state, &b, &pairs, &me.rows(&b.spec.spec.dataset)).await?;
     Ok((Extension(data.cache.outcome()), Json(data)))
@@ -491,10 +494,11 @@ pub async fn filter_options(
 async fn options(
     State(state): State<AppState>,
     Extension(me): Extension<Principal>,
+    checked: Option<Extension<AuthorizedBoard>>,
     Path((id, dimension)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<FilterOptions>, AppError> {
-    let b = board(&state, &id)?;
+    let b = board(checked.as_ref().map(|Extension(b)| b), &id)?;
     let all = query_pairs(raw.as_deref());
     let q = all.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let pairs = without(&all, &["q"]);

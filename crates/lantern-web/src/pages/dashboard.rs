@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use minijinja::value::{Serde, Value};
 
-use crate::access::Principal;
+use crate::access::{AuthorizedBoard, Principal};
 use crate::api::query_pairs;
 use crate::board::run::{Request, run};
 use crate::components::{filters, sidebar};
@@ -19,8 +19,9 @@ pub async fn page(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
     Extension(me): Extension<Principal>,
+    checked: Option<Extension<AuthorizedBoard>>,
 ) -> Response {
-    let Some(board) = state.board(&id) else {
+    let Some(board) = checked.map(|Extension(b)| b.0).filter(|b| b.id() == id) else {
         return AppError::not_found("dashboard", &id).page().into_response();
     };
     let pairs = query_pairs(raw.as_deref());
