@@ -32,9 +32,10 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// `?next=`: where to go after signing in (the login page and the start of single sign-on).
 #[derive(Deserialize)]
 pub struct LoginQuery {
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 pub async fn login_page(

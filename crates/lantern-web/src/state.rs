@@ -93,6 +93,7 @@ impl AppState {
         for id in used {
             match engine.version(id).await {
                 Ok(v) => {
+                    users.roles().check_values(id, &v.model)?;
                     for b in boards.iter().filter(|b| b.spec.spec.dataset == id) {
                         b.check_model(&v.model)?;
                         // Builds the items' rollups and caches the unfiltered view, so first visits are fast.

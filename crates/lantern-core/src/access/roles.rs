@@ -4,9 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::row_rules::{RowGrant, RowScope};
+use super::row_rules::{RowGrant, RowScope, RuleValues};
 use super::users_file::UserRecord;
 use crate::error::{Error, Result};
+use crate::filters::Restriction;
+use crate::semantic::SemanticModel;
 
 /// What a role opens among dashboards or datasets: everything (`"*"`) or the listed ids.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -195,6 +197,41 @@ impl Roles {
                         self.names().collect::<Vec<_>>().join(", ")
                     ),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the literal values of every role's rules for `dataset` parse as their dimensions' types in
+    /// `model` (a loaded version), so a typo stops the start rather than failing requests later. Values bound to
+    /// user attributes are typed when a user's rows are compiled.
+    pub fn check_values(&self, dataset: &str, model: &SemanticModel) -> Result<()> {
+        for (name, role) in &self.roles {
+            let Some(RowGrant::Rules(rules)) = role.rows.get(dataset) else {
+                continue;
+            };
+            for (i, rule) in rules.iter().enumerate() {
+                let literal: BTreeMap<String, Vec<String>> = rule
+                    .0
+                    .iter()
+                    .filter_map(|(d, v)| match v {
+                        RuleValues::Values(v) => Some((d.clone(), v.clone())),
+                        RuleValues::Attribute(_) => None,
+                    })
+                    .collect();
+                if literal.is_empty() {
+                    continue;
+                }
+                Restriction::compile(&RowScope::Only(vec![literal]), model).map_err(|e| {
+                    let message = match e {
+                        Error::Config { message, .. } => message,
+                        other => other.to_string(),
+                    };
+                    Error::config(
+                        format!("auth.roles.{name}.rows.{dataset}"),
+                        format!("rule {}: {message}", i + 1),
+                    )
+                })?;
             }
         }
         Ok(())

@@ -106,16 +106,11 @@ fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-#[derive(Deserialize)]
-pub struct StartQuery {
-    next: Option<String>,
-}
-
 /// `/auth/oidc/start`: off to the provider.
 pub async fn start(
     State(state): State<AppState>,
     session: Session,
-    Query(q): Query<StartQuery>,
+    Query(q): Query<crate::auth::LoginQuery>,
 ) -> Response {
     let Some(provider) = state.oidc() else {
         return crate::AppError::not_found("page", "/auth/oidc/start")

@@ -11,7 +11,7 @@ use lantern_web::access::Access;
 use lantern_web::auth::hash_password;
 
 use crate::api::kpi;
-use crate::support::{PASSWORD, TestApp, Visitor, client, read_dataset};
+use crate::support::{PASSWORD, TestApp, Visitor, client, fmt_thousands, read_dataset};
 
 fn user(name: &str, roles: &[&str], attributes: &[(&str, &str)]) -> UserRecord {
     UserRecord {
@@ -42,6 +42,22 @@ korea: {dashboards: [apac-dot], datasets: [apac_dot], features: [export, view_ro
 regional: {dashboards: [apac-dot], datasets: [apac_dot], features: [view_rows], rows: {apac_dot: [{sub_region: '{{user.region}}'}]}}
 unruled: {dashboards: [apac-dot], datasets: [apac_dot], features: [export, view_rows, dataset_pages]}
 ";
+
+/// The apac-dot country filter's options for `me`, sorted.
+async fn country_options(me: &Visitor) -> Vec<String> {
+    let (status, options) = me
+        .get_json("/api/dashboards/apac-dot/options/country")
+        .await;
+    assert_eq!(status, 200, "{options}");
+    let mut countries: Vec<String> = options["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap().to_string())
+        .collect();
+    countries.sort();
+    countries
+}
 
 pub fn configure(c: &mut Config) {
     c.auth.roles = serde_yaml::from_str::<BTreeMap<String, RoleConfig>>(ROLES).unwrap();
@@ -323,18 +339,6 @@ fn csv_column(csv: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[tokio::test]
 async fn row_rules_narrow_every_answer_to_the_users_rows() {
     let app = TestApp::start_configured(configure).await;
@@ -380,16 +384,7 @@ async fn row_rules_narrow_every_answer_to_the_users_rows() {
         seen.push(lines);
 
         // Filter options list only the user's countries.
-        let (_, options) = me
-            .get_json("/api/dashboards/apac-dot/options/country")
-            .await;
-        let mut countries: Vec<&str> = options["options"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o["value"].as_str().unwrap())
-            .collect();
-        countries.sort();
+        let countries = country_options(&me).await;
         let mut want: Vec<&str> = mine.iter().map(|r| r.0.as_str()).collect();
         want.sort();
         want.dedup();
@@ -423,7 +418,7 @@ async fn row_rules_narrow_every_answer_to_the_users_rows() {
             // The dataset page's profile counts the user's rows only.
             let page = me.page("/datasets/apac_dot").await;
             assert!(
-                page.contains(&format!("{} rows", grouped(mine.len() as u64))),
+                page.contains(&format!("{} rows", fmt_thousands(mine.len() as u64))),
                 "{who}'s profile"
             );
         }
@@ -506,17 +501,31 @@ async fn the_example_configuration_works_with_the_demo_dashboards() {
     })
     .await;
     let me = signed_in(&app, "ji").await;
-    let (status, options) = me
-        .get_json("/api/dashboards/apac-dot/options/country")
-        .await;
-    assert_eq!(status, 200);
-    let mut countries: Vec<&str> = options["options"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["value"].as_str().unwrap())
-        .collect();
-    countries.sort();
-    assert_eq!(countries, ["Japan", "Korea"]);
+    assert_eq!(country_options(&me).await, ["Japan", "Korea"]);
     assert_eq!(me.status("/d/cursor-usage").await, 403);
+}
+
+/// A row rule whose value cannot be its dimension's type stops the start, naming the role, dataset and rule.
+#[tokio::test]
+async fn a_row_rule_value_of_the_wrong_type_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::base_config(&dir.path().join("data").display().to_string());
+    config.auth.roles = serde_yaml::from_str(
+        "counted: {dashboards: [apac-dot], datasets: [apac_dot], rows: {apac_dot: [{country: Japan}, {quantity: [3, many]}]}}",
+    )
+    .unwrap();
+    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
+    crate::support::publish_demo(&storage).await;
+    let (users, _) = lantern_web::auth::Users::from_config(&config.auth).unwrap();
+    let err = lantern_web::AppState::build_with_storage(config, users, storage)
+        .await
+        .err()
+        .expect("a bad rule value")
+        .to_string();
+    assert!(
+        err.contains("auth.roles.counted.rows.apac_dot")
+            && err.contains("rule 2")
+            && err.contains("`many`"),
+        "{err}"
+    );
 }

@@ -7,7 +7,7 @@ use fantoccini::{Client, Locator};
 use lantern_testkit::browser::{start_browser, wait_js};
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp, repo_root};
+use crate::support::{PASSWORD, TestApp, fmt_thousands, repo_root};
 
 async fn click(client: &Client, css: &str) {
     client
@@ -611,18 +611,6 @@ async fn dashboards_are_interactive() {
     client.close().await.unwrap();
 }
 
-fn fmt_thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Dashboards as code, live: a YAML file edited while the page is open adds its chart without a reload by hand;
 /// an invalid edit shows its file and line on the page while the last good version keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -728,7 +716,7 @@ async fn a_restricted_user_sees_only_what_is_shared_with_them() {
     let rows = data["rows"].as_u64().unwrap();
     let status = text_of(&client, "#status").await;
     assert!(
-        status.contains(&format!("{} rows", crate::access::grouped(rows))),
+        status.contains(&format!("{} rows", fmt_thousands(rows))),
         "{status}"
     );
     save_png(&client, "access-restricted-dashboard.png").await;

@@ -304,3 +304,16 @@ pub async fn read_dataset(storage: &Storage, id: &str, version: u64) -> Vec<Reco
     }
     out
 }
+
+/// `n` with thousands separators, as pages show counts (`12,345`).
+pub fn fmt_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
