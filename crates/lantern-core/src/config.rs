@@ -185,6 +185,8 @@ pub struct AuthConfig {
     pub form_login: bool,
     /// Single sign-on with an OpenID Connect provider.
     pub oidc: Option<OidcConfig>,
+    /// Single sign-on with a SAML 2.0 identity provider.
+    pub saml: Option<SamlConfig>,
 }
 
 /// An OpenID Connect provider (authorization code flow with PKCE).
@@ -217,8 +219,74 @@ fn default_sso_label() -> String {
     "single sign-on".into()
 }
 
-/// How an identity provider's claims (or SAML attributes) become a Lantern user.
+/// A SAML 2.0 identity provider; Lantern is the service provider (HTTP-Redirect AuthnRequest, HTTP-POST
+/// response). Responses must be signed with a key from the provider's metadata.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlConfig {
+    /// The provider's metadata: a file path or an `http(s)://` URL (fetched on first use).
+    pub idp_metadata: String,
+    /// Lantern's entity id, the audience every assertion must name; usually `<public URL>/auth/saml/metadata`.
+    pub entity_id: String,
+    /// Lantern's Assertion Consumer Service as the browser reaches it: `<public URL>/auth/saml/acs`.
+    pub acs_url: String,
+    /// The login page's button: "Sign in with …".
+    #[serde(default = "default_sso_label")]
+    pub label: String,
+    /// Accept responses Lantern did not ask for (a tile in the provider's portal). Off by default: such a
+    /// response is not bound to the browser's session, so only the replay check stands against reuse.
+    #[serde(default)]
+    pub allow_idp_initiated: bool,
+    /// Responses and assertions issued longer ago than this are refused.
+    #[serde(default = "default_saml_max_age")]
+    pub max_assertion_age_secs: u64,
+    /// Tolerance for the provider's clock on `NotBefore` / `NotOnOrAfter`.
+    #[serde(default = "default_saml_skew")]
+    pub clock_skew_secs: u64,
+    /// Attributes to user fields and roles; the username defaults to the assertion's `NameID` (`name_id`).
+    #[serde(default = "ClaimMapping::saml", deserialize_with = "saml_claims")]
+    pub attributes: ClaimMapping,
+}
+
+fn default_saml_max_age() -> u64 {
+    120
+}
+
+fn default_saml_skew() -> u64 {
+    60
+}
+
+/// A SAML attribute mapping: fields left out take SAML's defaults, not OpenID Connect's.
+fn saml_claims<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ClaimMapping, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Given {
+        username: Option<String>,
+        name: Option<String>,
+        email: Option<String>,
+        roles: Option<String>,
+        #[serde(default)]
+        role_map: BTreeMap<String, Vec<String>>,
+        #[serde(default)]
+        default_roles: Vec<String>,
+        #[serde(default)]
+        attributes: BTreeMap<String, String>,
+    }
+    let g = Given::deserialize(d)?;
+    let base = ClaimMapping::saml();
+    Ok(ClaimMapping {
+        username: g.username.unwrap_or(base.username),
+        name: g.name.unwrap_or(base.name),
+        email: g.email.unwrap_or(base.email),
+        roles: g.roles.unwrap_or(base.roles),
+        role_map: g.role_map,
+        default_roles: g.default_roles,
+        attributes: g.attributes,
+    })
+}
+
+/// How an identity provider's claims (or SAML attributes) become a Lantern user.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClaimMapping {
     /// The claim that is the username.
@@ -233,6 +301,17 @@ pub struct ClaimMapping {
     pub default_roles: Vec<String>,
     /// Lantern attribute (for row rules) → the claim it comes from.
     pub attributes: BTreeMap<String, String>,
+}
+
+impl ClaimMapping {
+    /// SAML's defaults: the subject's `NameID` is the username; attributes by their `Name` (or `FriendlyName`).
+    pub fn saml() -> Self {
+        Self {
+            username: "name_id".into(),
+            name: "displayName".into(),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for ClaimMapping {
@@ -297,6 +376,7 @@ impl Default for AuthConfig {
             throttle: ThrottleConfig::default(),
             form_login: true,
             oidc: None,
+            saml: None,
         }
     }
 }
@@ -501,7 +581,29 @@ impl Config {
                 }
             }
         }
-        if !self.auth.form_login && self.auth.oidc.is_none() {
+        if let Some(s) = &self.auth.saml {
+            for (key, url) in [("entity_id", &s.entity_id), ("acs_url", &s.acs_url)] {
+                if url::Url::parse(url).is_err() {
+                    return Err(Error::config(
+                        format!("auth.saml.{key}"),
+                        format!("`{url}` is not a URL"),
+                    ));
+                }
+            }
+            if s.idp_metadata.trim().is_empty() {
+                return Err(Error::config(
+                    "auth.saml.idp_metadata",
+                    "is empty: give the provider's metadata file or URL",
+                ));
+            }
+            if s.max_assertion_age_secs == 0 {
+                return Err(Error::config(
+                    "auth.saml.max_assertion_age_secs",
+                    "must be at least 1",
+                ));
+            }
+        }
+        if !self.auth.form_login && self.auth.oidc.is_none() && self.auth.saml.is_none() {
             return Err(Error::config(
                 "auth.form_login",
                 "is off and no single sign-on is configured: nobody could sign in",
@@ -633,5 +735,59 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("auth.users[0].password_hash"), "{err}");
+    }
+
+    fn load(yaml: &str) -> Result<Config, String> {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        write!(f, "{yaml}").unwrap();
+        Config::from_sources(Some(f.path()), env(&[])).map_err(|e| e.to_string())
+    }
+
+    const SAML: &str = "auth:\n  saml:\n    idp_metadata: idp.xml\n    entity_id: https://l.example/auth/saml/metadata\n    acs_url: https://l.example/auth/saml/acs\n";
+
+    #[test]
+    fn saml_attributes_take_saml_defaults_where_left_out() {
+        let c = load(&format!("{SAML}    attributes:\n      roles: groups\n")).unwrap();
+        let s = c.auth.saml.unwrap();
+        assert_eq!(s.attributes.username, "name_id", "the subject's NameID");
+        assert_eq!(s.attributes.name, "displayName");
+        assert_eq!(s.attributes.roles, "groups");
+        assert_eq!(
+            (
+                s.label.as_str(),
+                s.allow_idp_initiated,
+                s.max_assertion_age_secs,
+                s.clock_skew_secs
+            ),
+            ("single sign-on", false, 120, 60)
+        );
+        let s = load(SAML).unwrap().auth.saml.unwrap();
+        assert_eq!(s.attributes, ClaimMapping::saml());
+    }
+
+    #[test]
+    fn bad_saml_settings_name_their_field() {
+        let cases = [
+            (
+                SAML.replace("https://l.example/auth/saml/acs", "acs"),
+                "auth.saml.acs_url",
+            ),
+            (SAML.replace("idp.xml", "\"\""), "auth.saml.idp_metadata"),
+            (
+                format!("{SAML}    max_assertion_age_secs: 0\n"),
+                "auth.saml.max_assertion_age_secs",
+            ),
+            (
+                format!("{SAML}    attributes:\n      usrname: x\n"),
+                "usrname",
+            ),
+            (format!("{SAML}    certificate: x\n"), "certificate"),
+        ];
+        for (yaml, field) in cases {
+            let err = load(&yaml).unwrap_err();
+            assert!(err.contains(field), "{field}: {err}");
+        }
+        // Form login off with SAML the only way in is fine.
+        assert!(load(&format!("{SAML}  form_login: false\n")).is_ok());
     }
 }

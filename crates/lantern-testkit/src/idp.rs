@@ -48,8 +48,9 @@ fn get(port: u16, path: &str) -> Option<String> {
     Some(out)
 }
 
-/// Starts nanoidp with `users_yaml` as its users file (nanoidp's format) and client `demo-client` /
-/// `demo-secret`; returns once its OpenID configuration answers.
+/// Starts nanoidp with `users_yaml` as its users file (nanoidp's format), client `demo-client` /
+/// `demo-secret` and SAML roles exported; returns once its OpenID configuration answers. Its SAML metadata is
+/// at `<base>/saml/metadata`.
 pub fn start_nanoidp(users_yaml: &str) -> Idp {
     let python = python();
     let dir = tempfile::tempdir().unwrap();
@@ -75,9 +76,11 @@ pub fn start_nanoidp(users_yaml: &str) -> Idp {
     let settings = std::fs::read_to_string(conf.join("settings.yaml")).unwrap();
     let settings = settings
         .replace("port: 8000", &format!("port: {port}"))
-        .replace("\"http://localhost:8000\"", &format!("\"{base}\""));
+        .replace("\"http://localhost:8000\"", &format!("\"{base}\""))
+        // Roles are no standard SAML attribute: nanoidp sends them (as `roles`) only when asked to.
+        .replace("export_roles: false", "export_roles: true");
     assert!(
-        settings.contains(&base),
+        settings.contains(&base) && settings.contains("export_roles: true"),
         "nanoidp's settings changed shape:\n{settings}"
     );
     std::fs::write(conf.join("settings.yaml"), settings).unwrap();

@@ -50,7 +50,7 @@ pub async fn login_page(
     render_login(&state, &session, StatusCode::OK, None, "", &next).await
 }
 
-/// The login page: the password form (unless turned off) and the single sign-on button (when configured).
+/// The login page: the password form (unless turned off) and a button per single sign-on provider configured.
 pub(crate) async fn render_login(
     state: &AppState,
     session: &Session,
@@ -64,12 +64,16 @@ pub(crate) async fn render_login(
         Err(e) => return e.into_response(),
     };
     let form = state.config().auth.form_login;
-    let sso = state.oidc().map(|p| {
-        let start = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", next)
-            .finish();
-        minijinja::context! { label => p.label(), url => format!("/auth/oidc/start?{start}") }
-    });
+    let start = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    let mut sso = Vec::new();
+    if let Some(p) = state.oidc() {
+        sso.push(minijinja::context! { id => "oidc", label => p.label(), url => format!("/auth/oidc/start?{start}") });
+    }
+    if let Some(p) = state.saml() {
+        sso.push(minijinja::context! { id => "saml", label => p.label(), url => format!("/auth/saml/start?{start}") });
+    }
     let ctx = minijinja::context! { error, username, next, csrf, form, sso };
     match crate::templates::render("login.html", ctx) {
         Ok(html) => (status, Html(html)).into_response(),

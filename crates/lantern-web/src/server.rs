@@ -28,6 +28,8 @@ pub struct Route {
     pub path: &'static str,
     pub methods: &'static [Method],
     pub access: Access,
+    /// Whether a state-changing request must carry the session's CSRF token (all but one do).
+    pub csrf: bool,
     handler: MethodRouter<AppState>,
 }
 
@@ -41,6 +43,7 @@ impl Route {
             path,
             methods: &[Method::GET, Method::HEAD],
             access,
+            csrf: true,
             handler: get(handler),
         }
     }
@@ -54,7 +57,25 @@ impl Route {
             path,
             methods: &[Method::POST],
             access,
+            csrf: true,
             handler: post(handler),
+        }
+    }
+
+    /// A POST that another site sends by design (a SAML identity provider's form), so it cannot carry
+    /// Lantern's CSRF token: its handler must authenticate what it receives itself.
+    pub(crate) fn post_from_another_site<H, T>(
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self
+    where
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            csrf: false,
+            ..Self::post(path, access, handler)
         }
     }
 }
@@ -74,6 +95,10 @@ pub fn routes() -> Vec<Route> {
         Route::post("/logout", Public, auth::logout),
         Route::get("/auth/oidc/start", Public, sso::oidc::start),
         Route::get("/auth/oidc/callback", Public, sso::oidc::callback),
+        Route::get("/auth/saml/metadata", Public, sso::saml::metadata),
+        Route::get("/auth/saml/start", Public, sso::saml::start),
+        // Bound to the session's AuthnRequest and verified by signature instead.
+        Route::post_from_another_site("/auth/saml/acs", Public, sso::saml::acs),
         Route::get("/healthz", Public, healthz),
         Route::get("/static/{name}", Public, assets::serve),
     ];
@@ -89,16 +114,28 @@ pub fn route_table() -> Vec<(&'static str, &'static [Method], Access)> {
         .collect()
 }
 
+/// The paths whose POSTs need no CSRF token, for tests and docs.
+pub fn csrf_exempt() -> Vec<&'static str> {
+    routes()
+        .into_iter()
+        .filter(|r| !r.csrf)
+        .map(|r| r.path)
+        .collect()
+}
+
 /// The whole application: every route behind its access rule, CSRF checks, sessions, compression, request logs
 /// and security headers.
 pub fn router(state: AppState) -> Router {
     // Paths shared by several methods (`/login`) get one method router.
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for r in routes() {
-        let guarded = r.handler.layer(middleware::from_fn_with_state(
+        let mut guarded = r.handler.layer(middleware::from_fn_with_state(
             (state.clone(), r.access),
             access::authorize,
         ));
+        if r.csrf {
+            guarded = guarded.layer(middleware::from_fn(crate::csrf::verify));
+        }
         match by_path.iter_mut().find(|(p, _)| *p == r.path) {
             Some((_, m)) => *m = std::mem::take(m).merge(guarded),
             None => by_path.push((r.path, guarded)),
@@ -109,9 +146,7 @@ pub fn router(state: AppState) -> Router {
         app = app.route(path, handler);
     }
 
-    let app = app
-        .fallback(not_found)
-        .layer(middleware::from_fn(crate::csrf::verify));
+    let app = app.fallback(not_found);
     let auth = &state.config().auth;
     let app = match state.sessions().clone() {
         Sessions::Memory(store) => app.layer(session_layer(store, auth)),

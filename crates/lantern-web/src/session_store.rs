@@ -159,6 +159,11 @@ impl RedisStore {
         Ok(Self { connection })
     }
 
+    /// The shared connection, for other records that live beside the sessions.
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
     /// Writes `record` to expire with it; `only_new` refuses to overwrite (an id collision on create).
     async fn write(&self, record: &Record, only_new: bool) -> Result<bool> {
         let at = record.expiry_date.unix_timestamp();

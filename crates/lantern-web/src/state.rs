@@ -39,6 +39,8 @@ struct Inner {
     throttle: crate::throttle::Throttle,
     sessions: crate::session_store::Sessions,
     oidc: Option<crate::sso::oidc::Provider>,
+    saml: Option<crate::sso::saml::Provider>,
+    used_assertions: crate::sso::replay::UsedAssertions,
     reload: std::sync::Mutex<crate::watch::Status>,
 }
 
@@ -125,11 +127,33 @@ impl AppState {
         let sessions = crate::session_store::Sessions::open(&config.sessions.store)
             .await
             .map_err(StartError::Sessions)?;
+        // Single sign-on grants roles by name: each must exist.
+        let mappings = [
+            (
+                "auth.oidc.claims",
+                config.auth.oidc.as_ref().map(|o| &o.claims),
+            ),
+            (
+                "auth.saml.attributes",
+                config.auth.saml.as_ref().map(|s| &s.attributes),
+            ),
+        ];
+        for (field, mapping) in mappings {
+            if let Some(m) = mapping {
+                let granted = m.role_map.values().flatten().chain(&m.default_roles);
+                users.roles().check_granted(field, granted)?;
+            }
+        }
         let oidc = config
             .auth
             .oidc
             .clone()
             .map(crate::sso::oidc::Provider::new);
+        let saml = match config.auth.saml.clone() {
+            Some(c) => Some(crate::sso::saml::Provider::new(c).map_err(StartError::Auth)?),
+            None => None,
+        };
+        let used_assertions = crate::sso::replay::UsedAssertions::beside(&sessions);
         Ok(Self(Arc::new(Inner {
             config,
             engine,
@@ -138,6 +162,8 @@ impl AppState {
             throttle,
             sessions,
             oidc,
+            saml,
+            used_assertions,
             reload: Default::default(),
         })))
     }
@@ -157,6 +183,16 @@ impl AppState {
     /// The OpenID Connect provider, when single sign-on is configured.
     pub fn oidc(&self) -> Option<&crate::sso::oidc::Provider> {
         self.0.oidc.as_ref()
+    }
+
+    /// The SAML identity provider, when single sign-on by SAML is configured.
+    pub fn saml(&self) -> Option<&crate::sso::saml::Provider> {
+        self.0.saml.as_ref()
+    }
+
+    /// Assertion ids already used (SAML replay protection).
+    pub fn used_assertions(&self) -> &crate::sso::replay::UsedAssertions {
+        &self.0.used_assertions
     }
 
     pub fn sessions(&self) -> &crate::session_store::Sessions {

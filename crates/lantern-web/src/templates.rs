@@ -6,10 +6,14 @@ use minijinja::{Environment, Value};
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 11] = [
+    let templates: [(&str, &str); 12] = [
         ("base.html", include_str!("../templates/base.html")),
         ("layout.html", include_str!("../templates/layout.html")),
         ("login.html", include_str!("../templates/login.html")),
+        (
+            "saml_continue.html",
+            include_str!("../templates/saml_continue.html"),
+        ),
         ("home.html", include_str!("../templates/home.html")),
         (
             "dashboard.html",
@@ -63,12 +67,24 @@ mod tests {
         );
         assert!(html.contains(r#"name="password""#));
         // Single sign-on only: its button and no password field.
-        let sso = minijinja::context! { label => "Okta", url => "/auth/oidc/start?next=%2F" };
+        let sso = vec![
+            minijinja::context! { id => "oidc", label => "Okta", url => "/auth/oidc/start?next=%2F" },
+            minijinja::context! { id => "saml", label => "Entra ID", url => "/auth/saml/start?next=%2F" },
+        ];
         let html = render(
             "login.html",
             minijinja::context! { next => "/", username => "", form => false, sso },
         )
         .unwrap();
         assert!(html.contains("Sign in with Okta") && !html.contains(r#"name="password""#));
+        assert!(html.contains(r#"id="sso-saml""#) && html.contains("Sign in with Entra ID"));
+        // The page that posts a SAML response again: the response as a hidden field, escaped.
+        let html = render(
+            "saml_continue.html",
+            minijinja::context! { saml_response => "PHNhbWw+\"x", relay_state => "" },
+        )
+        .unwrap();
+        assert!(html.contains(r#"value="PHNhbWw+&quot;x""#), "{html}");
+        assert!(html.contains("/static/continue.js") && html.contains("data-autosubmit"));
     }
 }

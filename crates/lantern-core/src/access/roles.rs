@@ -202,6 +202,27 @@ impl Roles {
         Ok(())
     }
 
+    /// Checks that every role a single sign-on mapping at `field` grants exists (a typo would sign users in with
+    /// nothing to open).
+    pub fn check_granted<'a>(
+        &self,
+        field: &str,
+        granted: impl IntoIterator<Item = &'a String>,
+    ) -> Result<()> {
+        for r in granted {
+            if !self.roles.contains_key(r) {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "no role `{r}` (roles: {})",
+                        self.names().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks that the literal values of every role's rules for `dataset` parse as their dimensions' types in
     /// `model` (a loaded version), so a typo stops the start rather than failing requests later. Values bound to
     /// user attributes are typed when a user's rows are compiled.

@@ -3,12 +3,86 @@
 //! taken again at the next one); a local user of the same name who is disabled stays locked out.
 
 pub mod oidc;
+mod pending;
+pub mod replay;
+pub mod saml;
 
 use std::collections::BTreeMap;
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use lantern_core::access::{Attribute, UserRecord};
 use lantern_core::config::ClaimMapping;
 use serde_json::Value;
+use tower_sessions::Session;
+
+use crate::state::AppState;
+
+/// A sign-in a provider did not complete: the reason logged in full (and audited), the user told generically
+/// on the login page.
+pub(crate) async fn failed(
+    state: &AppState,
+    session: &Session,
+    method: &str,
+    why: &str,
+) -> Response {
+    tracing::warn!(method, reason = why, "single sign-on refused");
+    crate::audit::event("login_failed", "-", &[("method", method), ("reason", why)]);
+    refused(
+        state,
+        session,
+        "Single sign-on did not complete. Try again.",
+    )
+    .await
+}
+
+/// Back on the login page with `message`.
+pub(crate) async fn refused(state: &AppState, session: &Session, message: &str) -> Response {
+    crate::auth::render_login(
+        state,
+        session,
+        StatusCode::UNAUTHORIZED,
+        Some(message),
+        "",
+        "/",
+    )
+    .await
+}
+
+/// Signs in `user`, whom a provider vouched for through `method`, and sends the browser to `next`; a local
+/// user of that name who is disabled stays out.
+pub(crate) async fn complete(
+    state: &AppState,
+    session: &Session,
+    method: &str,
+    user: &UserRecord,
+    next: &str,
+) -> Response {
+    if state
+        .users()
+        .get(&user.username)
+        .is_some_and(|u| !u.enabled)
+    {
+        crate::audit::event(
+            "login_failed",
+            &user.username,
+            &[("method", method), ("reason", "disabled")],
+        );
+        return refused(state, session, "This account is disabled.").await;
+    }
+    if let Err(e) = crate::access::sign_in_sso(session, user).await {
+        return e.into_response();
+    }
+    if let Err(e) = crate::csrf::renew(session).await {
+        return e.into_response();
+    }
+    crate::audit::event(
+        "login",
+        &user.username,
+        &[("method", method), ("roles", &user.roles.join(","))],
+    );
+    Redirect::to(next).into_response()
+}
 
 /// The password hash of users who sign in through a provider: no password verifies against it.
 pub const NO_PASSWORD: &str = "!sso";

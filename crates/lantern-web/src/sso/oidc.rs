@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use lantern_core::config::OidcConfig;
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
@@ -19,6 +18,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use crate::sso::pending::Pending;
 use crate::state::AppState;
 
 /// The client once discovered: authorization URL set, token and user info endpoints as the provider says.
@@ -33,17 +33,13 @@ type Client = CoreClient<
 
 /// The session key of a sign-in under way.
 const PENDING_KEY: &str = "oidc_pending";
-/// A sign-in must come back from the provider within this many seconds.
-const PENDING_SECS: i64 = 600;
 
-/// What a sign-in under way keeps until the provider sends the browser back.
+/// What the provider's answer must match: the state and nonce sent, and the PKCE verifier.
 #[derive(Serialize, Deserialize)]
-struct Pending {
+struct Expected {
     state: String,
     nonce: String,
     verifier: String,
-    next: String,
-    started: i64,
 }
 
 /// The configured provider, discovered on first use.
@@ -139,17 +135,14 @@ pub async fn start(
         request = request.add_scope(Scope::new(s.clone()));
     }
     let (url, csrf, nonce) = request.set_pkce_challenge(challenge).url();
-    let pending = Pending {
+    let expected = Expected {
         state: csrf.secret().clone(),
         nonce: nonce.secret().clone(),
         verifier: verifier.secret().clone(),
-        next: crate::auth::safe_next(q.next.as_deref()),
-        started: chrono::Utc::now().timestamp(),
     };
-    if let Err(e) = session.insert(PENDING_KEY, &pending).await {
-        return crate::AppError::internal_logged(&e).into_response();
-    }
-    Redirect::to(url.as_str()).into_response()
+    Pending::new(expected, q.next.as_deref())
+        .send_to(&session, PENDING_KEY, url.as_str())
+        .await
 }
 
 #[derive(Deserialize)]
@@ -160,29 +153,12 @@ pub struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// Back on the login page with `message`.
 async fn refused(state: &AppState, session: &Session, message: &str) -> Response {
-    crate::auth::render_login(
-        state,
-        session,
-        StatusCode::UNAUTHORIZED,
-        Some(message),
-        "",
-        "/",
-    )
-    .await
+    crate::sso::refused(state, session, message).await
 }
 
-/// Logs why a sign-in was refused (in full) and answers the user generically.
 async fn failed(state: &AppState, session: &Session, why: &str) -> Response {
-    tracing::warn!(reason = why, "OIDC sign-in refused");
-    crate::audit::event("login_failed", "-", &[("method", "oidc"), ("reason", why)]);
-    refused(
-        state,
-        session,
-        "Single sign-on did not complete. Try again.",
-    )
-    .await
+    crate::sso::failed(state, session, "oidc", why).await
 }
 
 /// The claims of a verified ID token, all of them (the standard ones and the provider's own, such as roles).
@@ -228,9 +204,7 @@ pub async fn callback(
             .page()
             .into_response();
     };
-    // One use: whatever happens next, this sign-in attempt is over.
-    let pending: Option<Pending> = session.remove(PENDING_KEY).await.ok().flatten();
-    let Some(pending) = pending else {
+    let Some(pending) = Pending::<Expected>::take(&session, PENDING_KEY).await else {
         return failed(
             &state,
             &session,
@@ -245,13 +219,13 @@ pub async fn callback(
         );
         return failed(&state, &session, &why).await;
     }
-    if chrono::Utc::now().timestamp() - pending.started > PENDING_SECS {
-        return failed(&state, &session, "the sign-in took longer than 10 minutes").await;
+    if let Some(why) = pending.too_old() {
+        return failed(&state, &session, why).await;
     }
     let state_ok = q
         .state
         .as_deref()
-        .is_some_and(|s| crate::csrf::same(s, &pending.state));
+        .is_some_and(|s| crate::csrf::same(s, &pending.expect.state));
     if !state_ok {
         return failed(&state, &session, "the state does not match the one sent").await;
     }
@@ -267,7 +241,7 @@ pub async fn callback(
         Err(e) => return failed(&state, &session, &format!("no token endpoint: {e}")).await,
     };
     let tokens = match exchange
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.expect.verifier))
         .request_async(&provider.http)
         .await
     {
@@ -279,7 +253,7 @@ pub async fn callback(
     };
     // Signature (keys from the provider's JWKS), issuer, audience, expiry and our nonce.
     let verifier = client.id_token_verifier();
-    if let Err(e) = id_token.claims(&verifier, &Nonce::new(pending.nonce)) {
+    if let Err(e) = id_token.claims(&verifier, &Nonce::new(pending.expect.nonce)) {
         return failed(
             &state,
             &session,
@@ -315,28 +289,5 @@ pub async fn callback(
         Ok(u) => u,
         Err(e) => return failed(&state, &session, &e).await,
     };
-    if state
-        .users()
-        .get(&user.username)
-        .is_some_and(|u| !u.enabled)
-    {
-        crate::audit::event(
-            "login_failed",
-            &user.username,
-            &[("method", "oidc"), ("reason", "disabled")],
-        );
-        return refused(&state, &session, "This account is disabled.").await;
-    }
-    if let Err(e) = crate::access::sign_in_sso(&session, &user).await {
-        return e.into_response();
-    }
-    if let Err(e) = crate::csrf::renew(&session).await {
-        return e.into_response();
-    }
-    crate::audit::event(
-        "login",
-        &user.username,
-        &[("method", "oidc"), ("roles", &user.roles.join(","))],
-    );
-    Redirect::to(&pending.next).into_response()
+    crate::sso::complete(&state, &session, "oidc", &user, &pending.next).await
 }

@@ -148,6 +148,9 @@ fn public_expectation(path: &str, method: &str) -> (u16, u16) {
         ("POST", "/logout") => (303, 303),
         // Single sign-on is not configured in this app: nothing there.
         ("GET", "/auth/oidc/start") | ("GET", "/auth/oidc/callback") => (404, 404),
+        ("GET", "/auth/saml/metadata")
+        | ("GET", "/auth/saml/start")
+        | ("POST", "/auth/saml/acs") => (404, 404),
         _ => panic!("no expectation for the public route {method} {path}: add one"),
     }
 }
@@ -514,14 +517,7 @@ async fn a_row_rule_value_of_the_wrong_type_stops_the_start() {
         "counted: {dashboards: [apac-dot], datasets: [apac_dot], rows: {apac_dot: [{country: Japan}, {quantity: [3, many]}]}}",
     )
     .unwrap();
-    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
-    crate::support::publish_demo(&storage).await;
-    let (users, _) = lantern_web::auth::Users::from_config(&config.auth).unwrap();
-    let err = lantern_web::AppState::build_with_storage(config, users, storage)
-        .await
-        .err()
-        .expect("a bad rule value")
-        .to_string();
+    let err = crate::support::start_error(config, true).await;
     assert!(
         err.contains("auth.roles.counted.rows.apac_dot")
             && err.contains("rule 2")

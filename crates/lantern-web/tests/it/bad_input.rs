@@ -131,12 +131,7 @@ async fn a_dashboard_naming_an_unknown_measure_stops_the_start_with_file_line_an
     .unwrap();
     let mut config = crate::support::base_config(&dir.path().join("data").display().to_string());
     config.dashboards_dir = dashboards.clone();
-    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
-    let (users, _) = lantern_web::auth::Users::from_config(&config.auth).unwrap();
-    let err = match lantern_web::AppState::build_with_storage(config, users, storage).await {
-        Ok(_) => panic!("a broken dashboard must stop the start"),
-        Err(e) => e.to_string(),
-    };
+    let err = crate::support::start_error(config, false).await;
     let file = dashboards.join("broken.yaml").display().to_string();
     assert!(err.starts_with(&format!("{file}:6: `kpis[1]`")), "{err}");
     assert!(err.contains("unknown measure `revenue`"), "{err}");

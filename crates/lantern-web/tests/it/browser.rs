@@ -7,7 +7,7 @@ use fantoccini::{Client, Locator};
 use lantern_testkit::browser::{start_browser, wait_js};
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp, fmt_thousands, repo_root};
+use crate::support::{Backend, PASSWORD, TestApp, fmt_thousands, repo_root};
 
 async fn click(client: &Client, css: &str) {
     client
@@ -730,30 +730,33 @@ async fn a_restricted_user_sees_only_what_is_shared_with_them() {
     save_png(&client, "access-forbidden.png").await;
 }
 
+/// Types `user`'s credentials into the identity provider's own login form and sends it.
+async fn sign_in_at_provider(client: &Client, user: &str, password: &str) {
+    type_into(client, "input[name=username]", user).await;
+    type_into(client, "input[name=password]", password).await;
+    click(client, "button[type=submit]").await;
+}
+
 /// Single sign-on in a real browser: the login page's button, the identity provider's own form, and back
 /// signed in with the provider's roles.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_with_the_identity_provider() {
-    let idp = tokio::task::spawn_blocking(|| lantern_testkit::start_nanoidp(crate::sso::IDP_USERS))
-        .await
-        .unwrap();
+    let idp = crate::sso::start_idp().await;
     let app = crate::sso::start(&idp).await;
     let (_driver, client) = start_browser().await;
     client.set_window_size(1200, 800).await.unwrap();
     client.goto(&app.url("/login")).await.unwrap();
-    let button = text_of(&client, "#sso").await;
+    let button = text_of(&client, "#sso-oidc").await;
     assert_eq!(button, "Sign in with NanoIDP");
     save_png(&client, "login-sso.png").await;
-    click(&client, "#sso").await;
+    click(&client, "#sso-oidc").await;
     wait_js(
         &client,
         "location.port !== '' && document.querySelector('input[name=transaction_id]') !== null",
         "the provider's form",
     )
     .await;
-    type_into(&client, "input[name=username]", "ana").await;
-    type_into(&client, "input[name=password]", "ana-pw").await;
-    click(&client, "button[type=submit]").await;
+    sign_in_at_provider(&client, "ana", "ana-pw").await;
     wait_js(
         &client,
         "location.pathname === '/' && !!document.querySelector('nav.sidebar')",
@@ -766,4 +769,63 @@ async fn sign_in_with_the_identity_provider() {
         !nav.contains("Cursor Usage"),
         "the provider's USER maps to the regional role only: {nav}"
     );
+}
+
+/// SAML sign-in in a real browser, Lantern at `localhost` and the provider at `127.0.0.1`: two sites, so the
+/// provider's post to the ACS carries no session cookie and goes through Lantern's own page, as it does when
+/// the provider is on another domain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_with_saml_through_another_site() {
+    let idp = crate::sso::start_idp().await;
+    let metadata = format!("{}/saml/metadata", idp.base);
+    let app = TestApp::start_at(Backend::Local, move |c, addr| {
+        crate::access::configure(c);
+        let mut saml = crate::saml::saml_config(metadata, addr);
+        saml.entity_id = format!("http://localhost:{}/auth/saml/metadata", addr.port());
+        saml.acs_url = format!("http://localhost:{}/auth/saml/acs", addr.port());
+        c.auth.saml = Some(saml);
+    })
+    .await;
+    let at_localhost = format!("http://localhost:{}", app.addr.port());
+    let (_driver, client) = start_browser().await;
+    client.set_window_size(1200, 800).await.unwrap();
+    client.goto(&format!("{at_localhost}/login")).await.unwrap();
+    assert_eq!(
+        text_of(&client, "#sso-saml").await,
+        "Sign in with Company SSO"
+    );
+    save_png(&client, "login-saml.png").await;
+    click(&client, "#sso-saml").await;
+    wait_js(
+        &client,
+        "location.hostname === '127.0.0.1' && document.querySelector('input[name=password]') !== null",
+        "the provider's form",
+    )
+    .await;
+    sign_in_at_provider(&client, "ana", "ana-pw").await;
+    wait_js(
+        &client,
+        "location.hostname === 'localhost' && location.pathname === '/' && !!document.querySelector('nav.sidebar')",
+        "home after SAML sign-in",
+    )
+    .await;
+    // Sent home by Lantern's own page, not straight from the provider's post (which carried no cookie).
+    let referrer = client
+        .execute("return document.referrer", vec![])
+        .await
+        .unwrap();
+    assert!(
+        referrer.as_str().unwrap().starts_with(&at_localhost),
+        "came from {referrer}"
+    );
+    let nav = text_of(&client, "nav.sidebar").await;
+    assert!(
+        nav.contains("Ana Sato") && nav.contains("APAC DOT"),
+        "{nav}"
+    );
+    assert!(
+        !nav.contains("Cursor Usage"),
+        "the provider's USER maps to the regional role only: {nav}"
+    );
+    save_png(&client, "home-after-saml.png").await;
 }

@@ -487,13 +487,7 @@ async fn a_chart_that_fails_shows_its_error_and_the_rest_still_draws() {
     let data = dir.path().join("data");
     let mut config = crate::support::base_config(&data.display().to_string());
     config.dashboards_dir = dashboards.clone();
-    let storage = lantern_core::storage::Storage::open(&config.storage).unwrap();
-    crate::support::publish_demo(&storage).await;
-    let (users, _) = lantern_web::auth::Users::from_config(&config.auth).unwrap();
-    let err = match lantern_web::AppState::build_with_storage(config, users, storage).await {
-        Ok(_) => panic!("a histogram of text must stop the start"),
-        Err(e) => e.to_string(),
-    };
+    let err = crate::support::start_error(config, true).await;
     let file = dashboards.join("bad.yaml").display().to_string();
     assert!(
         err.starts_with(&format!("{file}:8: `charts[1].x`")),

@@ -2,9 +2,11 @@
 
 mod access;
 mod api;
+mod audit_log;
 mod auth;
 mod bad_input;
 mod browser;
 mod dashboards;
+mod saml;
 mod sso;
 mod support;

@@ -24,7 +24,17 @@ users:
     email: "ana@example.org"
     roles: ["USER"]
     tenant: "North Asia"
+    attributes:
+      region: "North Asia"
+      displayName: "Ana Sato"
 "#;
+
+/// nanoidp with [`IDP_USERS`], started off the async runtime (it waits for the provider to answer).
+pub async fn start_idp() -> Idp {
+    tokio::task::spawn_blocking(|| start_nanoidp(IDP_USERS))
+        .await
+        .unwrap()
+}
 
 pub async fn start(idp: &Idp) -> TestApp {
     let issuer = idp.base.clone();
@@ -52,19 +62,7 @@ pub async fn start(idp: &Idp) -> TestApp {
 
 /// Lantern's redirect to the provider, for `visitor` starting a sign-in.
 async fn authorize_url(me: &Visitor) -> String {
-    let res = me
-        .client
-        .get(me.url("/auth/oidc/start?next=/d/apac-dot"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        303,
-        "{}",
-        res.text().await.unwrap_or_default()
-    );
-    res.headers()["location"].to_str().unwrap().to_string()
+    me.redirect_of("/auth/oidc/start?next=/d/apac-dot").await
 }
 
 /// Signs in at the provider's own form and returns where it sends the browser back.
@@ -127,9 +125,7 @@ async fn refused(me: &Visitor, callback: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_signs_users_in_with_their_provider_roles_and_row_rules() {
-    let idp = tokio::task::spawn_blocking(|| start_nanoidp(IDP_USERS))
-        .await
-        .unwrap();
+    let idp = start_idp().await;
     let app = start(&idp).await;
     let login = app.page("/login").await;
     assert!(
@@ -179,9 +175,7 @@ async fn oidc_signs_users_in_with_their_provider_roles_and_row_rules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_refuses_a_wrong_state_a_wrong_nonce_and_a_provider_error() {
-    let idp = tokio::task::spawn_blocking(|| start_nanoidp(IDP_USERS))
-        .await
-        .unwrap();
+    let idp = start_idp().await;
     let app = start(&idp).await;
 
     // A state other than the one sent.

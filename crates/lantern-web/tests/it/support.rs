@@ -148,6 +148,7 @@ impl TestApp {
         watch: bool,
         listener: tokio::net::TcpListener,
     ) -> Self {
+        crate::audit_log::capture();
         let (users, _) = Users::from_config(&config.auth).unwrap();
         let state = AppState::build_with_storage(config, users, storage.clone())
             .await
@@ -259,11 +260,36 @@ impl Visitor {
             .as_u16()
     }
 
+    /// Where a GET of `path` redirects to (it must answer 303).
+    pub async fn redirect_of(&self, path: &str) -> String {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        assert_eq!(
+            res.status(),
+            303,
+            "{path}: {}",
+            res.text().await.unwrap_or_default()
+        );
+        res.headers()["location"].to_str().unwrap().to_string()
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let res = self.client.get(self.url(path)).send().await.unwrap();
         let status = res.status().as_u16();
         let body = res.json().await.unwrap_or(serde_json::Value::Null);
         (status, body)
+    }
+}
+
+/// Why Lantern refuses to start with `config`, the demo data published first when `with_demo`.
+pub async fn start_error(config: Config, with_demo: bool) -> String {
+    let storage = Storage::open(&config.storage).unwrap();
+    if with_demo {
+        publish_demo(&storage).await;
+    }
+    let (users, _) = Users::from_config(&config.auth).unwrap();
+    match AppState::build_with_storage(config, users, storage).await {
+        Ok(_) => panic!("Lantern started, though it should have refused"),
+        Err(e) => e.to_string(),
     }
 }
 
