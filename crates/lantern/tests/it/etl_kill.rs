@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lantern");
+use crate::serve::{BIN, Server};
+
 const PASSWORD: &str = "kill-test-password";
 
 fn lantern(dir: &Path, args: &[&str]) -> std::process::Output {
@@ -81,41 +82,10 @@ async fn a_killed_run_leaves_the_published_version_served() {
     );
 
     // The portal, as its own process.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(BIN)
-        .args(["serve", "--port", &port.to_string()])
-        .current_dir(root)
-        .env("LANTERN_ADMIN_PASSWORD", PASSWORD)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let page = client.get(format!("{base}/login")).send().await.unwrap();
-    let csrf = lantern_testkit::csrf_token(&page.text().await.unwrap()).expect("login form token");
-    client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", "admin"),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let server = Server::start(root, &[("LANTERN_ADMIN_PASSWORD", PASSWORD)]).await;
+    let base = server.base.clone();
+    let client = crate::serve::browser();
+    assert_eq!(server.sign_in(&client, "admin", PASSWORD).await, 303);
     assert_eq!(kpi(&client, &base).await, (1, 1_000));
 
     // A big run, killed once its first Parquet upload has started in the new version's folder.
@@ -177,7 +147,4 @@ async fn a_killed_run_leaves_the_published_version_served() {
     assert!(!v2.exists(), "leftovers of the killed run are cleaned up");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(kpi(&client, &base).await, (3, 2_000));
-
-    server.kill().unwrap();
-    let _ = server.wait();
 }

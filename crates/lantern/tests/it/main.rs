@@ -2,4 +2,6 @@
 
 mod check;
 mod etl_kill;
+mod replicas;
+mod serve;
 mod users;

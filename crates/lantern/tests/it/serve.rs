@@ -1,0 +1,91 @@
+//! `lantern serve` as its own process on a free loopback port: started with the environment a test gives,
+//! awaited until it answers, killed when dropped.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_lantern");
+
+pub struct Server {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// `lantern serve` in `dir` with `env` set, once `/healthz` answers.
+    pub async fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--port", &port.to_string()])
+            .current_dir(dir)
+            .envs(env.iter().copied())
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let probe = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while probe.get(format!("{base}/healthz")).send().await.is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("lantern serve exited ({status}) before answering");
+            }
+            assert!(Instant::now() < deadline, "lantern serve did not answer");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { base, child }
+    }
+
+    /// Signs `client` in through the login form (its CSRF token included); the answer's status.
+    pub async fn sign_in(&self, client: &reqwest::Client, user: &str, password: &str) -> u16 {
+        let page = client
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap();
+        let csrf =
+            lantern_testkit::csrf_token(&page.text().await.unwrap()).expect("login form token");
+        client
+            .post(format!("{}/login", self.base))
+            .form(&[("username", user), ("password", password), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// The status of a GET of `path` by `client`.
+    pub async fn status(&self, client: &reqwest::Client, path: &str) -> u16 {
+        client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+/// A client with its own cookie jar that does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
