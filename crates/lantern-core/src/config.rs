@@ -596,10 +596,33 @@ impl Config {
                     "is empty: give the provider's metadata file or URL",
                 ));
             }
-            if s.max_assertion_age_secs == 0 {
+            // The metadata carries the key every response is checked with: fetched over plain HTTP, whoever is
+            // on the path could put in their own.
+            if s.idp_metadata.starts_with("http://") {
+                let host = url::Url::parse(&s.idp_metadata)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_default();
+                if !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
+                    return Err(Error::config(
+                        "auth.saml.idp_metadata",
+                        format!(
+                            "`{}` is fetched over plain HTTP: use https:// (or a file), since the metadata holds the key that vouches for every sign-in",
+                            s.idp_metadata
+                        ),
+                    ));
+                }
+            }
+            if !(1..=3600).contains(&s.max_assertion_age_secs) {
                 return Err(Error::config(
                     "auth.saml.max_assertion_age_secs",
-                    "must be at least 1",
+                    "must be between 1 and 3600",
+                ));
+            }
+            if s.clock_skew_secs > 300 {
+                return Err(Error::config(
+                    "auth.saml.clock_skew_secs",
+                    "must be at most 300",
                 ));
             }
         }
@@ -782,12 +805,21 @@ mod tests {
                 "usrname",
             ),
             (format!("{SAML}    certificate: x\n"), "certificate"),
+            (
+                format!("{SAML}    clock_skew_secs: 3600\n"),
+                "auth.saml.clock_skew_secs",
+            ),
+            (
+                SAML.replace("idp.xml", "http://idp.example/saml/metadata"),
+                "plain HTTP",
+            ),
         ];
         for (yaml, field) in cases {
             let err = load(&yaml).unwrap_err();
             assert!(err.contains(field), "{field}: {err}");
         }
-        // Form login off with SAML the only way in is fine.
+        // Form login off with SAML the only way in is fine; so is metadata over HTTP from this machine.
         assert!(load(&format!("{SAML}  form_login: false\n")).is_ok());
+        assert!(load(&SAML.replace("idp.xml", "http://127.0.0.1:8000/saml/metadata")).is_ok());
     }
 }

@@ -16,6 +16,13 @@ pub struct Idp {
     _dir: tempfile::TempDir,
 }
 
+impl Idp {
+    /// Where nanoidp keeps its signing key (`rsa_private.pem`) and certificate (`idp-cert.pem`).
+    pub fn keys_dir(&self) -> PathBuf {
+        self._dir.path().join("keys")
+    }
+}
+
 impl Drop for Idp {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -23,8 +30,9 @@ impl Drop for Idp {
     }
 }
 
-/// The virtualenv's Python: `LANTERN_TEST_VENV`, else `~/.cache/lantern-venv`.
-fn python() -> PathBuf {
+/// The virtualenv's Python (nanoidp's, with its XML signing libraries): `LANTERN_TEST_VENV`, else
+/// `~/.cache/lantern-venv`.
+pub fn python() -> PathBuf {
     let venv = std::env::var_os("LANTERN_TEST_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

@@ -6,5 +6,5 @@ mod idp;
 mod s3;
 
 pub use forms::csrf_token;
-pub use idp::{Idp, start_nanoidp};
+pub use idp::{Idp, python as venv_python, start_nanoidp};
 pub use s3::{S3_KEY, S3_SECRET, start_s3};

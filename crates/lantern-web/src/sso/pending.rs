@@ -42,6 +42,16 @@ impl<T: Serialize + DeserializeOwned> Pending<T> {
         session.remove(key).await.ok().flatten()
     }
 
+    /// The sign-in under way in `session`, left there (until [`Pending::end`]).
+    pub async fn peek(session: &Session, key: &str) -> Option<Self> {
+        session.get(key).await.ok().flatten()
+    }
+
+    /// Ends the sign-in under way in `session`.
+    pub async fn end(session: &Session, key: &str) {
+        let _ = session.remove::<Self>(key).await;
+    }
+
     /// Why it can no longer complete, if it cannot.
     pub fn too_old(&self) -> Option<&'static str> {
         (chrono::Utc::now().timestamp() - self.started > PENDING_SECS)

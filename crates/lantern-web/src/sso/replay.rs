@@ -8,8 +8,9 @@ use redis::aio::ConnectionManager;
 
 use crate::session_store::Sessions;
 
-/// Ids remembered in memory at most. Only verified assertions enter, so only the identity provider can fill it.
-const MEMORY_IDS_MAX: u64 = 100_000;
+/// Ids remembered in memory at most (about 100 MB). Only verified assertions enter, and each leaves when its
+/// time window closes; past this, responses are refused rather than an id forgotten while it could be replayed.
+const MEMORY_IDS_MAX: u64 = 1_000_000;
 
 /// Assertion ids longer than this are refused rather than stored.
 pub const ID_MAX_LEN: usize = 256;
@@ -36,7 +37,6 @@ impl UsedAssertions {
         match sessions {
             Sessions::Memory(_) => Self::Memory(
                 moka::future::Cache::builder()
-                    .max_capacity(MEMORY_IDS_MAX)
                     .expire_after(UntilStored)
                     .build(),
             ),
@@ -49,6 +49,14 @@ impl UsedAssertions {
         let keep = keep.max(Duration::from_secs(1));
         match self {
             Self::Memory(ids) => {
+                if ids.entry_count() >= MEMORY_IDS_MAX {
+                    ids.run_pending_tasks().await;
+                    if ids.entry_count() >= MEMORY_IDS_MAX {
+                        return Err(format!(
+                            "{MEMORY_IDS_MAX} assertions are remembered already"
+                        ));
+                    }
+                }
                 let entry = ids
                     .entry(id.to_string())
                     .or_insert(Instant::now() + keep)
@@ -62,7 +70,8 @@ impl UsedAssertions {
                     .arg(1)
                     .arg("NX")
                     .arg("EX")
-                    .arg(keep.as_secs().max(1))
+                    // Rounded up: never forgotten before the assertion's window closes.
+                    .arg(keep.as_millis().div_ceil(1000).max(1) as u64)
                     .query_async(&mut c)
                     .await
                     .map_err(|e| format!("redis: {e}"))?;

@@ -147,12 +147,20 @@ async fn at_provider(me: &Visitor, idp: &Idp, user: &str, password: &str) -> Ans
     sign_in_at_provider(me, idp, &request, &relay, "GET", user, password).await
 }
 
-/// A request of the test's own making, sent to the provider by HTTP-POST binding, answering Lantern's pending
-/// request `id` but naming `issuer` and `acs` as it likes.
-async fn crafted_request(me: &Visitor, idp: &Idp, id: &str, issuer: &str, acs: &str) -> Answer {
+/// A request of the test's own making, sent to the provider by HTTP-POST binding, with the `id` of Lantern's
+/// pending request (or none: the provider then answers without `InResponseTo`, as to a sign-in started at the
+/// provider) and naming `issuer` and `acs` as it likes.
+async fn crafted_request(
+    me: &Visitor,
+    idp: &Idp,
+    id: Option<&str>,
+    issuer: &str,
+    acs: &str,
+) -> Answer {
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let id = id.map(|id| format!(r#" ID="{id}""#)).unwrap_or_default();
     let xml = format!(
-        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{}/saml/sso" AssertionConsumerServiceURL="{acs}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>{issuer}</saml:Issuer></samlp:AuthnRequest>"#,
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"{id} Version="2.0" IssueInstant="{now}" Destination="{}/saml/sso" AssertionConsumerServiceURL="{acs}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>{issuer}</saml:Issuer></samlp:AuthnRequest>"#,
         idp.base
     );
     sign_in_at_provider(me, idp, &B64.encode(xml), "", "POST", "ana", "ana-pw").await
@@ -184,6 +192,55 @@ fn altered(response: &str, edit: impl FnOnce(String) -> String) -> String {
     let changed = edit(xml.clone());
     assert_ne!(changed, xml, "the edit changed nothing");
     B64.encode(changed)
+}
+
+/// The response with its assertion signed again by the provider's own key, with `sha` (`sha1` or `sha256`) as
+/// digest and RSA signature hash (nanoidp itself signs with SHA-256 only): signxml, from nanoidp's
+/// virtualenv, does the signing.
+fn signed_again(idp: &Idp, response: &str, sha: &str) -> String {
+    const SCRIPT: &str = r#"
+import base64, sys
+from lxml import etree
+from signxml import XMLSigner, methods
+keys, sha = sys.argv[1], sys.argv[2]
+root = etree.fromstring(base64.b64decode(sys.stdin.read()))
+ns = {"ds": "http://www.w3.org/2000/09/xmldsig#", "saml": "urn:oasis:names:tc:SAML:2.0:assertion"}
+assertion = root.find("saml:Assertion", ns)
+for old in assertion.findall("ds:Signature", ns):
+    assertion.remove(old)
+class Sha1Signer(XMLSigner):
+    def check_deprecated_methods(self):  # signxml refuses SHA-1 unless told: this test needs it
+        pass
+signer = Sha1Signer(method=methods.enveloped, signature_algorithm="rsa-" + sha, digest_algorithm=sha,
+                   c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
+signed = signer.sign(assertion, key=open(keys + "/rsa_private.pem", "rb").read(),
+                     cert=open(keys + "/idp-cert.pem").read(), reference_uri=assertion.get("ID"))
+root.replace(assertion, signed)
+sys.stdout.write(base64.b64encode(etree.tostring(root)).decode())
+"#;
+    use std::io::Write;
+    let mut child = std::process::Command::new(lantern_testkit::venv_python())
+        .args(["-c", SCRIPT])
+        .arg(idp.keys_dir())
+        .arg(sha)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(response.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "re-signing: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// `xml` without its first element named `tag` (the whole element, children included).
@@ -369,25 +426,63 @@ async fn saml_refuses_altered_unsigned_misaddressed_and_unsolicited_responses() 
         assert_refused(&me, res, why).await;
     }
 
-    // Signed for another service provider (its audience), or addressed to another ACS (Destination and
-    // Recipient), though answering this session's own request.
+    // Signed by the provider's own key, but with SHA-1 (and, as the control, the same signing with SHA-256
+    // is accepted).
+    let me = app.with_client(client());
+    let answer = at_provider(&me, &idp, "ana", "ana-pw").await;
+    let weak = signed_again(&idp, &answer.response, "sha1");
+    assert!(
+        String::from_utf8(B64.decode(&weak).unwrap())
+            .unwrap()
+            .contains("xmldsig#rsa-sha1")
+    );
+    let res = post(&me, &answer, &weak, false).await;
+    assert_refused(
+        &me,
+        res,
+        "algorithm refused here: http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    )
+    .await;
+    let me = app.with_client(client());
+    let answer = at_provider(&me, &idp, "ana", "ana-pw").await;
+    let strong = signed_again(&idp, &answer.response, "sha256");
+    assert_ne!(strong, answer.response);
+    let res = post(&me, &answer, &strong, false).await;
+    assert_signed_in(&res, "/d/apac-dot", "ana@example.org", "regional");
+
+    // Signed for another service provider (its audience), or addressed to another ACS: by the response's
+    // `Destination` (unsigned here: nanoidp signs the assertion only) and, with that taken out, by the signed
+    // `Recipient`; each though answering this session's own request.
     let (entity, acs) = (app.url("/auth/saml/metadata"), app.url("/auth/saml/acs"));
-    for (issuer, to, why) in [
+    let elsewhere = "http://127.0.0.1:9/elsewhere/acs";
+    let no_destination: Edit =
+        |xml| xml.replace(r#"Destination="http://127.0.0.1:9/elsewhere/acs""#, "");
+    let cases: [(&str, &str, Option<Edit>, &str); 3] = [
         (
             "https://another-app.example/sp",
-            acs.as_str(),
+            &acs,
+            None,
             "AudienceRequirement",
         ),
         (
-            entity.as_str(),
-            "http://127.0.0.1:9/elsewhere/acs",
-            "does not match SP ACS URL",
+            &entity,
+            elsewhere,
+            None,
+            "addressed to http://127.0.0.1:9/elsewhere/acs",
         ),
-    ] {
+        (
+            &entity,
+            elsewhere,
+            Some(no_destination),
+            "Recipient does not match SP ACS URL",
+        ),
+    ];
+    for (issuer, to, edit, why) in cases {
         let me = app.with_client(client());
         let id = xml_attribute(&authn_request(&request_url(&me).await), "ID");
-        let answer = crafted_request(&me, &idp, &id, issuer, to).await;
-        let res = post(&me, &answer, &answer.response, false).await;
+        let answer = crafted_request(&me, &idp, Some(&id), issuer, to).await;
+        let response = edit.map_or(answer.response.clone(), |e| altered(&answer.response, e));
+        let res = post(&me, &answer, &response, false).await;
         assert_refused(&me, res, why).await;
     }
 
@@ -443,18 +538,41 @@ async fn saml_refuses_a_replayed_assertion_on_every_replica_sharing_redis() {
     })
     .await;
 
+    // A response to a sign-in started at the provider (no InResponseTo), replayed by whoever captured it, on
+    // the same replica and on the other.
+    let (entity, acs) = (
+        first.url("/auth/saml/metadata"),
+        first.url("/auth/saml/acs"),
+    );
     let me = first.with_client(client());
-    let answer = at_provider(&me, &idp, "ana", "ana-pw").await;
-    let captured = first.with_client(client());
-    let res = post(&captured, &answer, &answer.response, true).await;
+    let answer = crafted_request(&me, &idp, None, &entity, &acs).await;
+    assert!(
+        !B64.decode(&answer.response)
+            .map(|x| String::from_utf8(x).unwrap())
+            .unwrap()
+            .contains("InResponseTo")
+    );
+    let res = post(&me, &answer, &answer.response, false).await;
+    assert_eq!(res.status(), 200, "Lantern's page that posts it again");
+    let res = post(&me, &answer, &answer.response, true).await;
     assert_signed_in(&res, "/", "ana@example.org", "regional");
-    // Replayed by whoever captured it, on the same replica and on the other.
     let again = first.with_client(client());
     let res = post(&again, &answer, &answer.response, true).await;
     assert_refused(&again, res, "used before").await;
     let elsewhere = second.with_client(client());
     let res = post(&elsewhere, &answer, &answer.response, true).await;
     assert_refused(&elsewhere, res, "used before").await;
+
+    // Unsolicited responses allowed, a response that answers a request is still bound to its session: posted
+    // by another (a login CSRF with the attacker's own response), or in a session that sent another request.
+    let me = first.with_client(client());
+    let answer = at_provider(&me, &idp, "ana", "ana-pw").await;
+    let victim = first.with_client(client());
+    let res = post(&victim, &answer, &answer.response, true).await;
+    assert_refused(&victim, res, "which this session did not send").await;
+    request_url(&victim).await;
+    let res = post(&victim, &answer, &answer.response, false).await;
+    assert_refused(&victim, res, "InResponseTo").await;
 
     // A fresh assertion is accepted on the second replica: it was the id it refused, not the provider.
     let me = second.with_client(client());
@@ -487,10 +605,12 @@ async fn saml_refuses_expired_assertions_and_metadata_without_a_signing_key() {
     })
     .await;
 
+    // An unsolicited response, used once: its id is remembered in this process.
+    let (entity, acs) = (app.url("/auth/saml/metadata"), app.url("/auth/saml/acs"));
     let me = app.with_client(client());
-    let answer = at_provider(&me, &idp, "ana", "ana-pw").await;
-    let res = post(&me, &answer, &answer.response, false).await;
-    assert_signed_in(&res, "/d/apac-dot", "ana@example.org", "regional");
+    let answer = crafted_request(&me, &idp, None, &entity, &acs).await;
+    let res = post(&me, &answer, &answer.response, true).await;
+    assert_signed_in(&res, "/", "ana@example.org", "regional");
     let again = app.with_client(client());
     let res = post(&again, &answer, &answer.response, true).await;
     assert_refused(&again, res, "used before").await;

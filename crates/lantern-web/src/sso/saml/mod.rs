@@ -118,8 +118,9 @@ pub async fn acs(
         return crate::sso::failed(&state, &session, METHOD, "the post carries no SAMLResponse")
             .await;
     }
-    // One use: whatever happens next, this sign-in attempt is over.
-    let pending = Pending::<String>::take(&session, PENDING_KEY).await;
+    // Left in place until a response verifies: a forged post (Lantern's page re-posts whatever it is given)
+    // must not end the user's real sign-in.
+    let pending = Pending::<String>::peek(&session, PENDING_KEY).await;
     if pending.is_none() && form.continued.is_none() {
         return post_again(&form);
     }
@@ -129,7 +130,10 @@ pub async fn acs(
     };
     let next = match &pending {
         Some(p) => match p.too_old() {
-            Some(why) => return failed(why.into()).await,
+            Some(why) => {
+                Pending::<String>::end(&session, PENDING_KEY).await;
+                return failed(why.into()).await;
+            }
             None => p.next.clone(),
         },
         None if provider.config.allow_idp_initiated => crate::auth::safe_next(
@@ -154,6 +158,8 @@ pub async fn acs(
         Ok(v) => v,
         Err(e) => return failed(e).await,
     };
+    // One use: the provider has answered this sign-in, whatever follows.
+    Pending::<String>::end(&session, PENDING_KEY).await;
     match state
         .used_assertions()
         .first_use(&verified.id, verified.keep)

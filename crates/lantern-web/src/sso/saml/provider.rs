@@ -2,7 +2,10 @@
 //! and samael's service provider configured so that its lenient defaults are closed. samael would parse a
 //! response without checking any signature when the metadata has no signing key, accept any signature
 //! algorithm, and check the audience only when the assertion names one; here a metadata without a signing key
-//! is refused, only SHA-256 and stronger signatures verify, and the audience is required.
+//! is refused, only SHA-256 and stronger signatures verify, and the audience is required. samael's
+//! `allow_idp_initiated` also stops it comparing `InResponseTo` with the request sent, so a response that
+//! answers a request is always checked by a service provider that does not allow unsolicited ones, and the
+//! lenient one only takes responses that answer no request at all.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,11 +32,22 @@ const STRONG_ALGORITHMS: [AllowedSignatureAlgorithm; 6] = [
 /// Metadata bigger than this is refused rather than parsed.
 const METADATA_MAX_BYTES: usize = 1 << 20;
 
+/// After a failed metadata fetch, requests wait this long before the next try (each would fetch otherwise).
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
 /// The configured identity provider.
 pub struct Provider {
     pub(crate) config: SamlConfig,
     http: openidconnect::reqwest::Client,
-    sp: tokio::sync::OnceCell<ServiceProvider>,
+    sp: tokio::sync::OnceCell<ServiceProviders>,
+    last_failure: std::sync::Mutex<Option<(std::time::Instant, String)>>,
+}
+
+/// samael's service provider twice over the same metadata: `answering` checks responses against the request
+/// they answer; `unsolicited` (only when `allow_idp_initiated`) takes responses that answer none.
+pub struct ServiceProviders {
+    answering: ServiceProvider,
+    unsolicited: Option<ServiceProvider>,
 }
 
 /// A verified assertion, as Lantern uses it.
@@ -62,6 +76,7 @@ impl Provider {
             config,
             http,
             sp: tokio::sync::OnceCell::new(),
+            last_failure: std::sync::Mutex::new(None),
         };
         if !is_url(&provider.config.idp_metadata) {
             let path = &provider.config.idp_metadata;
@@ -79,8 +94,8 @@ impl Provider {
         &self.config.label
     }
 
-    /// samael's service provider over the provider's `metadata`, checked.
-    fn service_provider(&self, metadata: &str) -> Result<ServiceProvider, String> {
+    /// samael's service providers over the provider's `metadata`, checked.
+    fn service_provider(&self, metadata: &str) -> Result<ServiceProviders, String> {
         let idp: EntityDescriptor = metadata
             .parse()
             .map_err(|e| format!("not SAML metadata: {e}"))?;
@@ -93,7 +108,7 @@ impl Provider {
             acs_url: Some(self.config.acs_url.clone()),
             slo_url: None,
             idp_metadata: idp,
-            allow_idp_initiated: self.config.allow_idp_initiated,
+            allow_idp_initiated: false,
             max_issue_delay: chrono::Duration::seconds(self.config.max_assertion_age_secs as i64),
             max_clock_skew: chrono::Duration::seconds(self.config.clock_skew_secs as i64),
             allowed_signature_algorithms: Some(STRONG_ALGORITHMS.to_vec()),
@@ -115,27 +130,51 @@ impl Provider {
                 "the metadata has no SingleSignOnService with the HTTP-Redirect binding".into(),
             );
         }
-        Ok(sp)
+        let unsolicited = self.config.allow_idp_initiated.then(|| ServiceProvider {
+            allow_idp_initiated: true,
+            ..sp.clone()
+        });
+        Ok(ServiceProviders {
+            answering: sp,
+            unsolicited,
+        })
     }
 
-    /// The service provider, fetching the metadata first when it is a URL (and again after a failure).
-    pub async fn sp(&self) -> Result<&ServiceProvider, String> {
-        self.sp
-            .get_or_try_init(|| async {
-                let url = &self.config.idp_metadata;
-                let at = |e: &dyn std::fmt::Display| format!("IdP metadata at {url}: {e}");
-                let res = self.http.get(url).send().await.map_err(|e| at(&e))?;
-                if !res.status().is_success() {
-                    return Err(at(&format!("answered {}", res.status())));
-                }
-                let body = res.bytes().await.map_err(|e| at(&e))?;
-                if body.len() > METADATA_MAX_BYTES {
-                    return Err(at(&"larger than 1 MiB"));
-                }
-                let xml = std::str::from_utf8(&body).map_err(|e| at(&e))?;
-                self.service_provider(xml).map_err(|e| at(&e))
-            })
-            .await
+    /// The service providers, fetching the metadata first when it is a URL (again after a failure, but not
+    /// within 30 seconds of it).
+    pub async fn sp(&self) -> Result<&ServiceProviders, String> {
+        if let Some(sp) = self.sp.get() {
+            return Ok(sp);
+        }
+        if let Some((at, why)) = self.last_failure.lock().unwrap().as_ref()
+            && at.elapsed() < RETRY_AFTER
+        {
+            return Err(why.clone());
+        }
+        let fetched = self.sp.get_or_try_init(|| self.fetch_metadata()).await;
+        if let Err(why) = &fetched {
+            *self.last_failure.lock().unwrap() = Some((std::time::Instant::now(), why.clone()));
+        }
+        fetched
+    }
+
+    async fn fetch_metadata(&self) -> Result<ServiceProviders, String> {
+        let url = &self.config.idp_metadata;
+        let at = |e: &dyn std::fmt::Display| format!("IdP metadata at {url}: {e}");
+        let mut res = self.http.get(url).send().await.map_err(|e| at(&e))?;
+        if !res.status().is_success() {
+            return Err(at(&format!("answered {}", res.status())));
+        }
+        // Read in chunks, so a huge answer is cut off rather than held whole.
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(|e| at(&e))? {
+            body.extend_from_slice(&chunk);
+            if body.len() > METADATA_MAX_BYTES {
+                return Err(at(&"larger than 1 MiB"));
+            }
+        }
+        let xml = std::str::from_utf8(&body).map_err(|e| at(&e))?;
+        self.service_provider(xml).map_err(|e| at(&e))
     }
 
     /// Lantern's metadata, for the provider's administrator: entity id, the ACS (HTTP-POST), signed assertions
@@ -165,7 +204,8 @@ impl Provider {
     }
 
     /// The AuthnRequest redirect to the provider, and the request's id (which the response must answer).
-    pub fn authn_redirect(&self, sp: &ServiceProvider) -> Result<(url::Url, String), String> {
+    pub fn authn_redirect(&self, sps: &ServiceProviders) -> Result<(url::Url, String), String> {
+        let sp = &sps.answering;
         let sso = sp
             .sso_binding_location(HTTP_REDIRECT_BINDING)
             .ok_or("no HTTP-Redirect SingleSignOnService")?;
@@ -192,7 +232,7 @@ impl Provider {
     /// assertion; the error says why it was refused, for the log.
     pub fn verify(
         &self,
-        sp: &ServiceProvider,
+        sps: &ServiceProviders,
         encoded: &str,
         request_id: Option<&str>,
     ) -> Result<Verified, String> {
@@ -203,21 +243,54 @@ impl Provider {
             .map_err(|e| format!("the SAMLResponse is not base64: {e}"))?;
         let xml =
             String::from_utf8(xml).map_err(|_| "the SAMLResponse is not UTF-8".to_string())?;
-        let ids: Vec<&str> = request_id.into_iter().collect();
-        let assertion = sp
-            .parse_xml_response(&xml, (!ids.is_empty()).then_some(&ids[..]))
-            .map_err(|e| explain(&e, &xml))?;
-        // samael checks the audience only when the assertion restricts it: an assertion for anyone is refused.
-        let audiences: Vec<&str> = assertion
+        self.check_envelope(&xml)?;
+        let assertion = match (request_id, &sps.unsolicited) {
+            (Some(id), _) => sps.answering.parse_xml_response(&xml, Some(&[id])),
+            (None, Some(sp)) => sp.parse_xml_response(&xml, None),
+            (None, None) => {
+                return Err("no sign-in under way, and unsolicited responses are off".into());
+            }
+        }
+        .map_err(|e| explain(&e, &xml))?;
+        if request_id.is_none() {
+            // samael, allowing unsolicited responses, compares no InResponseTo: a response that answers a
+            // request answers one sent from another session, and is no unsolicited response.
+            let answers = assertion
+                .subject
+                .iter()
+                .flat_map(|s| s.subject_confirmations.iter().flatten())
+                .filter_map(|c| {
+                    c.subject_confirmation_data
+                        .as_ref()?
+                        .in_response_to
+                        .as_ref()
+                })
+                .next();
+            if let Some(id) = answers {
+                return Err(format!(
+                    "the response answers request {id}, which this session did not send"
+                ));
+            }
+        }
+        // samael checks the audience only when the assertion restricts it, and passes when any one of several
+        // restrictions names Lantern: every restriction must, and there must be one.
+        let restrictions: Vec<Vec<&str>> = assertion
             .conditions
             .iter()
             .flat_map(|c| c.audience_restrictions.iter().flatten())
-            .flat_map(|r| r.audience.iter().map(String::as_str))
+            .map(|r| r.audience.iter().map(String::as_str).collect())
             .collect();
-        if !audiences.contains(&self.config.entity_id.as_str()) {
+        let ours = self.config.entity_id.as_str();
+        if restrictions.is_empty() || restrictions.iter().any(|r| !r.contains(&ours)) {
             return Err(format!(
-                "the assertion is for audience {audiences:?}, not for `{}`",
-                self.config.entity_id
+                "the assertion is for audience {restrictions:?}, not for `{ours}`"
+            ));
+        }
+        let skew = chrono::Duration::seconds(self.config.clock_skew_secs as i64);
+        if assertion.issue_instant > Utc::now() + skew {
+            return Err(format!(
+                "the assertion is issued in the future ({})",
+                assertion.issue_instant
             ));
         }
         if assertion.id.len() > super::super::replay::ID_MAX_LEN {
@@ -228,6 +301,33 @@ impl Provider {
             keep: self.acceptable_for(&assertion),
             claims: claims(&assertion),
         })
+    }
+
+    /// The response's envelope, read before any signature check. samael checks `Destination` and the status
+    /// only when the response itself is signed (not only its assertion); refusing on what an unsigned
+    /// envelope says lets nothing in, and a provider's error status gets its own message.
+    fn check_envelope(&self, xml: &str) -> Result<(), String> {
+        let Ok(response) = xml.parse::<Response>() else {
+            return Ok(());
+        };
+        if let Some(to) = &response.destination
+            && *to != self.config.acs_url
+        {
+            return Err(format!(
+                "the response is addressed to {to}, not to this ACS ({})",
+                self.config.acs_url
+            ));
+        }
+        let status = response
+            .status
+            .as_ref()
+            .and_then(|s| s.status_code.value.as_deref());
+        if let Some(code) = status
+            && code != "urn:oasis:names:tc:SAML:2.0:status:Success"
+        {
+            return Err(format!("the provider answered status {code}"));
+        }
+        Ok(())
     }
 
     /// How much longer `assertion` could pass samael's time checks: its latest deadline plus the skew.
@@ -296,29 +396,44 @@ fn explain(e: &samael::service_provider::Error, xml: &str) -> String {
         .into()
 }
 
-/// The assertion's subject and attributes as claims for [`crate::sso::map_user`].
+/// The attribute name under which the subject's `NameID` is a claim; no attribute can take it.
+const NAME_ID: &str = "name_id";
+
+/// The assertion's subject and attributes as claims for [`crate::sso::map_user`]: every attribute by its
+/// `Name`, then by its `FriendlyName` where no attribute has that `Name` (so a friendly name never shadows
+/// another attribute), and the `NameID` as `name_id`.
 fn claims(assertion: &Assertion) -> BTreeMap<String, Value> {
-    let mut claims = BTreeMap::new();
-    if let Some(id) = assertion.subject.as_ref().and_then(|s| s.name_id.as_ref()) {
-        claims.insert("name_id".to_string(), Value::String(id.value.trim().into()));
-    }
-    for a in assertion
+    let attributes: Vec<_> = assertion
         .attribute_statements
         .iter()
         .flatten()
         .flat_map(|s| &s.attributes)
-    {
-        let values: Vec<Value> = a
-            .values
-            .iter()
-            .filter_map(|v| v.value.as_ref())
-            .map(|v| Value::String(v.trim().into()))
-            .collect();
-        for name in a.name.iter().chain(a.friendly_name.iter()) {
-            claims
-                .entry(name.clone())
-                .or_insert_with(|| Value::Array(values.clone()));
+        .collect();
+    let values = |a: &samael::attribute::Attribute| {
+        Value::Array(
+            a.values
+                .iter()
+                .filter_map(|v| v.value.as_ref())
+                .map(|v| Value::String(v.trim().into()))
+                .collect(),
+        )
+    };
+    let mut claims = BTreeMap::new();
+    for a in &attributes {
+        if let Some(name) = a.name.as_ref().filter(|n| *n != NAME_ID) {
+            claims.entry(name.clone()).or_insert_with(|| values(a));
         }
+    }
+    let by_name: Vec<String> = claims.keys().cloned().collect();
+    for a in &attributes {
+        if let Some(friendly) = a.friendly_name.as_ref().filter(|n| *n != NAME_ID)
+            && !by_name.contains(friendly)
+        {
+            claims.entry(friendly.clone()).or_insert_with(|| values(a));
+        }
+    }
+    if let Some(id) = assertion.subject.as_ref().and_then(|s| s.name_id.as_ref()) {
+        claims.insert(NAME_ID.to_string(), Value::String(id.value.trim().into()));
     }
     claims
 }
@@ -346,5 +461,25 @@ mod tests {
             serde_json::json!(["ana@example.org"])
         );
         assert_eq!(c["groups"], serde_json::json!(["USER", "ANALYSTS"]));
+    }
+
+    #[test]
+    fn a_friendly_name_never_shadows_an_attribute_and_no_attribute_is_the_name_id() {
+        let xml = r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a2" Version="2.0" IssueInstant="2026-12-01T10:00:00Z">
+  <saml:Issuer>https://idp.example</saml:Issuer>
+  <saml:AttributeStatement>
+    <saml:Attribute Name="nickname" FriendlyName="groups"><saml:AttributeValue>ADMINS</saml:AttributeValue></saml:Attribute>
+    <saml:Attribute Name="groups"><saml:AttributeValue>USER</saml:AttributeValue></saml:Attribute>
+    <saml:Attribute Name="name_id"><saml:AttributeValue>boss@example.org</saml:AttributeValue></saml:Attribute>
+  </saml:AttributeStatement>
+</saml:Assertion>"#;
+        let c = claims(&xml.parse().unwrap());
+        assert_eq!(
+            c["groups"],
+            serde_json::json!(["USER"]),
+            "by Name, whatever the order"
+        );
+        assert_eq!(c["nickname"], serde_json::json!(["ADMINS"]));
+        assert!(!c.contains_key("name_id"), "no NameID, no username: {c:?}");
     }
 }
