@@ -3,8 +3,10 @@
 pub mod browser;
 mod forms;
 mod idp;
+mod process;
 mod s3;
 
 pub use forms::csrf_token;
 pub use idp::{Idp, python as venv_python, start_nanoidp};
+pub use process::run_with_input;
 pub use s3::{S3_KEY, S3_SECRET, start_s3};

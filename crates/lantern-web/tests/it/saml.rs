@@ -218,23 +218,13 @@ signed = signer.sign(assertion, key=open(keys + "/rsa_private.pem", "rb").read()
 root.replace(assertion, signed)
 sys.stdout.write(base64.b64encode(etree.tostring(root)).decode())
 "#;
-    use std::io::Write;
-    let mut child = std::process::Command::new(lantern_testkit::venv_python())
-        .args(["-c", SCRIPT])
-        .arg(idp.keys_dir())
-        .arg(sha)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(response.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = lantern_testkit::run_with_input(
+        std::process::Command::new(lantern_testkit::venv_python())
+            .args(["-c", SCRIPT])
+            .arg(idp.keys_dir())
+            .arg(sha),
+        response.as_bytes(),
+    );
     assert!(
         out.status.success(),
         "re-signing: {}",

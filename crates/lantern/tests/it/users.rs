@@ -1,30 +1,20 @@
 //! `lantern users`: the users file edited from the command line, passwords from stdin only, and what the
 //! server then accepts.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lantern");
 
 /// Runs `lantern <args>` in `dir` with `stdin` piped in.
 fn lantern(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("LANTERN_USERS_FILE", dir.join("users.yaml"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    lantern_testkit::run_with_input(
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir)
+            .env("LANTERN_USERS_FILE", dir.join("users.yaml")),
+        stdin.as_bytes(),
+    )
 }
 
 fn text(o: &Output) -> String {
