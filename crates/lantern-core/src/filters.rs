@@ -217,7 +217,7 @@ impl Restriction {
         })))
     }
 
-    fn to_expr(&self) -> Expr {
+    pub(crate) fn to_expr(&self) -> Expr {
         self.alternatives
             .iter()
             .map(|all| {

@@ -15,6 +15,7 @@ pub mod filters;
 pub mod lease;
 pub mod query;
 mod rollup;
+pub mod sandbox;
 pub mod semantic;
 pub mod shape;
 pub mod storage;

@@ -82,7 +82,7 @@ impl Scope {
 pub struct LoadedVersion {
     pub manifest: Arc<Manifest>,
     pub model: Arc<SemanticModel>,
-    table: Arc<dyn TableProvider>,
+    pub(crate) table: Arc<dyn TableProvider>,
     /// Whether the rows are held in memory (else scanned from Parquet).
     pub hot: bool,
     /// The memory the rows take when hot, given back to the engine's budget when the version is dropped.
