@@ -1,0 +1,5 @@
+//! Integration tests: the providers against an HTTP server started here that speaks their wire formats and
+//! answers from a script.
+
+mod providers;
+mod script;
