@@ -9,6 +9,8 @@ command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 [ -x "/usr/lib/postgresql/$PG_VERSION/bin/postgres" ] || need_apt+=(postgresql)
 [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# The Vertex AI token test makes a service-account key with openssl.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The SAML service provider (samael with xmlsec) links libxmlsec1 and generates bindings with libclang at build time.
 for pkg in libxmlsec1-dev libxml2-dev pkg-config libclang-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")

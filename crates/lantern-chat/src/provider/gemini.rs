@@ -5,6 +5,8 @@
 //! `generationConfig.responseMimeType` and `responseSchema`. A blocked answer shows as a `finishReason`
 //! (SAFETY, RECITATION, PROHIBITED_CONTENT, …) or as `promptFeedback.blockReason`.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use eventsource_stream::Eventsource;
@@ -23,12 +25,51 @@ const BLOCKED: [&str; 6] = [
     "IMAGE_SAFETY",
 ];
 
+/// The OAuth scope Vertex AI's tokens need.
+const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
+
 /// How requests are signed.
 pub enum GeminiAuth {
     /// The Gemini API's key.
     ApiKey(String),
-    /// Vertex AI: an OAuth access token (from a service account or application-default credentials).
+    /// Vertex AI with a fixed OAuth access token.
     Bearer(String),
+    /// Vertex AI with tokens from Google credentials (a service-account key, or application-default
+    /// credentials), fetched from the token endpoint the credentials name and cached until shortly before
+    /// they expire.
+    Tokens(Arc<dyn gcp_auth::TokenProvider>),
+}
+
+impl GeminiAuth {
+    /// A service account's JSON key file.
+    pub fn service_account_file(path: &Path) -> Result<Self, ProviderError> {
+        let account = gcp_auth::CustomServiceAccount::from_file(path)
+            .map_err(|e| ProviderError::Credentials(format!("{}: {e}", path.display())))?;
+        Ok(Self::Tokens(Arc::new(account)))
+    }
+
+    /// Application-default credentials (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's, or the metadata server).
+    pub async fn application_default() -> Result<Self, ProviderError> {
+        let provider = gcp_auth::provider()
+            .await
+            .map_err(|e| ProviderError::Credentials(e.to_string()))?;
+        Ok(Self::Tokens(provider))
+    }
+
+    /// The header that signs a request.
+    async fn header(&self) -> Result<(&'static str, String), ProviderError> {
+        Ok(match self {
+            Self::ApiKey(key) => ("x-goog-api-key", key.clone()),
+            Self::Bearer(token) => ("authorization", format!("Bearer {token}")),
+            Self::Tokens(provider) => {
+                let token = provider
+                    .token(&[CLOUD_PLATFORM])
+                    .await
+                    .map_err(|e| ProviderError::Credentials(e.to_string()))?;
+                ("authorization", format!("Bearer {}", token.as_str()))
+            }
+        })
+    }
 }
 
 pub struct Gemini {
@@ -46,7 +87,7 @@ impl Gemini {
         project: &str,
         location: &str,
         model: &str,
-        token: String,
+        auth: GeminiAuth,
         timeout: Duration,
     ) -> Self {
         let base = base.map_or_else(
@@ -57,7 +98,7 @@ impl Gemini {
             model_url: format!(
                 "{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{model}"
             ),
-            auth: GeminiAuth::Bearer(token),
+            auth,
             timeout,
             http: super::http_client(timeout),
         }
@@ -107,12 +148,9 @@ impl Gemini {
     ) -> Result<Reply, ProviderError> {
         let url = format!("{}:streamGenerateContent?alt=sse", self.model_url);
         let body = Self::body(prompt);
+        let (name, value) = self.auth.header().await?;
         let res = retry::send(&url, self.timeout, || {
-            let r = self.http.post(&url).json(&body);
-            match &self.auth {
-                GeminiAuth::ApiKey(key) => r.header("x-goog-api-key", key),
-                GeminiAuth::Bearer(token) => r.bearer_auth(token),
-            }
+            self.http.post(&url).header(name, &value).json(&body)
         })
         .await?;
         let mut reply = Reply::default();

@@ -84,6 +84,8 @@ pub enum ProviderError {
     Status { status: u16, message: String },
     #[error("the model provider blocked this answer ({reason})")]
     Blocked { reason: String },
+    #[error("the Google credentials give no token: {0}")]
+    Credentials(String),
     #[error("the model provider's answer could not be read: {0}")]
     Malformed(String),
 }

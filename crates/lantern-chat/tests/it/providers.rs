@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use lantern_chat::provider::{
-    Finish, Gemini, OpenAi, Prompt, Provider, ProviderError, Reply, Role, Turn, Usage,
+    Finish, Gemini, GeminiAuth, OpenAi, Prompt, Provider, ProviderError, Reply, Role, Turn, Usage,
 };
 use serde_json::json;
 
@@ -221,7 +221,7 @@ async fn gemini_on_vertex_streams_whole_responses_without_done() {
         "lantern-test",
         "europe-west4",
         "gemini-2.5-flash",
-        "ya29.token".into(),
+        GeminiAuth::Bearer("ya29.token".into()),
         TIMEOUT,
     ));
     let (reply, streamed) = ask(&provider).await;
@@ -305,4 +305,97 @@ async fn gemini_blocked_or_cut_off_answers_are_told_apart() {
     );
     assert_eq!(seen[0].headers["x-goog-api-key"], "AIza-test");
     assert!(!seen[0].headers.contains_key("authorization"));
+}
+
+/// A service-account key whose token endpoint is `token_uri`, with a fresh RSA key.
+fn service_account_key(dir: &std::path::Path, token_uri: &str) -> std::path::PathBuf {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = json!({
+        "type": "service_account",
+        "project_id": "lantern-test",
+        "private_key_id": "test-key",
+        "private_key": String::from_utf8(out.stdout).unwrap(),
+        "client_email": "lantern@lantern-test.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": token_uri,
+    });
+    let path = dir.join("service-account.json");
+    std::fs::write(&path, key.to_string()).unwrap();
+    path
+}
+
+/// Vertex AI with a service account: tokens come from the key's token endpoint, are reused while valid and
+/// fetched again once they are about to expire.
+#[tokio::test]
+async fn vertex_tokens_come_from_the_service_account_and_are_refreshed() {
+    let tokens = Server::start(vec![
+        // gcp_auth counts a token as expired 20 s early: this one is good for about a second.
+        Answer::status(
+            200,
+            r#"{"access_token": "ya29.first", "expires_in": 21, "token_type": "Bearer"}"#,
+        ),
+        Answer::status(
+            200,
+            r#"{"access_token": "ya29.second", "expires_in": 3600, "token_type": "Bearer"}"#,
+        ),
+    ])
+    .await;
+    let model = Server::start(
+        (0..3)
+            .map(|i| Answer::events(&[gemini_last(&format!("answer {i}"), "STOP")]))
+            .collect(),
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let key = service_account_key(dir, &format!("{}/token", tokens.base));
+    let provider = Provider::Gemini(Gemini::vertex(
+        Some(&model.base),
+        "lantern-test",
+        "europe-west4",
+        "gemini-2.5-flash",
+        GeminiAuth::service_account_file(&key).unwrap(),
+        TIMEOUT,
+    ));
+    assert_eq!(ask(&provider).await.0.unwrap().text, "answer 0");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(ask(&provider).await.0.unwrap().text, "answer 1");
+    assert_eq!(ask(&provider).await.0.unwrap().text, "answer 2");
+    let used: Vec<String> = model
+        .seen()
+        .iter()
+        .map(|s| s.headers["authorization"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        used,
+        [
+            "Bearer ya29.first",
+            "Bearer ya29.second",
+            "Bearer ya29.second"
+        ]
+    );
+    let fetched = tokens.seen();
+    assert_eq!(fetched.len(), 2, "the second token is reused while valid");
+    assert_eq!(fetched[0].path_and_query, "/token");
+
+    // A key file that is not one names the file.
+    std::fs::write(dir.join("broken.json"), "{}").unwrap();
+    let Err(e) = GeminiAuth::service_account_file(&dir.join("broken.json")) else {
+        panic!("a broken key file");
+    };
+    assert!(e.to_string().contains("broken.json"), "{e}");
 }
