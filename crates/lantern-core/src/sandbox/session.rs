@@ -3,7 +3,7 @@
 //! recursive CTEs; a memory pool with a limit and no disk to spill to.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -25,7 +25,8 @@ const UNBOUNDED_FUNCTIONS: [&str; 7] = [
     "generate_series",
 ];
 
-fn bounded_scalar_functions() -> Vec<Arc<ScalarUDF>> {
+/// DataFusion's scalar functions without those, listed once (each query's session takes the same list).
+static BOUNDED_SCALAR_FUNCTIONS: LazyLock<Vec<Arc<ScalarUDF>>> = LazyLock::new(|| {
     datafusion::execution::SessionStateDefaults::default_scalar_functions()
         .into_iter()
         .filter(|f| {
@@ -36,7 +37,7 @@ fn bounded_scalar_functions() -> Vec<Arc<ScalarUDF>> {
                     .any(|a| UNBOUNDED_FUNCTIONS.contains(&a.as_str()))
         })
         .collect()
-}
+});
 
 /// A fresh session whose one table is `source`.
 pub(super) fn context(source: &Source, limits: &Limits) -> Result<SessionContext, SandboxError> {
@@ -56,7 +57,7 @@ pub(super) fn context(source: &Source, limits: &Limits) -> Result<SessionContext
         .with_default_features()
         .with_table_functions(HashMap::new())
         .with_table_factories(HashMap::new())
-        .with_scalar_functions(bounded_scalar_functions())
+        .with_scalar_functions(BOUNDED_SCALAR_FUNCTIONS.clone())
         .build();
     let ctx = SessionContext::new_with_state(state);
     let mut rows = ctx.read_table(source.table.clone()).map_err(failed)?;

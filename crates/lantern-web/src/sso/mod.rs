@@ -18,6 +18,23 @@ use tower_sessions::Session;
 
 use crate::state::AppState;
 
+/// A provider route when that provider is not configured: the page is not there.
+pub(crate) fn not_configured(path: &str) -> Response {
+    crate::AppError::not_found("page", path)
+        .page()
+        .into_response()
+}
+
+/// The HTTP client for a provider's own endpoints (discovery, keys, tokens, metadata): no redirects followed,
+/// so a provider's answer cannot send Lantern elsewhere, and a 10 s limit.
+pub(crate) fn provider_http() -> openidconnect::reqwest::Client {
+    openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("a default HTTP client")
+}
+
 /// A sign-in a provider did not complete: the reason logged in full (and audited), the user told generically
 /// on the login page.
 pub(crate) async fn failed(

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use lantern_core::config::OidcConfig;
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
@@ -52,11 +52,7 @@ pub struct Provider {
 impl Provider {
     pub fn new(config: OidcConfig) -> Self {
         // No redirects: a token endpoint that redirects could be turned against internal addresses (SSRF).
-        let http = openidconnect::reqwest::ClientBuilder::new()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .expect("a default HTTP client");
+        let http = crate::sso::provider_http();
         Self {
             config,
             http,
@@ -109,9 +105,7 @@ pub async fn start(
     Query(q): Query<crate::auth::LoginQuery>,
 ) -> Response {
     let Some(provider) = state.oidc() else {
-        return crate::AppError::not_found("page", "/auth/oidc/start")
-            .page()
-            .into_response();
+        return crate::sso::not_configured("/auth/oidc/start");
     };
     let client = match provider.client().await {
         Ok(c) => c,
@@ -200,9 +194,7 @@ pub async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let Some(provider) = state.oidc() else {
-        return crate::AppError::not_found("page", "/auth/oidc/callback")
-            .page()
-            .into_response();
+        return crate::sso::not_configured("/auth/oidc/callback");
     };
     let Some(pending) = Pending::<Expected>::take(&session, PENDING_KEY).await else {
         return failed(

@@ -20,18 +20,13 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::sso::not_configured;
 use crate::sso::pending::Pending;
 use crate::state::AppState;
 
 /// The session key of a sign-in under way; what it keeps is the AuthnRequest's id.
 const PENDING_KEY: &str = "saml_pending";
 const METHOD: &str = "saml";
-
-fn not_configured(path: &str) -> Response {
-    crate::AppError::not_found("page", path)
-        .page()
-        .into_response()
-}
 
 /// The provider's metadata could not be had: logged, and the user told to come back later.
 async fn unavailable(state: &AppState, session: &Session, e: &str) -> Response {

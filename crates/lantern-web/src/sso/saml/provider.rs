@@ -67,11 +67,7 @@ fn is_url(s: &str) -> bool {
 impl Provider {
     /// Reads and checks metadata given as a file now, so a bad file stops the start with its path named.
     pub fn new(config: SamlConfig) -> Result<Self, String> {
-        let http = openidconnect::reqwest::ClientBuilder::new()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| format!("auth.saml: HTTP client: {e}"))?;
+        let http = crate::sso::provider_http();
         let mut provider = Self {
             config,
             http,
