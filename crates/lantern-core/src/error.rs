@@ -91,11 +91,23 @@ impl Error {
         }
     }
 
-    pub(crate) fn storage(path: impl ToString, source: object_store::Error) -> Self {
+    /// A failure of the object store at `path` (for other crates that read or list the store themselves).
+    pub fn storage(path: impl ToString, source: object_store::Error) -> Self {
         Error::Storage {
             path: path.to_string(),
             source,
         }
+    }
+
+    /// Whether this is the object store saying the path holds nothing.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self.kind(),
+            Error::Storage {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }
+        )
     }
 
     pub(crate) fn config(key: impl Into<String>, message: impl Into<String>) -> Self {

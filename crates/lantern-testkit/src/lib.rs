@@ -3,6 +3,7 @@
 pub mod browser;
 mod forms;
 mod idp;
+pub mod model_server;
 mod process;
 mod s3;
 

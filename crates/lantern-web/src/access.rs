@@ -40,6 +40,8 @@ pub enum Access {
     Dashboard(&'static [Feature]),
     /// The dataset pages feature, and the dataset named by `{id}` when the path has one.
     DatasetPages,
+    /// The chat feature and these, on the dataset named by `{id}`.
+    Chat(&'static [Feature]),
 }
 
 /// The dashboard `authorize` checked this request against: handlers serve this one, never a second lookup
@@ -291,6 +293,14 @@ pub async fn authorize(
             }
         },
         (Access::Dashboard(_), None) => Some("This page".into()),
+        (Access::Chat(features), id) => std::iter::once(&Feature::Chat)
+            .chain(features.iter())
+            .find(|f| !principal.may(**f))
+            .map(|f| format!("The {} feature", f.label()))
+            .or_else(|| {
+                let id = id.unwrap_or_default();
+                (!principal.may_open_dataset(id)).then(|| format!("The dataset “{id}”"))
+            }),
         (Access::DatasetPages, id) => {
             if !principal.may(Feature::DatasetPages) {
                 Some("The datasets pages".into())

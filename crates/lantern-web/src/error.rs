@@ -69,6 +69,12 @@ impl AppError {
         }
     }
 
+    /// This error, naming the request field it is about.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
     /// The message to show a reader.
     pub fn public_message(&self) -> String {
         self.message.clone()

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod board;
 pub mod charts;
+pub mod chat;
 pub mod check;
 pub mod components;
 pub mod csrf;

@@ -18,6 +18,12 @@ pub fn current() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()
 }
 
+/// Runs `work` (a task spawned by a handler) under the request's id `id`, so what it logs and audits names
+/// the request that started it.
+pub async fn within<F: std::future::Future>(id: Option<String>, work: F) -> F::Output {
+    CURRENT.scope(id.unwrap_or_else(fresh), work).await
+}
+
 /// A new random id: 16 hex digits.
 pub fn fresh() -> String {
     format!("{:016x}", rand::random::<u64>())

@@ -103,6 +103,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/static/{name}", Public, assets::serve),
     ];
     routes.extend(api::routes());
+    routes.extend(crate::chat::routes());
     routes
 }
 

@@ -22,6 +22,8 @@ pub enum StartError {
     Auth(String),
     #[error("{0}")]
     Sessions(String),
+    #[error("chat: {0}")]
+    Chat(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -42,6 +44,8 @@ struct Inner {
     saml: Option<crate::sso::saml::Provider>,
     used_assertions: crate::sso::replay::UsedAssertions,
     reload: std::sync::Mutex<crate::watch::Status>,
+    /// The AI chat, when `chat:` is configured.
+    chat: Option<Arc<lantern_chat::Chat>>,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -77,6 +81,14 @@ impl AppState {
         users
             .roles()
             .check(&dashboard_ids, &dataset_dims, &records)?;
+        let chat = match config.chat.clone() {
+            Some(c) => Some(Arc::new(
+                lantern_chat::Chat::open(c, storage.clone())
+                    .await
+                    .map_err(|e| StartError::Chat(e.to_string()))?,
+            )),
+            None => None,
+        };
         let engine = QueryEngine::new(
             Catalog::new(storage),
             datasets,
@@ -165,6 +177,7 @@ impl AppState {
             saml,
             used_assertions,
             reload: Default::default(),
+            chat,
         })))
     }
 
@@ -174,6 +187,11 @@ impl AppState {
 
     pub fn engine(&self) -> &QueryEngine {
         &self.0.engine
+    }
+
+    /// The AI chat, when configured.
+    pub fn chat(&self) -> Option<&Arc<lantern_chat::Chat>> {
+        self.0.chat.as_ref()
     }
 
     pub fn users(&self) -> &Users {

@@ -6,7 +6,7 @@ use minijinja::{Environment, Value};
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 12] = [
+    let templates: [(&str, &str); 14] = [
         ("base.html", include_str!("../templates/base.html")),
         ("layout.html", include_str!("../templates/layout.html")),
         ("login.html", include_str!("../templates/login.html")),
@@ -22,6 +22,11 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("error.html", include_str!("../templates/error.html")),
         ("datasets.html", include_str!("../templates/datasets.html")),
         ("dataset.html", include_str!("../templates/dataset.html")),
+        ("chat.html", include_str!("../templates/chat.html")),
+        (
+            "components/chat.html",
+            include_str!("../templates/components/chat.html"),
+        ),
         (
             "components/sidebar.html",
             include_str!("../templates/components/sidebar.html"),

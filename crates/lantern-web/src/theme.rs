@@ -109,6 +109,16 @@ pub fn icon_svg(name: &str) -> String {
             r#"<rect x="2" y="6" width="20" height="12" rx="2"/><circle cx="12" cy="12" r="2.5"/><path d="M6 12h.01M18 12h.01"/>"#
         }
         "close" => r#"<path d="M6 6l12 12M18 6L6 18"/>"#,
+        "chat" => r#"<path d="M4 5h16v11H9l-5 4z"/><path d="M8 9h8M8 12h5"/>"#,
+        "send" => r#"<path d="M4 12l16-8-6 16-3-7z"/>"#,
+        "play" => r#"<path d="M7 5l12 7-12 7z"/>"#,
+        "thumbs-up" => {
+            r#"<path d="M7 11v9H4v-9z"/><path d="M7 11l4-7a2 2 0 0 1 3 2l-1 4h5a2 2 0 0 1 2 2.3l-1.2 6A2 2 0 0 1 16.8 20H7"/>"#
+        }
+        "thumbs-down" => {
+            r#"<path d="M7 13V4H4v9z"/><path d="M7 13l4 7a2 2 0 0 0 3-2l-1-4h5a2 2 0 0 0 2-2.3l-1.2-6A2 2 0 0 0 16.8 4H7"/>"#
+        }
+        "plus" => r#"<path d="M12 5v14M5 12h14"/>"#,
         "up" => r#"<path d="M12 19V5"/><path d="M5 12l7-7 7 7"/>"#,
         "rows" => r#"<path d="M4 6h16M4 12h16M4 18h16"/>"#,
         "download" => r#"<path d="M12 4v11"/><path d="M7 10l5 5 5-5"/><path d="M5 20h14"/>"#,

@@ -132,7 +132,7 @@ impl Gemini {
         let mut generation = json!({"maxOutputTokens": prompt.max_output_tokens});
         if let Some(schema) = &prompt.schema {
             generation["responseMimeType"] = json!("application/json");
-            generation["responseSchema"] = schema.clone();
+            generation["responseSchema"] = openapi_schema(schema);
         }
         json!({
             "systemInstruction": {"parts": [{"text": prompt.system}]},
@@ -195,5 +195,44 @@ impl Gemini {
             }
         }
         Ok(reply)
+    }
+}
+
+/// `schema` in the OpenAPI subset Gemini's `responseSchema` takes: it has no `additionalProperties` (Vertex AI
+/// refuses the request when it is there), and Gemini orders properties only as `propertyOrdering` says: it is
+/// set to their order in `schema`, so the SQL streams first as it does with OpenAI.
+fn openapi_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                if k == "additionalProperties" {
+                    continue;
+                }
+                let v = if k == "properties" {
+                    match v {
+                        Value::Object(props) => Value::Object(
+                            props
+                                .iter()
+                                .map(|(name, p)| (name.clone(), openapi_schema(p)))
+                                .collect(),
+                        ),
+                        other => other.clone(),
+                    }
+                } else {
+                    openapi_schema(v)
+                };
+                out.insert(k.clone(), v);
+            }
+            if let Some(Value::Object(props)) = map.get("properties") {
+                out.insert(
+                    "propertyOrdering".into(),
+                    json!(props.keys().collect::<Vec<_>>()),
+                );
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(openapi_schema).collect()),
+        other => other.clone(),
     }
 }

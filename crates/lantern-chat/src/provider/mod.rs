@@ -8,6 +8,8 @@ mod retry;
 
 use std::time::Duration;
 
+use lantern_core::config::{ChatConfig, ChatProvider};
+
 pub use gemini::{Gemini, GeminiAuth};
 pub use openai::OpenAi;
 
@@ -97,6 +99,41 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// The provider `config` describes (already validated: each kind has what it needs). Vertex AI without
+    /// a key file looks for application-default credentials now, so a machine without them fails at start.
+    pub async fn from_config(config: &ChatConfig) -> Result<Self, ProviderError> {
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let base = config.base_url.as_deref();
+        Ok(match config.provider {
+            ChatProvider::Openai => Self::OpenAi(OpenAi::new(
+                base.unwrap_or_default(),
+                &config.model,
+                config.api_key.clone(),
+                timeout,
+            )),
+            ChatProvider::Gemini => Self::Gemini(Gemini::api_key(
+                base,
+                &config.model,
+                config.api_key.clone().unwrap_or_default(),
+                timeout,
+            )),
+            ChatProvider::Vertex => {
+                let auth = match &config.credentials {
+                    Some(path) => GeminiAuth::service_account_file(path)?,
+                    None => GeminiAuth::application_default().await?,
+                };
+                Self::Gemini(Gemini::vertex(
+                    base,
+                    config.project.as_deref().unwrap_or_default(),
+                    config.location.as_deref().unwrap_or_default(),
+                    &config.model,
+                    auth,
+                    timeout,
+                ))
+            }
+        })
+    }
+
     /// Asks the model; `on_text` gets each piece of the reply as it streams in.
     pub async fn generate(
         &self,

@@ -3,4 +3,3 @@
 
 mod context;
 mod providers;
-mod script;

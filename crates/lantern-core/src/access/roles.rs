@@ -69,14 +69,17 @@ pub enum Feature {
     DatasetPages,
     /// Ask the AI chat about a dataset.
     Chat,
+    /// Edit and re-run the SQL of a chat answer (still in the sandbox, under the user's row rules).
+    ChatSql,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 4] = [
+    pub const ALL: [Feature; 5] = [
         Feature::Export,
         Feature::ViewRows,
         Feature::DatasetPages,
         Feature::Chat,
+        Feature::ChatSql,
     ];
 
     /// How the feature is named to users.
@@ -86,6 +89,7 @@ impl Feature {
             Feature::ViewRows => "view rows",
             Feature::DatasetPages => "datasets pages",
             Feature::Chat => "chat",
+            Feature::ChatSql => "chat SQL editing",
         }
     }
 
@@ -95,6 +99,7 @@ impl Feature {
             Feature::ViewRows => "view_rows",
             Feature::DatasetPages => "dataset_pages",
             Feature::Chat => "chat",
+            Feature::ChatSql => "chat_sql",
         }
     }
 }

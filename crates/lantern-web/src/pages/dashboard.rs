@@ -73,6 +73,7 @@ pub async fn page(
                 rows => crate::format::format_value(&data.rows.into(), lantern_core::semantic::Format::Integer),
                 data => Value::from(Serde(data)),
                 templates => Value::from(Serde(&templates)),
+                chat => crate::chat::page::offered(&state, &me, &spec.dataset),
                 reload => reload.clone(),
                 nav => Value::from(Serde(sidebar::entries(&state, &me))),
                 active => &spec.id,

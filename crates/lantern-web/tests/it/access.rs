@@ -60,6 +60,7 @@ async fn country_options(me: &Visitor) -> Vec<String> {
 }
 
 pub fn configure(c: &mut Config) {
+    c.chat = Some(crate::chat::chat_config("http://127.0.0.1:9", ""));
     c.auth.roles = serde_yaml::from_str::<BTreeMap<String, RoleConfig>>(ROLES).unwrap();
     c.auth.users = vec![
         user("admin", &["admin"], &[]),
@@ -111,6 +112,7 @@ const PERSONAS: [Persona; 5] = [
             Feature::ViewRows,
             Feature::DatasetPages,
             Feature::Chat,
+            Feature::ChatSql,
         ],
     },
     // A role without the cursor-usage page (and without dataset pages).
@@ -127,7 +129,7 @@ fn concrete(path: &str, board: &str) -> String {
         "cursor-usage" => ("cursor_usage", "requests-by-team", "team"),
         _ => ("apac_dot", "reference-pivot", "country"),
     };
-    let id = if path.starts_with("/datasets") {
+    let id = if path.starts_with("/datasets") || path.contains("/chat/") {
         dataset
     } else {
         board
@@ -136,6 +138,8 @@ fn concrete(path: &str, board: &str) -> String {
         .replace("{chart}", chart)
         .replace("{dimension}", dimension)
         .replace("{name}", "app.css")
+        .replace("{thread}", "0000000000000000001")
+        .replace("{turn}", "0")
 }
 
 /// Public routes and what they answer logged out and signed in (a new public route must be added here).
@@ -195,6 +199,20 @@ async fn every_route_answers_each_kind_of_user_as_its_rule_says() {
                             let open = persona.dashboards.contains(&board)
                                 && features.iter().all(|f| persona.features.contains(f));
                             if open { 200 } else { 403 }
+                        }
+                        // Chat is configured against a model nobody asks here: the page and the list
+                        // answer, a thread that does not exist is not found, and a form (not JSON) posted
+                        // to a chat route is refused as such.
+                        Access::Chat(features) => {
+                            let open = persona.features.contains(&Feature::Chat)
+                                && features.iter().all(|f| persona.features.contains(f))
+                                && persona.dashboards.contains(&board);
+                            match (open, method.as_str(), path.contains("{thread}")) {
+                                (false, _, _) => 403,
+                                (true, "POST", _) => 415,
+                                (true, _, true) => 404,
+                                (true, _, false) => 200,
+                            }
                         }
                         Access::DatasetPages => {
                             let open = persona.features.contains(&Feature::DatasetPages)

@@ -49,15 +49,16 @@ pub fn capture() {
 
 /// The audit lines written while answering the request whose response had `response`'s `x-request-id`.
 pub fn of(response: &reqwest::Response) -> Vec<serde_json::Value> {
-    let id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    with_id(response.headers()["x-request-id"].to_str().unwrap())
+}
+
+/// The audit lines of the request `id` (for a streamed response, read once its body has ended).
+pub fn with_id(id: &str) -> Vec<serde_json::Value> {
     LINES
         .lock()
         .unwrap()
         .iter()
-        .filter(|l| l["request_id"] == id.as_str())
+        .filter(|l| l["request_id"] == id)
         .cloned()
         .collect()
 }

@@ -829,3 +829,135 @@ async fn sign_in_with_saml_through_another_site() {
     );
     save_png(&client, "home-after-saml.png").await;
 }
+
+/// The chat in a real browser, against a scripted model on loopback: a question asked from a dashboard
+/// streams its SQL in before the table and chart; on the chat page the SQL is edited and run again, and a
+/// follow-up question carries the thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_the_chat_edit_its_sql_and_follow_up() {
+    use crate::chat::{chat_config, reply};
+    use lantern_testkit::model_server::{Answer, Server};
+    let by_team =
+        "SELECT team, count(*) AS days FROM cursor_usage GROUP BY team ORDER BY days DESC";
+    // Small pieces: the stream takes a few seconds, long enough to see the SQL arrive first.
+    let model = Server::start(vec![Answer::openai_text(
+        &reply(
+            by_team,
+            "Days of use per team, most first.",
+            "bar",
+            "team",
+            &["days"],
+        ),
+        4,
+        (1850, 95),
+    )])
+    .await;
+    let base = model.base.clone();
+    let app = TestApp::start_configured(move |c| c.chat = Some(chat_config(&base, ""))).await;
+    let (_driver, client) = start_browser().await;
+    sign_in(&client, &app).await;
+
+    client.goto(&app.url("/d/cursor-usage")).await.unwrap();
+    click(&client, "#chat-open").await;
+    type_into(
+        &client,
+        "#chat-drawer textarea",
+        "How many days of use per team?",
+    )
+    .await;
+    click(&client, "#chat-drawer .chat-send").await;
+    wait_js(
+        &client,
+        "(() => { const c = document.querySelector('#chat-drawer .chat-a code'); return !!c && c.textContent.length > 0 && !document.querySelector('#chat-drawer .chat-table'); })()",
+        "the SQL streaming in before the table",
+    )
+    .await;
+    let rows = wait_js(
+        &client,
+        "(() => { const t = document.querySelector('#chat-drawer .chat-table'); const p = document.querySelector('#chat-drawer .chat-chart .main-svg'); return t && p ? t.querySelectorAll('tbody tr').length : null; })()",
+        "the answer's table and chart",
+    )
+    .await;
+    assert_eq!(rows, 10, "the first page of the twelve teams");
+    let bars = client
+        .execute(
+            "return document.querySelector('#chat-drawer .chat-chart').data[0].x.length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bars, 12);
+    assert!(
+        text_of(&client, "#chat-drawer .chat-summary")
+            .await
+            .contains("Days of use per team")
+    );
+    assert!(
+        text_of(&client, "#chat-drawer .chat-meta")
+            .await
+            .contains("12 rows")
+    );
+    save_png(&client, "chat-dashboard.png").await;
+
+    // The chat page lists the conversation; open it, edit the SQL and run it again.
+    client.goto(&app.url("/chat/cursor_usage")).await.unwrap();
+    wait_js(
+        &client,
+        "document.querySelectorAll('[data-chat-threads] li[data-thread]').length === 1",
+        "the thread list",
+    )
+    .await;
+    click(&client, "[data-chat-threads] li[data-thread] a").await;
+    wait_js(
+        &client,
+        "document.querySelectorAll('.chat-a .chat-table').length === 1",
+        "the reopened thread",
+    )
+    .await;
+    client
+        .execute(
+            "const d = document.querySelector('.chat-a .chat-sql'); d.open = true; d.querySelector('textarea').value = \"SELECT team, count(*) AS days FROM cursor_usage WHERE team = 'Web' GROUP BY team\";",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&client, ".chat-a [data-run]").await;
+    let edited = wait_js(
+        &client,
+        "(() => { const r = document.querySelectorAll('.chat-a .chat-table tbody tr'); return r.length === 1 ? r[0].textContent : null; })()",
+        "the edited query's one row",
+    )
+    .await;
+    assert!(edited.as_str().unwrap().starts_with("Web"), "{edited}");
+
+    // A follow-up in the same thread.
+    model.push(vec![Answer::openai_text(
+        &reply(
+            "SELECT team, count(*) AS days FROM cursor_usage GROUP BY team ORDER BY days DESC LIMIT 3",
+            "The three teams with the most days of use.",
+            "horizontal_bar",
+            "team",
+            &["days"],
+        ),
+        12,
+        (2100, 90),
+    )]);
+    type_into(&client, "[data-chat-form] textarea", "Only the top 3?").await;
+    click(&client, ".chat-send").await;
+    wait_js(
+        &client,
+        "(() => { const a = document.querySelectorAll('.chat-a'); return a.length === 2 && a[1].querySelectorAll('.chat-table tbody tr').length === 3 && !!a[1].querySelector('.main-svg'); })()",
+        "the follow-up's answer",
+    )
+    .await;
+    let messages = model.seen()[1].body["messages"].as_array().unwrap().len();
+    assert_eq!(
+        messages, 4,
+        "system, the first question, its answer, the follow-up"
+    );
+    client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    save_png(&client, "chat-page.png").await;
+}

@@ -6,6 +6,7 @@ mod audit_log;
 mod auth;
 mod bad_input;
 mod browser;
+mod chat;
 mod dashboards;
 mod saml;
 mod sso;

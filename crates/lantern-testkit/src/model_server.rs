@@ -1,4 +1,4 @@
-//! A loopback HTTP server that answers each request with the next response of a script (status, headers,
+//! A scripted model provider on loopback: an HTTP server that answers each request with the next response of a script (status, headers,
 //! a body sent in chunks with a pause between them, as a streaming provider does) and keeps every request
 //! it saw for the test to check.
 
@@ -39,6 +39,30 @@ impl Answer {
         }
     }
 
+    /// An OpenAI-compatible streamed completion whose content is `text`, sent in pieces of about `piece`
+    /// characters, with token counts and the closing `[DONE]`.
+    pub fn openai_text(text: &str, piece: usize, usage: (u64, u64)) -> Self {
+        let chars: Vec<char> = text.chars().collect();
+        let mut data: Vec<String> = chars
+            .chunks(piece.max(1))
+            .map(|c| {
+                let content: String = c.iter().collect();
+                serde_json::json!({"choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]})
+                    .to_string()
+            })
+            .collect();
+        data.push(
+            serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                .to_string(),
+        );
+        data.push(
+            serde_json::json!({"choices": [], "usage": {"prompt_tokens": usage.0, "completion_tokens": usage.1}})
+                .to_string(),
+        );
+        data.push("[DONE]".into());
+        Self::events(&data)
+    }
+
     pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
         self.headers.push((name, value.to_string()));
         self
@@ -60,9 +84,11 @@ struct Shared {
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
+/// The running server; it stops when dropped.
 pub struct Server {
     pub base: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -73,6 +99,7 @@ impl Server {
             seen: Arc::default(),
         };
         let seen = shared.seen.clone();
+        let script_handle = shared.script.clone();
         let app = axum::Router::new().fallback(answer).with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -88,12 +115,18 @@ impl Server {
         Self {
             base,
             seen,
+            script: script_handle,
             _stop: stop,
         }
     }
 
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// Adds answers to the end of the script.
+    pub fn push(&self, answers: Vec<Answer>) {
+        self.script.lock().unwrap().extend(answers);
     }
 }
 

@@ -20,6 +20,10 @@ use crate::access::{RoleConfig, UserRecord};
 use crate::error::{Error, Result};
 use crate::yaml_lines::LineIndex;
 
+mod chat;
+
+pub use chat::{ChatConfig, ChatPrice, ChatProvider, SandboxConfig};
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -35,6 +39,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub sessions: SessionsConfig,
     pub log: LogConfig,
+    /// The AI chat over datasets; off when absent.
+    pub chat: Option<ChatConfig>,
 }
 
 impl Default for Config {
@@ -49,6 +55,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             sessions: SessionsConfig::default(),
             log: LogConfig::default(),
+            chat: None,
         }
     }
 }
@@ -443,6 +450,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_SECURE_COOKIES", "auth.secure_cookies"),
     ("LANTERN_LOG_FORMAT", "log.format"),
     ("LANTERN_LOG_LEVEL", "log.level"),
+    ("LANTERN_CHAT_API_KEY", "chat.api_key"),
 ];
 
 /// Environment variables that are read elsewhere and are not config keys.
@@ -625,6 +633,9 @@ impl Config {
                     "must be at most 300",
                 ));
             }
+        }
+        if let Some(chat) = &self.chat {
+            chat.validate()?;
         }
         if !self.auth.form_login && self.auth.oidc.is_none() && self.auth.saml.is_none() {
             return Err(Error::config(
