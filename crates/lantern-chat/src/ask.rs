@@ -194,6 +194,8 @@ impl Chat {
         let mut turn = TurnRecord {
             question: question.to_string(),
             asked: crate::threads::now(),
+            context_tokens: context.tokens,
+            context_left_out: context.left_out.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
         };
         let mut tokens = Tokens::default();

@@ -8,6 +8,7 @@
 pub mod answer;
 pub mod ask;
 pub mod context;
+pub mod eval;
 pub mod prompt;
 pub mod provider;
 pub mod threads;

@@ -59,6 +59,11 @@ pub struct TurnRecord {
     pub corrected: bool,
     /// The user edited the SQL and ran it again.
     pub edited: bool,
+    /// The estimated size of the dataset's context in the prompt, and the sections that did not fit.
+    #[serde(default)]
+    pub context_tokens: usize,
+    #[serde(default)]
+    pub context_left_out: Vec<String>,
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// In the configured currency.

@@ -95,7 +95,7 @@
       if (turn.rows.length < turn.row_count) bits.push(`first ${turn.rows.length} shown`);
       bits.push(turn.duration_ms < 1000 ? `${turn.duration_ms} ms` : `${(turn.duration_ms / 1000).toFixed(1)} s`);
       const tokens = turn.input_tokens + turn.output_tokens;
-      if (tokens) bits.push(`${tokens.toLocaleString()} tokens`);
+      if (tokens) bits.push(`${tokens.toLocaleString()} tokens (context ${turn.context_tokens.toLocaleString()}${turn.context_left_out.length ? ", without " + turn.context_left_out.join(", ") : ""})`);
       if (turn.cost) bits.push(`$${turn.cost.toFixed(4)}`);
       if (turn.corrected) bits.push("corrected once");
       if (turn.edited) bits.push("SQL edited");

@@ -31,7 +31,7 @@ mod support;
 // The allocator and settings `lantern` itself runs with, so memory figures match the binary's.
 #[path = "../../lantern/src/allocator.rs"]
 mod allocator;
-use support::{PASSWORD, env_or, status_mib};
+use support::{env_or, login, status_mib};
 
 /// A date range starting in months 1–6 of 2025 and ending after it, as the peers' generator draws it.
 fn date_range(rng: &mut StdRng) -> String {
@@ -168,28 +168,6 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
         return f64::NAN;
     }
     sorted[((p * sorted.len() as f64) as usize).min(sorted.len() - 1)]
-}
-
-async fn login(base: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = client.get(format!("{base}/login")).send().await.unwrap();
-    let csrf = lantern_testkit::csrf_token(&page.text().await.unwrap()).expect("login form token");
-    let res = client
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", "admin"),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    client
 }
 
 /// Sends one request and records it; the server reports its own time and the items it missed and hit.

@@ -2,4 +2,5 @@
 //! answers from a script.
 
 mod context;
+mod eval;
 mod providers;

@@ -401,3 +401,67 @@ async fn vertex_tokens_come_from_the_service_account_and_are_refreshed() {
     };
     assert!(e.to_string().contains("broken.json"), "{e}");
 }
+
+/// Against a real endpoint, when one is configured: `LANTERN_TEST_CHAT_PROVIDER` (`openai`, `gemini` or
+/// `vertex`), `LANTERN_TEST_CHAT_MODEL`, and what that provider needs (`LANTERN_TEST_CHAT_BASE_URL`,
+/// `LANTERN_TEST_CHAT_API_KEY`, `LANTERN_TEST_CHAT_PROJECT`, `LANTERN_TEST_CHAT_LOCATION`,
+/// `LANTERN_TEST_CHAT_CREDENTIALS`). Without them it says so and checks nothing: these machines reach no
+/// model provider.
+#[tokio::test]
+async fn a_real_endpoint_answers_in_the_answer_schema_when_one_is_configured() {
+    let var = |name: &str| std::env::var(format!("LANTERN_TEST_CHAT_{name}")).ok();
+    let Some(provider) = var("PROVIDER") else {
+        eprintln!(
+            "skipped: set LANTERN_TEST_CHAT_PROVIDER, LANTERN_TEST_CHAT_MODEL and the provider's settings to test a real endpoint"
+        );
+        return;
+    };
+    let mut yaml = format!(
+        "provider: {provider}\nmodel: {}\n",
+        var("MODEL").expect("LANTERN_TEST_CHAT_MODEL")
+    );
+    for (key, name) in [
+        ("base_url", "BASE_URL"),
+        ("api_key", "API_KEY"),
+        ("project", "PROJECT"),
+        ("location", "LOCATION"),
+        ("credentials", "CREDENTIALS"),
+    ] {
+        if let Some(v) = var(name) {
+            yaml.push_str(&format!("{key}: {v:?}\n"));
+        }
+    }
+    let config: lantern_core::config::ChatConfig = serde_yaml::from_str(&yaml).unwrap();
+    config.validate().unwrap();
+    let provider = Provider::from_config(&config).await.unwrap();
+    let prompt = Prompt {
+        system: lantern_chat::prompt::build(
+            "orders",
+            "Table `orders` (the only table), columns:\n- country (Utf8)\n- amount (Float64)\n",
+            &[],
+            0,
+            "",
+            None,
+            512,
+        )
+        .system,
+        turns: vec![Turn {
+            role: Role::User,
+            text: "Total amount per country".into(),
+        }],
+        schema: Some(lantern_chat::answer::schema()),
+        max_output_tokens: 512,
+    };
+    let mut pieces = 0;
+    let reply = provider
+        .generate(&prompt, &mut |_| pieces += 1)
+        .await
+        .unwrap();
+    let answer = lantern_chat::answer::parse(&reply.text).unwrap();
+    assert!(
+        answer.sql.to_lowercase().contains("orders"),
+        "{}",
+        answer.sql
+    );
+    assert!(pieces >= 1 && reply.usage.input_tokens > 0, "{reply:?}");
+}

@@ -112,3 +112,26 @@ pub async fn start(rows: usize, rollups: bool) -> Server {
         _dir: dir,
     }
 }
+
+/// A client signed in as the benchmark's admin.
+pub async fn login(base: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    let csrf = lantern_testkit::csrf_token(&page.text().await.unwrap()).expect("login form token");
+    let res = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    client
+}

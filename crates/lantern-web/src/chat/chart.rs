@@ -134,8 +134,11 @@ pub fn figure(
         return Ok(None);
     }
     let chart_options = options(p, columns)?;
+    // Value columns: the y axis, and a scatter's x axis too.
+    let scatter_x = (p.kind == "scatter").then_some(&p.x);
     let measure_columns: Vec<usize> =
         p.y.iter()
+            .chain(scatter_x)
             .filter_map(|y| columns.iter().position(|c| &c.name == y))
             .collect();
 
@@ -292,7 +295,7 @@ mod tests {
         .unwrap();
         assert_eq!(bar["data"][0]["type"], "bar");
         assert_eq!(bar["data"][0]["x"], json!(["Search", "Ads"]));
-        assert_eq!(bar["data"][0]["y"], json!([120.0, 80.0]));
+        assert_eq!(bar["data"][0]["y"], json!([120, 80]));
         for kind in ["horizontal_bar", "line", "area", "pie"] {
             let f = figure(
                 &proposal(kind, "team", &["requests"], ""),

@@ -169,6 +169,10 @@ async fn an_answer_streams_in_with_its_sql_table_and_chart_and_is_kept_costed_an
 
     let turn = asked.last("turn");
     assert_eq!(turn["sql"], BY_TEAM);
+    assert_eq!(
+        turn["context_tokens"], context["tokens"],
+        "the budget's use is kept with the turn"
+    );
     assert_eq!(turn["error"], Value::Null);
     assert_eq!(turn["row_count"].as_u64().unwrap() as usize, want.len());
     let got: BTreeMap<String, i64> = turn["rows"]
