@@ -2,6 +2,7 @@
 // scripts/chat-eval.sh: streams chunks ending in `data: [DONE]`, follows `response_format: json_schema` as a
 // grammar (constrained decoding), reports token usage. One request at a time; loopback only. Not used by CI.
 import http from "node:http";
+import os from "node:os";
 import { getLlama, LlamaChatSession } from "node-llama-cpp";
 
 const [modelPath, port = "8181"] = process.argv.slice(2);
@@ -11,7 +12,8 @@ if (!modelPath) {
 }
 const llama = await getLlama({ gpu: false });
 const model = await llama.loadModel({ modelPath });
-const context = await model.createContext({ contextSize: 8192 });
+// One thread per core: node-llama-cpp's default (more threads than cores here) made every token seconds slower.
+const context = await model.createContext({ contextSize: 4096, threads: os.availableParallelism() });
 const grammars = new Map();
 
 // The JSON-schema subset node-llama-cpp's grammar builder reads: no descriptions or `additionalProperties`.

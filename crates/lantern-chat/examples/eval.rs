@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = String::new();
     for budget in budgets {
         let config: ChatConfig = serde_yaml::from_str(&format!(
-            "provider: openai\nmodel: {model}\nbase_url: {base}\ntimeout_secs: 300\nquestions_per_hour: 100000\ncontext_tokens: {budget}\nmax_output_tokens: 400"
+            "provider: openai\nmodel: {model}\nbase_url: {base}\ntimeout_secs: 300\nquestions_per_hour: 100000\ncontext_tokens: {budget}\nmax_output_tokens: 300"
         ))?;
         let chat = Chat::open(config, storage.clone()).await?;
         let report = eval::run(&chat, &engine, "evaluator", &cases).await;

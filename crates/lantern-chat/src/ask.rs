@@ -13,7 +13,7 @@ use lantern_core::storage::Storage;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::answer::{self, ModelAnswer};
-use crate::provider::{Finish, Provider, ProviderError, Usage as Tokens};
+use crate::provider::{Finish, Prompt, Provider, ProviderError, Usage as Tokens};
 use crate::threads::{Column, KEPT_ROWS, Thread, ThreadError, ThreadStore, TurnRecord};
 use crate::usage::{LimitError, Usage};
 use crate::{context, prompt};
@@ -76,6 +76,15 @@ pub enum ChatError {
     Data(#[from] lantern_core::Error),
 }
 
+/// Why the chat could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("the chat sandbox's runtime cannot start: {0}")]
+    Sandbox(#[source] std::io::Error),
+}
+
 /// The chat of one Lantern: its model, sandbox, threads and ledger.
 pub struct Chat {
     provider: Provider,
@@ -98,10 +107,9 @@ struct Round {
 
 impl Chat {
     /// The chat `config` describes, keeping threads and ledgers in `storage`.
-    pub async fn open(config: ChatConfig, storage: Storage) -> Result<Self, ProviderError> {
+    pub async fn open(config: ChatConfig, storage: Storage) -> Result<Self, OpenError> {
         let provider = Provider::from_config(&config).await?;
-        Self::with_provider(config, storage, provider)
-            .map_err(|e| ProviderError::Credentials(format!("the chat sandbox cannot start: {e}")))
+        Self::with_provider(config, storage, provider).map_err(OpenError::Sandbox)
     }
 
     /// As [`Chat::open`], with a provider built elsewhere.
@@ -203,7 +211,7 @@ impl Chat {
             .answer(
                 engine,
                 q,
-                &context.text,
+                &context,
                 &earlier,
                 &mut turn,
                 &mut tokens,
@@ -241,7 +249,7 @@ impl Chat {
         &self,
         engine: &QueryEngine,
         q: &Question,
-        context: &str,
+        context: &context::Context,
         earlier: &[TurnRecord],
         turn: &mut TurnRecord,
         tokens: &mut Tokens,
@@ -253,7 +261,11 @@ impl Chat {
         let (reply, error) = match first.parsed {
             Ok(a) => match self.execute(engine, q, &a, turn, events).await {
                 Ok(()) => return Ok(()),
-                Err(e @ SandboxError::Invalid(_)) => (first.text, e.to_string()),
+                // A query that does not plan, or fails on the data (a cast of a text id to a number), is the model's
+                // to correct; refusals and limits are final.
+                Err(e @ (SandboxError::Invalid(_) | SandboxError::Failed(_))) => {
+                    (first.text, e.to_string())
+                }
                 Err(e) => return Err(e.to_string()),
             },
             Err(e) => (first.text, e),
@@ -273,21 +285,24 @@ impl Chat {
     async fn round(
         &self,
         q: &Question,
-        context: &str,
+        context: &context::Context,
         earlier: &[TurnRecord],
         correction: Option<(&str, &str)>,
         tokens: &mut Tokens,
         events: &UnboundedSender<Event>,
     ) -> Result<Round, String> {
-        let prompt = prompt::build(
-            &q.dataset,
-            context,
-            earlier,
-            self.config.history_turns,
-            q.text.trim(),
-            correction,
-            self.config.max_output_tokens,
-        );
+        let prompt = Prompt {
+            max_output_tokens: self.config.max_output_tokens,
+            ..prompt::build(
+                &q.dataset,
+                context.example_column.as_deref(),
+                &context.text,
+                earlier,
+                self.config.history_turns,
+                q.text.trim(),
+                correction,
+            )
+        };
         let mut text = String::new();
         let (mut sql, mut summary) = (String::new(), String::new());
         let mut on_text = |piece: &str| {

@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use lantern_core::access::RowScope;
 use lantern_core::query::QueryEngine;
@@ -28,6 +29,8 @@ pub struct Context {
     pub budget: usize,
     /// Sections that did not fit the budget.
     pub left_out: Vec<&'static str>,
+    /// A text column to show a worked example on.
+    pub example_column: Option<String>,
 }
 
 /// Estimated tokens of `text`.
@@ -150,7 +153,19 @@ pub async fn build(
         });
     }
 
-    Ok(fit(sections, budget))
+    let mut context = fit(sections, budget);
+    context.example_column = model
+        .schema
+        .fields()
+        .iter()
+        .find(|f| {
+            matches!(
+                f.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+        })
+        .map(|f| f.name().clone());
+    Ok(context)
 }
 
 /// The sections in order, the optional ones only while they fit.
@@ -170,6 +185,7 @@ fn fit(sections: Vec<Section>, budget: usize) -> Context {
         text,
         budget,
         left_out,
+        example_column: None,
     }
 }
 

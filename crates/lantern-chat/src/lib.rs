@@ -14,4 +14,4 @@ pub mod provider;
 pub mod threads;
 pub mod usage;
 
-pub use ask::{Admitted, Chat, ChatError, Edit, Event, Question};
+pub use ask::{Admitted, Chat, ChatError, Edit, Event, OpenError, Question};

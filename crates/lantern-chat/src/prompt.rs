@@ -6,15 +6,30 @@ use crate::answer;
 use crate::provider::{Prompt, Role, Turn};
 use crate::threads::TurnRecord;
 
-/// The instructions, for a table named `table`.
-fn instructions(table: &str) -> String {
+/// A worked answer over the table itself, so even a small model sees the shape of a good one: a count per
+/// value of one of its text columns.
+fn example(table: &str, column: Option<&str>) -> String {
+    let Some(column) = column else {
+        return String::new();
+    };
+    let answer = serde_json::json!({
+        "sql": format!("SELECT {column}, count(*) AS n FROM {table} GROUP BY {column} ORDER BY n DESC"),
+        "summary": format!("Rows per {column}, most first."),
+        "visual": {"kind": "bar", "x": column, "y": ["n"], "color": ""},
+    });
+    format!("Example: for \"How many rows per {column}?\" the answer is\n{answer}\n")
+}
+
+/// The instructions, for a table named `table` with a text column `example_column` to show an example on.
+fn instructions(table: &str, example_column: Option<&str>) -> String {
     format!(
-        "You answer questions about the data in the SQL table \"{table}\" by writing one SQL query for \
+        "You answer questions about the data in the SQL table {table} by writing one SQL query for \
 Apache DataFusion (PostgreSQL dialect), which Lantern runs read-only and shows to the user as a table and a chart.
 
 Rules:
-- One SELECT (WITH … SELECT is fine) over \"{table}\" only; no other tables, no DDL, DML or SET.
-- Double-quote column names that have capitals, spaces or symbols.
+- One SELECT (WITH … SELECT is fine) over {table} only; no other tables, no DDL, DML or SET.
+- Write names as they are; only a name with capitals, spaces or symbols is double-quoted, and inside the JSON \
+answer such a quote is written \\\".
 - When the question names a measure below, use its definition exactly.
 - Give every computed column a short snake_case alias; round ratios with round(x, 4).
 - Months: date_trunc('month', column); years: extract(year FROM column). Order time series by time.
@@ -29,7 +44,10 @@ category or time column; \"y\" the value columns; \"color\" a column splitting t
 \"big_number\" for a single value (\"y\" its column, \"x\" \"\"), \"line\" or \"area\" over time, \"bar\" or \
 \"horizontal_bar\" to compare categories, \"pie\" for shares of a whole, \"scatter\" for two measures per item \
 (\"x\" and \"y\" numeric, \"color\" the item column), \"none\" for a plain table.
+
+{example}
 ",
+        example = example(table, example_column),
         kinds = answer::CHART_KINDS.join(", ")
     )
 }
@@ -47,16 +65,17 @@ fn replayed(turn: &TurnRecord) -> String {
     }
 }
 
-/// The prompt for `question` about `table`, with the dataset's `context`, the thread's last `history`
-/// turns, and the reply and error of a failed first round (`correction`).
+/// The prompt for `question` about `table` (its text column `example_column` used in a worked example), with
+/// the dataset's `context`, the thread's last `history` turns, and the reply and error of a failed first round
+/// (`correction`). The caller sets the output limit.
 pub fn build(
     table: &str,
+    example_column: Option<&str>,
     context: &str,
     earlier: &[TurnRecord],
     history: usize,
     question: &str,
     correction: Option<(&str, &str)>,
-    max_output_tokens: u32,
 ) -> Prompt {
     let mut turns = Vec::new();
     let from = earlier.len().saturating_sub(history);
@@ -87,10 +106,10 @@ pub fn build(
         });
     }
     Prompt {
-        system: format!("{}\n{context}", instructions(table)),
+        system: format!("{}\n{context}", instructions(table, example_column)),
         turns,
         schema: Some(answer::schema()),
-        max_output_tokens,
+        ..Prompt::default()
     }
 }
 
@@ -108,8 +127,27 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let p = build("sales", "CONTEXT", &earlier, 2, "and by month?", None, 512);
-        assert!(p.system.contains("\"sales\"") && p.system.ends_with("CONTEXT"));
+        let p = build(
+            "sales",
+            Some("region"),
+            "CONTEXT",
+            &earlier,
+            2,
+            "and by month?",
+            None,
+        );
+        assert!(p.system.contains("table sales") && p.system.ends_with("CONTEXT"));
+        // The worked example is an answer in the schema, over this table.
+        let example = p
+            .system
+            .lines()
+            .find(|l| l.starts_with("{\"sql\""))
+            .unwrap();
+        let parsed = answer::parse(example).unwrap();
+        assert_eq!(
+            parsed.sql,
+            "SELECT region, count(*) AS n FROM sales GROUP BY region ORDER BY n DESC"
+        );
         let texts: Vec<&str> = p.turns.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(texts.len(), 5);
         assert_eq!(texts[0], "q2");
@@ -119,12 +157,12 @@ mod tests {
 
         let p = build(
             "sales",
+            None,
             "",
             &[],
             6,
             "total?",
             Some(("{\"sql\": \"SELEC 1\"}", "invalid query: syntax")),
-            512,
         );
         assert_eq!(p.turns.len(), 3);
         assert_eq!(p.turns[1].role, Role::Model);

@@ -239,7 +239,8 @@ impl ThreadStore {
                 Err(e) => tracing::warn!(error = %e, "skipping a conversation"),
             }
         }
-        out.sort_by(|a, b| b.updated.cmp(&a.updated));
+        // Ids start with their creation time: the tie-break for threads updated in the same millisecond.
+        out.sort_by(|a, b| (&b.updated, &b.id).cmp(&(&a.updated, &a.id)));
         Ok(out)
     }
 }

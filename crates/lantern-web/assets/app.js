@@ -6,6 +6,7 @@
   const form = document.getElementById("filters");
   const initial = document.getElementById("initial-data");
   if (!form) return;
+  const { el, theme } = window.Lantern;
   const dashboard = form.dataset.dashboard;
   const templates = JSON.parse((document.getElementById("plotly-templates") || {}).textContent || "{}");
   const plotConfig = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
@@ -21,21 +22,10 @@
     addHidden(k, v);
   }
 
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) e.append(c);
-    return e;
-  }
-
   function addHidden(name, value) {
     crossBox.append(el("input", { type: "hidden", name, value, class: "xf" }));
   }
 
-  function theme() { return document.documentElement.dataset.theme === "dark" ? "dark" : "light"; }
 
   // ---- URL state -------------------------------------------------------------------------------------------
 

@@ -65,6 +65,8 @@ pub struct UserView {
     pub csrf: String,
     pub dataset_pages: bool,
     pub features: Vec<&'static str>,
+    /// The datasets the user may ask the chat about, as (id, title), for the sidebar.
+    pub ask: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Principal {
@@ -118,7 +120,27 @@ impl Principal {
             csrf: self.csrf.clone(),
             dataset_pages: self.may(Feature::DatasetPages),
             features: self.features(),
+            ask: self.ask(),
         }
+    }
+
+    /// The datasets of the dashboards this user opens that they may also ask the chat about.
+    fn ask(&self) -> Vec<(String, String)> {
+        if self.state.chat().is_none() || !self.may(Feature::Chat) {
+            return Vec::new();
+        }
+        let mut out: Vec<(String, String)> = Vec::new();
+        for b in self.state.boards().iter() {
+            let dataset = &b.spec.spec.dataset;
+            if out.iter().any(|(id, _)| id == dataset) || !self.may_open_dashboard(b.id(), dataset)
+            {
+                continue;
+            }
+            if let Some(spec) = self.state.engine().dataset_spec(dataset) {
+                out.push((dataset.clone(), spec.title().to_string()));
+            }
+        }
+        out
     }
 
     /// The features shown to the browser (which buttons to offer).

@@ -14,6 +14,7 @@ const APP_JS: &str = include_str!("../assets/app.js");
 const THEME_JS: &str = include_str!("../assets/theme.js");
 const CONTINUE_JS: &str = include_str!("../assets/continue.js");
 const CHAT_JS: &str = include_str!("../assets/chat.js");
+const DOM_JS: &str = include_str!("../assets/dom.js");
 const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 /// A short hash of the served assets, put in their URLs (`?v=`) so a new build is never answered from a
@@ -27,6 +28,7 @@ pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
         THEME_JS,
         CONTINUE_JS,
         CHAT_JS,
+        DOM_JS,
         PLOTLY_JS,
         env!("CARGO_PKG_VERSION"),
     )
@@ -48,6 +50,7 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         "theme.js" => (THEME_JS, "text/javascript; charset=utf-8"),
         "continue.js" => (CONTINUE_JS, "text/javascript; charset=utf-8"),
         "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
+        "dom.js" => (DOM_JS, "text/javascript; charset=utf-8"),
         "favicon.svg" => (FAVICON, "image/svg+xml"),
         "plotly.min.js" => (plotly_js(), "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),

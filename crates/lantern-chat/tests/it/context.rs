@@ -5,37 +5,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use lantern_core::access::RowScope;
-use lantern_core::catalog::Catalog;
-use lantern_core::config::{CacheConfig, QueryConfig, StorageConfig};
-use lantern_core::query::QueryEngine;
 use lantern_core::sandbox::{Limits, Sandbox};
-use lantern_core::semantic::DatasetSpec;
-use lantern_core::storage::Storage;
-
-async fn engine(dir: &std::path::Path) -> QueryEngine {
-    let storage = Storage::open(&StorageConfig {
-        url: dir.display().to_string(),
-        ..Default::default()
-    })
-    .unwrap();
-    let catalog = Catalog::new(storage);
-    lantern_core::demo::publish(&catalog, "apac_dot", 5_000, &|_| {})
-        .await
-        .unwrap();
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let specs = DatasetSpec::load_dir(&repo.join("datasets")).unwrap();
-    QueryEngine::new(
-        catalog,
-        specs,
-        &QueryConfig::default(),
-        &CacheConfig::default(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_context_holds_the_definitions_and_only_the_users_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(dir.path()).await;
+    let (_, engine) = crate::support::demo_engine(dir.path(), &["apac_dot"], 5_000).await;
     let sandbox = Sandbox::new(Limits::default(), 1).unwrap();
     let japan = RowScope::Only(vec![BTreeMap::from([(
         "country".to_string(),

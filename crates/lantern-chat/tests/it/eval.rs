@@ -2,39 +2,17 @@
 //! with the case's reference query, and is scored against the answer computed from the data. (How well a real
 //! model does is `scripts/chat-eval.sh`'s business.)
 
-use std::path::PathBuf;
-
 use lantern_chat::eval::{self, Case};
 use lantern_chat::{
     Chat,
     provider::{OpenAi, Provider},
 };
-use lantern_core::catalog::Catalog;
-use lantern_core::config::{CacheConfig, ChatConfig, QueryConfig, StorageConfig};
-use lantern_core::query::QueryEngine;
-use lantern_core::semantic::DatasetSpec;
+use lantern_core::config::ChatConfig;
 use lantern_core::storage::Storage;
 use lantern_testkit::model_server::{Answer, Server};
 use serde_json::json;
 
 const ROWS: usize = 5_000;
-
-async fn engine(storage: &Storage) -> QueryEngine {
-    let catalog = Catalog::new(storage.clone());
-    for id in ["cursor_usage", "apac_dot"] {
-        lantern_core::demo::publish(&catalog, id, ROWS, &|_| {})
-            .await
-            .unwrap();
-    }
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let specs = DatasetSpec::load_dir(&repo.join("datasets")).unwrap();
-    QueryEngine::new(
-        catalog,
-        specs,
-        &QueryConfig::default(),
-        &CacheConfig::default(),
-    )
-}
 
 fn answer(sql: &str) -> Answer {
     let text = json!({"sql": sql, "summary": "", "visual": {"kind": "none", "x": "", "y": [], "color": ""}}).to_string();
@@ -59,12 +37,8 @@ async fn chat_with(storage: &Storage, server: &Server) -> Chat {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_demo_question_is_scored_against_the_answer_computed_from_the_data() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(&StorageConfig {
-        url: dir.path().display().to_string(),
-        ..Default::default()
-    })
-    .unwrap();
-    let engine = engine(&storage).await;
+    let (storage, engine) =
+        crate::support::demo_engine(dir.path(), &["cursor_usage", "apac_dot"], ROWS).await;
     let cases: Vec<Case> = eval::demo::cases(ROWS);
     assert!(cases.len() >= 20);
 

@@ -4,3 +4,4 @@
 mod context;
 mod eval;
 mod providers;
+mod support;

@@ -437,12 +437,12 @@ async fn a_real_endpoint_answers_in_the_answer_schema_when_one_is_configured() {
     let prompt = Prompt {
         system: lantern_chat::prompt::build(
             "orders",
+            Some("country"),
             "Table `orders` (the only table), columns:\n- country (Utf8)\n- amount (Float64)\n",
             &[],
             0,
             "",
             None,
-            512,
         )
         .system,
         turns: vec![Turn {

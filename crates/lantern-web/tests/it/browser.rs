@@ -899,8 +899,14 @@ async fn ask_the_chat_edit_its_sql_and_follow_up() {
     );
     save_png(&client, "chat-dashboard.png").await;
 
-    // The chat page lists the conversation; open it, edit the SQL and run it again.
-    client.goto(&app.url("/chat/cursor_usage")).await.unwrap();
+    // The sidebar leads to the chat page, which lists the conversation; open it, edit the SQL and run it again.
+    click(&client, "[data-chat-link=cursor_usage]").await;
+    wait_js(
+        &client,
+        "location.pathname === '/chat/cursor_usage'",
+        "the chat page",
+    )
+    .await;
     wait_js(
         &client,
         "document.querySelectorAll('[data-chat-threads] li[data-thread]').length === 1",

@@ -501,6 +501,9 @@ async fn a_dashboards_active_filters_reach_the_model() {
         page.contains("id=\"chat-open\"") && page.contains("data-chat"),
         "the dashboard offers the chat"
     );
+    assert_eq!(page.matches("id=\"chat-drawer\"").count(), 1, "one drawer");
+    let title = &page[page.find("<title>").unwrap() + 7..page.find("</title>").unwrap()];
+    assert!(!title.contains('<'), "{title}");
     let asked = ask(
         &app,
         "cursor_usage",
