@@ -17,76 +17,55 @@ impl Table {
         Self(batches.collect())
     }
 
-    fn strs(&self, name: &str) -> Vec<String> {
+    /// Column `name` of every batch, each read by `read`.
+    fn column<T>(&self, name: &str, read: impl Fn(&dyn Array) -> Vec<T>) -> Vec<T> {
         self.0
             .iter()
-            .flat_map(|b| {
-                let a = b.column_by_name(name).expect("column").as_string::<i32>();
-                (0..a.len())
-                    .map(|i| a.value(i).to_string())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|b| read(b.column_by_name(name).expect("a demo column").as_ref()))
             .collect()
+    }
+
+    fn strs(&self, name: &str) -> Vec<String> {
+        self.column(name, |a| {
+            let a = a.as_string::<i32>();
+            (0..a.len()).map(|i| a.value(i).to_string()).collect()
+        })
     }
 
     fn ints(&self, name: &str) -> Vec<f64> {
-        self.0
-            .iter()
-            .flat_map(|b| {
-                let a = b
-                    .column_by_name(name)
-                    .expect("column")
-                    .as_primitive::<Int64Type>();
-                a.values().iter().map(|v| *v as f64).collect::<Vec<_>>()
-            })
-            .collect()
+        self.column(name, |a| {
+            let a = a.as_primitive::<Int64Type>();
+            a.values().iter().map(|v| *v as f64).collect()
+        })
     }
 
     fn floats(&self, name: &str) -> Vec<f64> {
-        self.0
-            .iter()
-            .flat_map(|b| {
-                let a = b
-                    .column_by_name(name)
-                    .expect("column")
-                    .as_primitive::<Float64Type>();
-                a.values().to_vec()
-            })
-            .collect()
+        self.column(name, |a| a.as_primitive::<Float64Type>().values().to_vec())
     }
 
     fn bools(&self, name: &str) -> Vec<Option<bool>> {
-        self.0
-            .iter()
-            .flat_map(|b| {
-                let a = b.column_by_name(name).expect("column").as_boolean();
-                (0..a.len())
-                    .map(|i| a.is_valid(i).then(|| a.value(i)))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        self.column(name, |a| {
+            let a = a.as_boolean();
+            (0..a.len())
+                .map(|i| a.is_valid(i).then(|| a.value(i)))
+                .collect()
+        })
     }
 
     /// A date column as `YYYY-MM`.
     fn months(&self, name: &str) -> Vec<String> {
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid");
-        self.0
-            .iter()
-            .flat_map(|b| {
-                let a = b
-                    .column_by_name(name)
-                    .expect("column")
-                    .as_primitive::<Date32Type>();
-                a.values()
-                    .iter()
-                    .map(|d| {
-                        (epoch + chrono::Duration::days(*d as i64))
-                            .format("%Y-%m")
-                            .to_string()
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        self.column(name, |a| {
+            a.as_primitive::<Date32Type>()
+                .values()
+                .iter()
+                .map(|d| {
+                    (epoch + chrono::Duration::days(*d as i64))
+                        .format("%Y-%m")
+                        .to_string()
+                })
+                .collect()
+        })
     }
 }
 
