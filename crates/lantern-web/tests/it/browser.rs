@@ -966,4 +966,14 @@ async fn ask_the_chat_edit_its_sql_and_follow_up() {
         .await
         .unwrap();
     save_png(&client, "chat-page.png").await;
+
+    // The dark theme restyles the answers' charts too.
+    click(&client, "#theme-toggle").await;
+    wait_js(
+        &client,
+        "document.documentElement.dataset.theme === 'dark' && [...document.querySelectorAll('.chat-a .chat-chart')].every(c => c._fullLayout && c._fullLayout.font.color !== '#2b2622')",
+        "the chat's charts in the dark theme",
+    )
+    .await;
+    save_png(&client, "chat-page-dark.png").await;
 }
