@@ -202,6 +202,7 @@ impl Chat {
         let mut turn = TurnRecord {
             question: question.to_string(),
             asked: crate::threads::now(),
+            scope: crate::threads::scope_key(&q.rows),
             context_tokens: context.tokens,
             context_left_out: context.left_out.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
@@ -407,6 +408,7 @@ impl Chat {
         edited.rows.clear();
         edited.row_count = 0;
         edited.truncated = false;
+        edited.scope = crate::threads::scope_key(rows);
         match self.run(engine, dataset, rows, sql).await {
             Ok(result) => {
                 if let Err(e) = fill(&mut edited, &result) {
@@ -420,6 +422,8 @@ impl Chat {
             .threads
             .update(user, dataset, thread, "", |t| {
                 if let Some(slot) = t.turns.get_mut(index) {
+                    // Feedback given while the query ran stays.
+                    edited.feedback = slot.feedback;
                     *slot = edited;
                 }
             })

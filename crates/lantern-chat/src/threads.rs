@@ -49,6 +49,9 @@ pub struct TurnRecord {
     pub columns: Vec<Column>,
     /// The first [`KEPT_ROWS`] rows, as JSON values.
     pub rows: Vec<Vec<serde_json::Value>>,
+    /// The row rules the rows were read under ([`scope_key`]): kept rows are shown again only under the same.
+    #[serde(default)]
+    pub scope: String,
     /// Rows the query returned (up to the sandbox's cap).
     pub row_count: usize,
     /// The sandbox's row cap cut the result.
@@ -112,6 +115,11 @@ pub enum ThreadError {
 pub struct ThreadStore {
     storage: Storage,
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// A stable rendering of a user's row rules, to tell whether kept rows were read under the rules in force.
+pub fn scope_key(rows: &lantern_core::access::RowScope) -> String {
+    format!("{rows:?}")
 }
 
 /// A user name as one path segment: hex, so no name can climb out of its folder or collide with another.

@@ -182,13 +182,13 @@
         const decoder = new TextDecoder();
         let buffer = "";
         const handle = (name, data) => {
-          if (name === "thread") { thread = data.id; if (threadList) loadThreads(); }
+          if (name === "thread") thread = data.id;
           else if (name === "context") status.textContent = `Context ${data.tokens.toLocaleString()} of ${data.budget.toLocaleString()} tokens${data.left_out.length ? " (left out: " + data.left_out.join(", ") + ")" : ""} · writing the query…`;
           else if (name === "sql") { sql.hidden = false; code.textContent = data.text; }
           else if (name === "summary") summary.textContent = data.text;
           else if (name === "correcting") status.textContent = `The first query failed (${data.error}); asking the model to correct it…`;
           else if (name === "running") status.textContent = "Running the query…";
-          else if (name === "turn") { done = true; renderTurn(card, data); }
+          else if (name === "turn") { done = true; renderTurn(card, data); if (threadList) loadThreads(); }
           else if (name === "error") { done = true; card.replaceChildren(el("p", { class: "chat-error", role: "alert", text: data.message })); }
         };
         for (;;) {
@@ -258,7 +258,8 @@
     }
     if (threadList) {
       loadThreads();
-      if (location.hash.length > 1) openThread(location.hash.slice(1));
+      const linked = location.hash.slice(1);
+      if (/^[0-9a-f]{19}$/.test(linked)) openThread(linked);
       const fresh = document.querySelector("[data-chat-new]");
       if (fresh) fresh.onclick = () => { thread = null; history.replaceState(null, "", location.pathname); log.replaceChildren(empty); empty.hidden = false; markActive(); input.focus(); };
     }

@@ -246,7 +246,7 @@ pub async fn ask(
                     turn,
                     "chat_question",
                 );
-                let view = TurnView::of(index, turn);
+                let view = TurnView::of(index, turn, &threads::scope_key(&question.rows));
                 let _ = out.send(sse(
                     "turn",
                     serde_json::to_value(view).unwrap_or(Value::Null),
@@ -293,7 +293,7 @@ pub async fn show(
     Extension(me): Extension<Principal>,
 ) -> Result<Json<Value>, AppError> {
     let (_, t) = load(&state, &me, &id, &thread).await?;
-    Ok(Json(thread_view(&t)))
+    Ok(Json(thread_view(&t, &threads::scope_key(&me.rows(&id)))))
 }
 
 #[derive(Debug, Deserialize)]
@@ -321,7 +321,8 @@ pub async fn run(
     let record = &t.turns[index];
     audit(me.username(), &id, &thread, record, "chat_sql_run");
     Ok(Json(
-        serde_json::to_value(TurnView::of(index, record)).unwrap_or(Value::Null),
+        serde_json::to_value(TurnView::of(index, record, &threads::scope_key(&edit.rows)))
+            .unwrap_or(Value::Null),
     ))
 }
 
