@@ -1,6 +1,7 @@
 //! `lantern`: the one binary. Serves the portal, writes demo data and hashes passwords.
 
 mod allocator;
+mod exit;
 mod users_cmd;
 
 use std::io::IsTerminal;
@@ -26,6 +27,9 @@ struct Cli {
     /// Configuration file (default: ./lantern.yaml when it exists).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// On failure, print the backtrace after the message (captured when RUST_BACKTRACE=1 is set).
+    #[arg(long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -229,9 +233,18 @@ async fn serve(
     Ok(())
 }
 
+/// Exit status 0 on success; on failure the message and its causes, and the status [`exit`] gives its kind.
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let verbose = cli.verbose;
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => exit::report(&e, verbose),
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     if let Command::Users { command } = cli.command {
         return users_cmd::run(&config, command);

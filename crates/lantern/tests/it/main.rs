@@ -1,6 +1,7 @@
 //! Tests of the `lantern` binary itself, run as real processes.
 
 mod check;
+mod errors;
 mod etl_kill;
 mod replicas;
 mod serve;
