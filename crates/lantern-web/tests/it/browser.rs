@@ -9,14 +9,22 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, PASSWORD, TestApp, fmt_thousands, repo_root};
 
+/// Clicks the element `css` finds; found again when the page re-rendered it between the find and the click
+/// (a filter control redrawn by a data update), a few times at most.
 async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    for attempt in 0.. {
+        let found = client.find(Locator::Css(css)).await.unwrap();
+        match found.click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && attempt < 5 =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+    }
 }
 
 /// Scrolls `css` into view and clicks with a real mouse at `fx`, `fy` (fractions of its box): Plotly reacts to
