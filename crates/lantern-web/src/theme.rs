@@ -84,6 +84,14 @@ pub fn plotly_template() -> Value {
     plotly_template_for(&LIGHT)
 }
 
+/// Both themes' Plotly templates, by theme name, for the page scripts to switch between.
+pub fn plotly_templates() -> Value {
+    serde_json::json!({
+        "light": plotly_template_for(&LIGHT),
+        "dark": plotly_template_for(&DARK),
+    })
+}
+
 /// Inline SVG for an icon name (feather-style strokes); unknown names get the chart icon.
 pub fn icon_svg(name: &str) -> String {
     let body = match name {

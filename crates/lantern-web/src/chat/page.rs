@@ -16,14 +16,6 @@ pub fn offered(state: &AppState, me: &Principal, dataset: &str) -> bool {
     state.chat().is_some() && me.may(Feature::Chat) && me.may_open_dataset(dataset)
 }
 
-/// The Plotly templates of both themes, for the page script.
-pub fn templates() -> serde_json::Value {
-    serde_json::json!({
-        "light": crate::theme::plotly_template_for(&crate::theme::LIGHT),
-        "dark": crate::theme::plotly_template_for(&crate::theme::DARK),
-    })
-}
-
 pub async fn page(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -47,7 +39,7 @@ pub async fn page(
                 description => &spec.spec.description,
             },
             model => &config.model,
-            templates => Value::from(Serde(templates())),
+            templates => Value::from(Serde(crate::theme::plotly_templates())),
             nav => Value::from(Serde(sidebar::entries(&state, &me))),
             active => format!("/chat/{id}"),
             user => Value::from(Serde(me.view())),

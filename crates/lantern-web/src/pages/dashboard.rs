@@ -55,10 +55,7 @@ pub async fn page(
         generation => status.generation,
         error => status.affects(&board.spec.file, dataset_file.as_deref()).map(|e| e.message.clone()),
     };
-    let templates = serde_json::json!({
-        "light": crate::theme::plotly_template_for(&crate::theme::LIGHT),
-        "dark": crate::theme::plotly_template_for(&crate::theme::DARK),
-    });
+    let templates = crate::theme::plotly_templates();
     let (status, ctx) = match &result {
         Ok(data) => (
             StatusCode::OK,
