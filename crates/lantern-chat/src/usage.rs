@@ -121,6 +121,9 @@ impl Usage {
 
     /// Adds one answered question to `user`'s month.
     pub async fn record(&self, user: &str, input_tokens: u64, output_tokens: u64, cost: f64) {
+        use lantern_core::telemetry::CHAT_TOKENS;
+        metrics::counter!(CHAT_TOKENS, "kind" => "input").increment(input_tokens);
+        metrics::counter!(CHAT_TOKENS, "kind" => "output").increment(output_tokens);
         let _held = self.writes.lock().await;
         let mut month = self.month(user).await;
         month.questions += 1;

@@ -19,6 +19,7 @@ pub mod sandbox;
 pub mod semantic;
 pub mod shape;
 pub mod storage;
+pub mod telemetry;
 mod yaml_lines;
 
 pub use error::{Error, Result};

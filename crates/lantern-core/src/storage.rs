@@ -159,6 +159,16 @@ impl Storage {
         got.bytes().await.map_err(|e| Error::storage(path, e))
     }
 
+    /// Whether the store answers: one listing of its root (a single request on S3), for readiness checks.
+    pub async fn reachable(&self) -> Result<()> {
+        let root = ObjectPath::from("");
+        self.store
+            .list_with_delimiter(None)
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::storage(&root, e))
+    }
+
     /// Writes a whole object atomically (local: temp file + rename; S3: a single PUT).
     pub async fn put_bytes(&self, path: &ObjectPath, data: bytes::Bytes) -> Result<()> {
         self.store

@@ -413,23 +413,85 @@ pub async fn run_recorded(
     progress: &(dyn Fn(Progress) + Sync),
     trigger: Trigger,
 ) -> Result<RunSummary> {
-    let started_at = chrono::Utc::now();
-    let result = run(config, catalog, progress).await;
-    if trigger == Trigger::Schedule
-        && let Err(EtlError::Core(lantern_core::Error::Busy { holder, .. })) = &result
-    {
-        // Another replica (or a CLI run) has it: its own outcome will be recorded.
-        tracing::info!(dataset = %config.id, %holder, "scheduled run skipped: the dataset is being loaded");
-        return result;
+    use tracing::Instrument;
+    let trigger_name = match trigger {
+        Trigger::Cli => "cli",
+        Trigger::Schedule => "schedule",
+    };
+    // Every line the run logs names it, as a request's lines name their request.
+    let span = tracing::info_span!(
+        "etl_run",
+        dataset = %config.id,
+        run_id = %lantern_core::telemetry::fresh_id(),
+        trigger = trigger_name
+    );
+    async move {
+        let started_at = chrono::Utc::now();
+        let clock = Instant::now();
+        let result = run(config, catalog, progress).await;
+        let outcome = match &result {
+            Ok(s) if s.unchanged => "unchanged",
+            Ok(_) => "ok",
+            Err(EtlError::Core(lantern_core::Error::Busy { .. })) => "skipped",
+            Err(_) => "failed",
+        };
+        record_metrics(&config.id, trigger_name, outcome, clock.elapsed(), &result);
+        match &result {
+            Ok(s) => tracing::info!(
+                version = s.version,
+                new_rows = s.new_rows,
+                quarantined_rows = s.quarantined_rows,
+                outcome,
+                "ETL run finished"
+            ),
+            Err(e) => tracing::warn!(error = %e, outcome, "ETL run failed"),
+        }
+        if trigger == Trigger::Schedule
+            && let Err(EtlError::Core(lantern_core::Error::Busy { holder, .. })) = &result
+        {
+            // Another replica (or a CLI run) has it: its own outcome will be recorded.
+            tracing::info!(%holder, "scheduled run skipped: the dataset is being loaded");
+            return result;
+        }
+        record_run(config, catalog, trigger_name, started_at, &result).await;
+        result
     }
+    .instrument(span)
+    .await
+}
+
+fn record_metrics(
+    dataset: &str,
+    trigger: &'static str,
+    outcome: &'static str,
+    elapsed: std::time::Duration,
+    result: &Result<RunSummary>,
+) {
+    use lantern_core::telemetry as t;
+    let dataset = dataset.to_string();
+    metrics::counter!(t::ETL_RUNS, "dataset" => dataset.clone(), "trigger" => trigger, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!(t::ETL_RUN_SECONDS, "dataset" => dataset.clone(), "outcome" => outcome)
+        .record(elapsed.as_secs_f64());
+    if let Ok(s) = result {
+        metrics::counter!(t::ETL_ROWS, "dataset" => dataset.clone()).increment(s.new_rows);
+        metrics::counter!(t::ETL_QUARANTINED_ROWS, "dataset" => dataset)
+            .increment(s.quarantined_rows);
+    }
+}
+
+/// Keeps the run's outcome in the catalog's run history (the datasets page shows it).
+async fn record_run(
+    config: &EtlConfig,
+    catalog: &Catalog,
+    trigger: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+    result: &Result<RunSummary>,
+) {
     let finished_at = chrono::Utc::now();
     let record = lantern_core::catalog::RunRecord {
         dataset: config.id.clone(),
-        trigger: match trigger {
-            Trigger::Cli => "cli",
-            Trigger::Schedule => "schedule",
-        }
-        .into(),
+        trigger: trigger.into(),
         started_at,
         finished_at,
         ok: result.is_ok(),
@@ -445,5 +507,4 @@ pub async fn run_recorded(
     if let Err(e) = catalog.record_run(&record).await {
         tracing::warn!(dataset = %config.id, error = %e, "could not record the run");
     }
-    result
 }

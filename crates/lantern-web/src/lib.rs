@@ -27,6 +27,7 @@ pub mod server;
 pub mod session_store;
 pub mod sso;
 pub mod state;
+pub mod telemetry;
 pub mod templates;
 pub mod theme;
 pub mod throttle;

@@ -26,7 +26,7 @@ pub async fn within<F: std::future::Future>(id: Option<String>, work: F) -> F::O
 
 /// A new random id: 16 hex digits.
 pub fn fresh() -> String {
-    format!("{:016x}", rand::random::<u64>())
+    lantern_core::telemetry::fresh_id()
 }
 
 /// An incoming id is kept only when it cannot smuggle anything into a log line or a header.

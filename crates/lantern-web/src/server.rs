@@ -100,6 +100,9 @@ pub fn routes() -> Vec<Route> {
         // Bound to the session's AuthnRequest and verified by signature instead.
         Route::post_from_another_site("/auth/saml/acs", Public, sso::saml::acs),
         Route::get("/healthz", Public, healthz),
+        Route::get("/readyz", Public, crate::telemetry::readyz),
+        // Public to the access rules: a scraper has no session; `server.metrics_token` guards it instead.
+        Route::get("/metrics", Public, crate::telemetry::metrics),
         Route::get("/static/{name}", Public, assets::serve),
     ];
     routes.extend(api::routes());
@@ -147,7 +150,9 @@ pub fn router(state: AppState) -> Router {
         app = app.route(path, handler);
     }
 
-    let app = app.fallback(not_found);
+    let app = app
+        .fallback(not_found)
+        .layer(middleware::from_fn(crate::telemetry::record_request));
     let auth = &state.config().auth;
     let app = match state.sessions().clone() {
         Sessions::Memory(store) => app.layer(session_layer(store, auth)),
@@ -218,17 +223,59 @@ async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Serves until `shutdown` resolves, then drains: `/readyz` answers 503 for `server.drain_secs` while
+/// requests are still served (so a load balancer stops sending them), the listener closes, and requests in
+/// flight get up to `server.shutdown_timeout_secs` to finish.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let upkeep = crate::telemetry::spawn_upkeep();
+    let server_config = &state.config().server;
+    let (drain, grace) = (
+        Duration::from_secs(server_config.drain_secs),
+        Duration::from_secs(server_config.shutdown_timeout_secs),
+    );
+    let (closed, on_closed) = tokio::sync::oneshot::channel::<()>();
+    let draining = state.clone();
+    let signal = async move {
+        shutdown.await;
+        draining.begin_drain();
+        if !drain.is_zero() {
+            tracing::info!(
+                drain_secs = drain.as_secs(),
+                "draining: /readyz answers 503"
+            );
+            tokio::time::sleep(drain).await;
+        }
+        tracing::info!("listener closed; finishing the requests in flight");
+        let _ = closed.send(());
+    };
     // The peer address reaches handlers (login throttling per address).
-    axum::serve(
+    let server = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(signal)
+    .into_future();
+    let deadline = async {
+        if on_closed.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let result = tokio::select! {
+        served = server => served.inspect(|()| tracing::info!("every request finished")),
+        () = deadline => {
+            tracing::warn!(
+                shutdown_timeout_secs = grace.as_secs(),
+                "requests still in flight at the shutdown timeout: exiting without them"
+            );
+            Ok(())
+        }
+    };
+    upkeep.abort();
+    result
 }

@@ -74,6 +74,14 @@ impl MemoryStore {
         self.0.run_pending_tasks().await;
         self.0.entry_count()
     }
+
+    fn signed_in(&self) -> u64 {
+        let now = time::OffsetDateTime::now_utc();
+        self.0
+            .iter()
+            .filter(|(_, r)| r.expiry_date > now && signed_in(r))
+            .count() as u64
+    }
 }
 
 #[async_trait]
@@ -107,7 +115,40 @@ impl SessionStore for MemoryStore {
     }
 }
 
+/// Whether a record belongs to a signed-in user (an anonymous visitor's holds only a CSRF token).
+fn signed_in(record: &Record) -> bool {
+    record.data.contains_key(crate::access::USER_KEY)
+}
+
 impl Sessions {
+    /// Signed-in sessions that have not expired: this process's in memory, every replica's in Redis.
+    pub async fn signed_in(&self) -> std::result::Result<u64, String> {
+        match self {
+            Sessions::Memory(m) => Ok(m.signed_in()),
+            Sessions::Redis(r) => r.signed_in().await.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// A check that the store answers, for readiness probes; `None` for memory, which always does.
+    pub fn ping(
+        &self,
+    ) -> Option<impl std::future::Future<Output = std::result::Result<(), String>> + Send + use<>>
+    {
+        match self {
+            Sessions::Memory(_) => None,
+            Sessions::Redis(r) => {
+                let mut c = r.connection.clone();
+                Some(async move {
+                    redis::cmd("PING")
+                        .query_async::<String>(&mut c)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("redis: {e}"))
+                })
+            }
+        }
+    }
+
     /// Opens `store` (`memory` or a Redis URL); a Redis that does not answer stops the start.
     pub async fn open(store: &str) -> std::result::Result<Self, String> {
         let store = store.trim();
@@ -133,6 +174,10 @@ impl std::fmt::Debug for RedisStore {
 fn key(id: &Id) -> String {
     format!("lantern:session:{id}")
 }
+
+/// A sorted set of the signed-in sessions' ids scored by their expiry (Unix seconds), so that counting them
+/// is one range removal and one cardinality, not a scan of every session.
+const SIGNED_IN: &str = "lantern:sessions:signed_in";
 
 fn backend(e: redis::RedisError) -> Error {
     Error::Backend(format!("redis: {e}"))
@@ -179,7 +224,36 @@ impl RedisStore {
         }
         let mut c = self.connection.clone();
         let done: Option<String> = set.query_async(&mut c).await.map_err(backend)?;
+        if done.is_some() {
+            let mut index = redis::cmd(if signed_in(record) { "ZADD" } else { "ZREM" });
+            index.arg(SIGNED_IN);
+            if signed_in(record) {
+                index.arg(at);
+            }
+            index
+                .arg(record.id.to_string())
+                .query_async::<i64>(&mut c)
+                .await
+                .map_err(backend)?;
+        }
         Ok(done.is_some())
+    }
+
+    async fn signed_in(&self) -> Result<u64> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut c = self.connection.clone();
+        let (_, n): (i64, u64) = redis::pipe()
+            .atomic()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(SIGNED_IN)
+            .arg("-inf")
+            .arg(now)
+            .cmd("ZCARD")
+            .arg(SIGNED_IN)
+            .query_async(&mut c)
+            .await
+            .map_err(backend)?;
+        Ok(n)
     }
 }
 
@@ -210,9 +284,13 @@ impl SessionStore for RedisStore {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         let mut c = self.connection.clone();
-        redis::cmd("DEL")
+        redis::pipe()
+            .cmd("DEL")
             .arg(key(id))
-            .query_async::<i64>(&mut c)
+            .cmd("ZREM")
+            .arg(SIGNED_IN)
+            .arg(id.to_string())
+            .query_async::<(i64, i64)>(&mut c)
             .await
             .map_err(backend)?;
         Ok(())

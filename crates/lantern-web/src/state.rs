@@ -46,6 +46,8 @@ struct Inner {
     reload: std::sync::Mutex<crate::watch::Status>,
     /// The AI chat, when `chat:` is configured.
     chat: Option<Arc<lantern_chat::Chat>>,
+    /// Set when shutdown begins: `/readyz` then answers 503.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -178,7 +180,19 @@ impl AppState {
             used_assertions,
             reload: Default::default(),
             chat,
+            draining: Default::default(),
         })))
+    }
+
+    /// Marks the replica as shutting down (readiness fails from now on).
+    pub fn begin_drain(&self) {
+        self.0
+            .draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn config(&self) -> &Config {

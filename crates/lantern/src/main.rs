@@ -129,8 +129,10 @@ fn init_logging(config: &Config) {
     match config.log.format {
         LogFormat::Json => builder
             .json()
+            // Every enclosing span, not only the innermost: a query's line keeps its request's id even when a
+            // library's own span (tower-sessions' `call`) is the nearest.
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .init(),
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
     }
@@ -220,8 +222,8 @@ async fn serve(
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(address = %format!("http://{}", listener.local_addr()?), "Lantern is serving");
     lantern_web::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        let signal = stop_signal().await;
+        tracing::info!(signal, "shutting down");
     })
     .await?;
     for s in schedules {
@@ -231,6 +233,30 @@ async fn serve(
         w.abort();
     }
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what container runtimes and systemd send to stop a service).
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }
 
 /// Exit status 0 on success; on failure the message and its causes, and the status [`exit`] gives its kind.

@@ -71,6 +71,14 @@ pub struct ServerConfig {
     /// `X-Forwarded-Proto: https` marks the session cookie `Secure`. Leave off when clients reach Lantern
     /// directly: they could then choose their own address.
     pub behind_proxy: bool,
+    /// When set, `/metrics` answers only requests bearing `Authorization: Bearer <token>` (a scraper's
+    /// credentials); when unset it answers anyone who reaches it (keep it off the public listener then).
+    pub metrics_token: Option<String>,
+    /// On SIGTERM, how long `/readyz` answers 503 while requests are still served, so a load balancer stops
+    /// sending new ones before the listener closes (0 when the orchestrator deregisters first, as ECS does).
+    pub drain_secs: u64,
+    /// After the listener closes, how long requests in flight may take to finish before the process exits.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +87,9 @@ impl Default for ServerConfig {
             host: "127.0.0.1".into(),
             port: 8050,
             behind_proxy: false,
+            metrics_token: None,
+            drain_secs: 0,
+            shutdown_timeout_secs: 30,
         }
     }
 }
@@ -125,6 +136,10 @@ pub struct CacheConfig {
     /// Upper bound on the memory the cached results take, in MiB (each entry is weighed by its size, so a few
     /// large tables cannot push memory past the bound the way a count of entries would).
     pub max_mb: u64,
+    /// A Redis (`redis://host:port/db`) that replicas share as the cache's second level; off when unset.
+    pub redis_url: Option<String>,
+    /// Results larger than this (serialized, in KiB) stay in the local level only.
+    pub redis_max_entry_kb: u64,
 }
 
 impl Default for CacheConfig {
@@ -132,6 +147,8 @@ impl Default for CacheConfig {
         Self {
             ttl_secs: 300,
             max_mb: 64,
+            redis_url: None,
+            redis_max_entry_kb: 1024,
         }
     }
 }
@@ -434,6 +451,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_S3_SESSION_TOKEN", "storage.session_token"),
     ("LANTERN_CACHE_TTL_SECS", "cache.ttl_secs"),
     ("LANTERN_CACHE_MAX_MB", "cache.max_mb"),
+    ("LANTERN_CACHE_REDIS_URL", "cache.redis_url"),
     ("LANTERN_QUERY_TARGET_PARTITIONS", "query.target_partitions"),
     ("LANTERN_QUERY_HOT_ROWS_LIMIT", "query.hot_rows_limit"),
     ("LANTERN_QUERY_HOT_MAX_MB", "query.hot_max_mb"),
@@ -445,6 +463,12 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_SESSION_TTL_SECS", "auth.session_ttl_secs"),
     ("LANTERN_SESSIONS_STORE", "sessions.store"),
     ("LANTERN_BEHIND_PROXY", "server.behind_proxy"),
+    ("LANTERN_METRICS_TOKEN", "server.metrics_token"),
+    ("LANTERN_DRAIN_SECS", "server.drain_secs"),
+    (
+        "LANTERN_SHUTDOWN_TIMEOUT_SECS",
+        "server.shutdown_timeout_secs",
+    ),
     ("LANTERN_OIDC_CLIENT_SECRET", "auth.oidc.client_secret"),
     ("LANTERN_SESSION_MAX_SECS", "auth.session_max_secs"),
     ("LANTERN_SECURE_COOKIES", "auth.secure_cookies"),
@@ -465,7 +489,9 @@ fn kind_of(key: &str) -> Kind {
         | "query.hot_rows_limit"
         | "query.hot_max_mb"
         | "auth.session_ttl_secs"
-        | "auth.session_max_secs" => Kind::Int,
+        | "auth.session_max_secs"
+        | "server.drain_secs"
+        | "server.shutdown_timeout_secs" => Kind::Int,
         "storage.path_style"
         | "storage.allow_http"
         | "auth.secure_cookies"
@@ -571,6 +597,14 @@ impl Config {
         }
         if self.auth.session_ttl_secs == 0 {
             return Err(Error::config("auth.session_ttl_secs", "must be at least 1"));
+        }
+        if let Some(url) = &self.cache.redis_url
+            && let Err(e) = redis::Client::open(url.as_str())
+        {
+            return Err(Error::config(
+                "cache.redis_url",
+                format!("expected a `redis://host:port/db` URL: {e}"),
+            ));
         }
         let store = self.sessions.store.trim();
         if store != "memory" && !store.starts_with("redis://") && !store.starts_with("rediss://") {

@@ -82,6 +82,8 @@ impl Scope {
 pub struct LoadedVersion {
     pub manifest: Arc<Manifest>,
     pub model: Arc<SemanticModel>,
+    /// A fingerprint of the spec the model was compiled from, for cache keys.
+    spec_fingerprint: String,
     pub(crate) table: Arc<dyn TableProvider>,
     /// Whether the rows are held in memory (else scanned from Parquet).
     pub hot: bool,
@@ -222,6 +224,24 @@ pub struct QueryEngine {
     small_rows: usize,
 }
 
+/// The result cache `config` describes: local, with Redis behind it when `redis_url` is set.
+fn result_cache(config: &CacheConfig) -> ResultCache {
+    let local = ResultCache::new(config.max_mb.saturating_mul(1 << 20));
+    let Some(url) = &config.redis_url else {
+        return local;
+    };
+    let max_entry =
+        usize::try_from(config.redis_max_entry_kb.saturating_mul(1024)).unwrap_or(usize::MAX);
+    match crate::cache::shared::SharedCache::open(url, max_entry) {
+        Ok(shared) => local.with_shared(shared),
+        // `Config::load` refuses such a URL; an engine built from an unchecked config runs on the local level.
+        Err(e) => {
+            tracing::error!(error = %e, "the shared result cache is off");
+            local
+        }
+    }
+}
+
 impl QueryEngine {
     /// Creates the engine over `catalog` for the datasets described by `specs`.
     pub fn new(
@@ -258,7 +278,7 @@ impl QueryEngine {
                 .build(),
             loaded: Default::default(),
             load_lock: Mutex::new(()),
-            cache: ResultCache::new(cache.max_mb.saturating_mul(1 << 20)),
+            cache: result_cache(cache),
             hot_used: Arc::new(AtomicU64::new(0)),
             small_rows: zones::SMALL_TABLE_ROWS,
         }
@@ -387,6 +407,7 @@ impl QueryEngine {
         let key = CacheKey {
             dataset: scope.version.manifest.dataset.clone(),
             version: scope.version.manifest.version,
+            spec: scope.version.spec_fingerprint.clone(),
             filters: filters.canonical(),
             item: query.signature(),
         };
@@ -398,16 +419,17 @@ impl QueryEngine {
             let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
             // Planned and run on a task of its own: a page's items are awaited together in one task, and a
             // one-partition plan runs where it is polled, so they would otherwise take turns on one core.
-            let (batches, physical, run) = tokio::spawn(async move {
+            let (batches, physical, run, scanned) = tokio::spawn(async move {
                 let t = std::time::Instant::now();
                 let task = Arc::new(df.task_ctx());
                 let plan = df.create_physical_plan().await?;
                 let physical = t.elapsed();
-                let batches = datafusion::physical_plan::collect(plan, task).await?;
+                let batches = datafusion::physical_plan::collect(plan.clone(), task).await?;
                 Ok::<_, datafusion::error::DataFusionError>((
                     batches,
                     physical,
                     t.elapsed() - physical,
+                    rows_scanned(&plan),
                 ))
             })
             .await
@@ -423,7 +445,13 @@ impl QueryEngine {
                 physical_ms = ms(physical),
                 run_ms = ms(run),
                 elapsed_ms = ms(started.elapsed()),
+                rows_scanned = scanned,
                 "answered"
+            );
+            crate::telemetry::query_ran(
+                &scope.version.manifest.dataset,
+                started.elapsed(),
+                scanned,
             );
             table
         });
@@ -574,6 +602,9 @@ impl QueryEngine {
         Ok(LoadedVersion {
             manifest,
             model: Arc::new(model),
+            spec_fingerprint: blake3::hash(format!("{:?}", spec.spec).as_bytes())
+                .to_hex()
+                .to_string(),
             table,
             hot,
             hot_bytes,
@@ -590,6 +621,27 @@ impl QueryEngine {
             restricted_profiles: moka::future::Cache::builder().max_capacity(64).build(),
             distinct: tokio::sync::OnceCell::new(),
         })
+    }
+}
+
+/// Rows the scans of an executed plan read: what a file scan counted, or a memory table's row count (memory
+/// scans keep no metrics, and read every row of the batches they are given).
+fn rows_scanned(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> u64 {
+    use datafusion::common::stats::Precision;
+    let children = plan.children();
+    if !children.is_empty() {
+        return children.into_iter().map(rows_scanned).sum();
+    }
+    if let Some(n) = plan.metrics().and_then(|m| m.output_rows()) {
+        return n as u64;
+    }
+    let stats = datafusion::physical_plan::StatisticsContext::new().compute(
+        plan.as_ref(),
+        &datafusion::physical_plan::StatisticsArgs::new(),
+    );
+    match stats.map(|s| s.num_rows) {
+        Ok(Precision::Exact(n) | Precision::Inexact(n)) => n as u64,
+        _ => 0,
     }
 }
 

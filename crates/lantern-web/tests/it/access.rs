@@ -146,7 +146,9 @@ fn concrete(path: &str, board: &str) -> String {
 fn public_expectation(path: &str, method: &str) -> (u16, u16) {
     match (method, path) {
         ("GET", "/login") => (200, 303),
-        ("GET", "/healthz") | ("GET", "/static/{name}") => (200, 200),
+        ("GET", "/healthz") | ("GET", "/static/{name}") | ("GET", "/readyz") => (200, 200),
+        // No `server.metrics_token` in this app: the scrape is open (the operations test covers the token).
+        ("GET", "/metrics") => (200, 200),
         // With the session's token, a wrong password and a logout.
         ("POST", "/login") => (401, 401),
         ("POST", "/logout") => (303, 303),

@@ -9,5 +9,6 @@ mod browser;
 mod chat;
 mod dashboards;
 mod saml;
+mod shared_cache;
 mod sso;
 mod support;

@@ -3,6 +3,7 @@
 mod check;
 mod errors;
 mod etl_kill;
+mod operations;
 mod replicas;
 mod serve;
 mod users;

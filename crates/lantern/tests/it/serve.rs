@@ -23,6 +23,15 @@ impl Drop for Server {
 impl Server {
     /// `lantern serve` in `dir` with `env` set, once `/healthz` answers.
     pub async fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_logging(dir, env, None).await
+    }
+
+    /// Like [`Server::start`], its log (stderr) written to `log` when given; `RUST_LOG` is taken from `env`.
+    pub async fn start_logging(dir: &Path, env: &[(&str, &str)], log: Option<&Path>) -> Self {
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+            None => Stdio::null(),
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -31,10 +40,10 @@ impl Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--port", &port.to_string()])
             .current_dir(dir)
-            .envs(env.iter().copied())
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
@@ -48,6 +57,31 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Self { base, child }
+    }
+
+    /// Sends the process `signal` (SIGTERM to stop it as an orchestrator does).
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) on our own child's pid, with a valid signal number.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or `None` if it is still running.
+    pub async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Signs `client` in through the login form (its CSRF token included); the answer's status.

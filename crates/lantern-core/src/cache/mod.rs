@@ -2,6 +2,10 @@
 //!
 //! Keys carry the dataset version, so a newly published version can never be answered from an entry computed on
 //! an older one; entries expire after their dataset's TTL. Concurrent misses on one key run the query once.
+//! With `cache.redis_url` a miss asks Redis ([`shared`]) before computing, and a computed result is stored
+//! there for the other replicas.
+
+pub mod shared;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,12 +13,17 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 
 use crate::query::ResultTable;
+use crate::telemetry;
+use shared::{Found, SharedCache};
 
 /// Identifies one item's result for one filter set on one dataset version.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
     pub dataset: String,
     pub version: u64,
+    /// A fingerprint of the dataset's spec: a measure redefined under the same name must not be answered
+    /// from a result computed with its old definition (by another replica, in the shared level).
+    pub spec: String,
     /// [`crate::filters::FilterSet::canonical`].
     pub filters: String,
     /// What the item computes (group-by dimensions, measures, order, limit), so equal items share entries.
@@ -25,6 +34,8 @@ pub struct CacheKey {
 pub struct CachedResult {
     pub table: Arc<ResultTable>,
     ttl: Duration,
+    /// Read from the shared level rather than computed here.
+    shared: bool,
 }
 
 struct PerEntryTtl;
@@ -51,6 +62,7 @@ pub enum Lookup {
 #[derive(Clone)]
 pub struct ResultCache {
     inner: moka::future::Cache<CacheKey, CachedResult>,
+    shared: Option<Arc<SharedCache>>,
 }
 
 impl ResultCache {
@@ -60,12 +72,19 @@ impl ResultCache {
             inner: moka::future::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|k: &CacheKey, v: &CachedResult| {
-                    let key = k.dataset.len() + k.filters.len() + k.item.len() + 64;
+                    let key = k.dataset.len() + k.spec.len() + k.filters.len() + k.item.len() + 64;
                     u32::try_from(key + v.table.approx_bytes()).unwrap_or(u32::MAX)
                 })
                 .expire_after(PerEntryTtl)
                 .build(),
+            shared: None,
         }
+    }
+
+    /// The same cache with Redis as its second level.
+    pub fn with_shared(mut self, shared: SharedCache) -> Self {
+        self.shared = Some(Arc::new(shared));
+        self
     }
 
     /// Returns the cached table for `key`, or runs `compute` (once, however many callers wait) and caches it.
@@ -78,23 +97,51 @@ impl ResultCache {
     where
         F: std::future::Future<Output = crate::Result<ResultTable>>,
     {
+        let shared = self.shared.clone();
+        let shared_key = shared.as_ref().map(|_| key.clone());
         let entry = self
             .inner
             .entry(key)
             .or_try_insert_with(async move {
-                compute.await.map(|t| CachedResult {
-                    table: Arc::new(t),
+                if let (Some(level), Some(key)) = (&shared, &shared_key) {
+                    match level.get(key).await {
+                        Found::Hit(table, left) => {
+                            telemetry::cache_lookup("redis", "hit");
+                            return Ok(CachedResult {
+                                table: Arc::new(table),
+                                ttl: left.min(ttl),
+                                shared: true,
+                            });
+                        }
+                        Found::Miss => telemetry::cache_lookup("redis", "miss"),
+                        Found::Unavailable => telemetry::cache_lookup("redis", "error"),
+                    }
+                }
+                let table = compute.await?;
+                if let (Some(level), Some(key)) = (&shared, &shared_key) {
+                    level.put(key, &table, ttl);
+                }
+                Ok(CachedResult {
+                    table: Arc::new(table),
                     ttl,
+                    shared: false,
                 })
             })
             .await
             .map_err(crate::Error::from_shared)?;
-        let lookup = if entry.is_fresh() {
+        telemetry::cache_lookup("memory", if entry.is_fresh() { "miss" } else { "hit" });
+        // A result another replica computed is a hit too: no query ran here.
+        let lookup = if entry.is_fresh() && !entry.value().shared {
             Lookup::Miss
         } else {
             Lookup::Hit
         };
         Ok((entry.into_value().table, lookup))
+    }
+
+    /// The shared level, when configured.
+    pub fn shared(&self) -> Option<&Arc<SharedCache>> {
+        self.shared.as_ref()
     }
 
     pub fn entry_count(&self) -> u64 {
@@ -121,6 +168,7 @@ mod tests {
         CacheKey {
             dataset: "d".into(),
             version,
+            spec: "s".into(),
             filters: "team=Web".into(),
             item: "kpis".into(),
         }
