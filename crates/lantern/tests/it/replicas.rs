@@ -16,16 +16,7 @@ async fn two_processes_sharing_redis_share_sign_ins_and_logouts() {
     let dir = tempfile::tempdir().unwrap();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (datasets, dashboards) = (repo.join("datasets"), repo.join("dashboards"));
-    let demo = std::process::Command::new(crate::serve::BIN)
-        .args(["demo", "--rows", "2000"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "{}",
-        String::from_utf8_lossy(&demo.stderr)
-    );
+    crate::serve::publish_demo(dir.path());
     let redis = redis_url();
     let env = [
         ("LANTERN_ADMIN_PASSWORD", PASSWORD),

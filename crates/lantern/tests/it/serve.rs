@@ -115,6 +115,20 @@ impl Server {
     }
 }
 
+/// Publishes the demo datasets (2 000 rows each) into `dir`'s default data folder with `lantern demo`.
+pub fn publish_demo(dir: &Path) {
+    let demo = Command::new(BIN)
+        .args(["demo", "--rows", "2000"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+}
+
 /// A client with its own cookie jar that does not follow redirects.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
