@@ -106,20 +106,8 @@ impl Metrics {
     }
 }
 
-async fn csrf(me: &reqwest::Client, server: &Server) -> String {
-    let home = me
-        .get(format!("{}/", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    lantern_testkit::csrf_token(&home).expect("the sidebar's logout form")
-}
-
 async fn ask(me: &reqwest::Client, server: &Server) -> (u16, String) {
-    let token = csrf(me, server).await;
+    let token = server.csrf(me).await;
     let res = me
         .post(format!("{}/api/chat/cursor_usage/ask", server.base))
         .header("x-csrf-token", token)
@@ -288,7 +276,7 @@ async fn metrics_move_readiness_checks_and_log_lines_name_their_request_or_run()
     assert_eq!(ready["checks"]["redis"]["ok"], true, "{ready}");
 
     // Signed out: one session fewer.
-    let token = csrf(&me, &server).await;
+    let token = server.csrf(&me).await;
     let out = me
         .post(format!("{}/logout", server.base))
         .form(&[("csrf", &token)])
@@ -359,7 +347,7 @@ async fn sigterm_fails_readiness_and_finishes_the_requests_in_flight_before_exit
     let asking = {
         let me = me.clone();
         let base = server.base.clone();
-        let token = csrf(&me, &server).await;
+        let token = server.csrf(&me).await;
         tokio::spawn(async move {
             let res = me
                 .post(format!("{base}/api/chat/cursor_usage/ask"))

@@ -38,15 +38,7 @@ async fn two_processes_sharing_redis_share_sign_ins_and_logouts() {
     );
 
     // Logged out on b (its form's token comes from b's page, the session's own): ended on a too.
-    let home = me
-        .get(format!("{}/", b.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = lantern_testkit::csrf_token(&home).expect("the sidebar's logout form");
+    let csrf = b.csrf(&me).await;
     let out = me
         .post(format!("{}/logout", b.base))
         .form(&[("csrf", &csrf)])

@@ -103,6 +103,19 @@ impl Server {
             .as_u16()
     }
 
+    /// The CSRF token of `client`'s session, from the home page's logout form.
+    pub async fn csrf(&self, client: &reqwest::Client) -> String {
+        let home = client
+            .get(format!("{}/", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        lantern_testkit::csrf_token(&home).expect("the sidebar's logout form")
+    }
+
     /// The status of a GET of `path` by `client`.
     pub async fn status(&self, client: &reqwest::Client, path: &str) -> u16 {
         client
