@@ -16,16 +16,29 @@ for pkg in libxmlsec1-dev libxml2-dev pkg-config libclang-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 
-if [ ${#need_apt[@]} -gt 0 ]; then
+# The container test (scripts/container-image.sh): podman with its recommended networking (netavark,
+# iptables) for published ports, runc as the runtime, debootstrap for the Debian base.
+need_apt_with_recommends=()
+for tool in podman runc debootstrap; do
+  command -v "$tool" >/dev/null 2>&1 || need_apt_with_recommends+=("$tool")
+done
+
+if [ $((${#need_apt[@]} + ${#need_apt_with_recommends[@]})) -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "services.sh: need root to install: ${need_apt[*]}" >&2
+    echo "services.sh: need root to install: ${need_apt[*]} ${need_apt_with_recommends[*]}" >&2
     exit 1
   fi
-  echo "services.sh: installing ${need_apt[*]}"
+  echo "services.sh: installing ${need_apt[*]} ${need_apt_with_recommends[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  fi
+  if [ ${#need_apt_with_recommends[@]} -gt 0 ]; then
+    apt-get install -y -qq "${need_apt_with_recommends[@]}" >/dev/null
+  fi
 fi
+echo "services.sh: $(podman --version), runc $(runc --version | awk 'NR == 1 { print $3 }'), debootstrap ready"
 echo "services.sh: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), chromedriver ready"
 
 # wait_for SECONDS CMD...: polls CMD once a second until it succeeds; fails after SECONDS tries.
@@ -97,3 +110,9 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.vers
   "$VENV/bin/pip" install -q "nanoidp==$NANOIDP_VERSION"
 fi
 echo "services.sh: nanoidp $NANOIDP_VERSION in $VENV"
+# compose.yaml is validated against the Compose specification's JSON schema, which check-jsonschema carries.
+CHECK_JSONSCHEMA_VERSION=0.39.0
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('check-jsonschema') != '$CHECK_JSONSCHEMA_VERSION')" >/dev/null 2>&1; then
+  "$VENV/bin/pip" install -q "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+fi
+echo "services.sh: check-jsonschema $CHECK_JSONSCHEMA_VERSION in $VENV"

@@ -20,6 +20,7 @@ pub mod semantic;
 pub mod shape;
 pub mod storage;
 pub mod telemetry;
+pub mod tick_claim;
 mod yaml_lines;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use lantern_core::tick_claim::TickClaims;
 
 /// A parsed cron schedule.
 #[derive(Debug, Clone)]
@@ -31,7 +32,8 @@ impl Schedule {
 
 /// Runs every dataset that has a `schedule:` on it until the returned handles are aborted (or the process
 /// ends). Each dataset has its own loop, so one dataset is never run twice at once: a run that outlasts its
-/// next time simply makes the loop wait for the following one.
+/// next time simply makes the loop wait for the following one. Replicas that share the store run each tick
+/// once between them: the first to claim it ([`TickClaims`]) runs it.
 pub fn spawn_all(
     configs: Vec<crate::EtlConfig>,
     catalog: lantern_core::catalog::Catalog,
@@ -43,6 +45,7 @@ pub fn spawn_all(
             let catalog = catalog.clone();
             tokio::spawn(async move {
                 let schedule = config.schedule.clone().expect("filtered");
+                let mut claims = TickClaims::new(catalog.clone(), &config.id);
                 loop {
                     let now = Utc::now();
                     let Some(next) = schedule.next_after(now) else {
@@ -51,7 +54,18 @@ pub fn spawn_all(
                     };
                     let wait = (next - now).to_std().unwrap_or_default();
                     tokio::time::sleep(wait).await;
-                    tracing::info!(dataset = %config.id, schedule = %schedule.expr, "scheduled ETL run starting");
+                    match claims.claim(next).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::debug!(dataset = %config.id, tick = %next.to_rfc3339(), "scheduled ETL run taken by another replica");
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(dataset = %config.id, tick = %next.to_rfc3339(), error = %e, "cannot claim the scheduled ETL run; skipped");
+                            continue;
+                        }
+                    }
+                    tracing::info!(dataset = %config.id, schedule = %schedule.expr, tick = %next.to_rfc3339(), "scheduled ETL run starting");
                     match crate::pipeline::run_recorded(
                         &config,
                         &catalog,

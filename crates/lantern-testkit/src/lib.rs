@@ -1,13 +1,16 @@
 //! Helpers shared by Lantern's integration tests and benchmarks (dev-dependency only).
 
+mod balancer;
 pub mod browser;
 mod forms;
 mod idp;
+pub mod load;
 pub mod model_server;
 mod process;
 mod redis_server;
 mod s3;
 
+pub use balancer::Balancer;
 pub use forms::csrf_token;
 pub use idp::{Idp, python as venv_python, start_nanoidp};
 pub use process::run_with_input;

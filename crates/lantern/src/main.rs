@@ -2,6 +2,7 @@
 
 mod allocator;
 mod exit;
+mod healthcheck;
 mod users_cmd;
 
 use std::io::IsTerminal;
@@ -83,6 +84,12 @@ enum Command {
     Dataset {
         #[command(subcommand)]
         command: DatasetCommand,
+    },
+    /// Exit 0 if the server this configuration describes answers `/healthz` (a container's HEALTHCHECK).
+    Healthcheck {
+        /// Base URL to probe instead of the configured listen address, e.g. `http://127.0.0.1:8050`.
+        #[arg(long)]
+        url: Option<String>,
     },
 }
 
@@ -275,6 +282,10 @@ async fn run(cli: Cli) -> Result<()> {
     if let Command::Users { command } = cli.command {
         return users_cmd::run(&config, command);
     }
+    // Quiet: a probe every few seconds must not fill the container's log.
+    if let Command::Healthcheck { url } = &cli.command {
+        return healthcheck::run(&config, url.as_deref()).await;
+    }
     init_logging(&config);
     match cli.command {
         Command::Serve {
@@ -317,7 +328,7 @@ async fn run(cli: Cli) -> Result<()> {
             let catalog = Catalog::new(Storage::open(&config.storage)?);
             write_demo(&catalog, rows, false).await
         }
-        Command::Users { .. } => unreachable!("handled above"),
+        Command::Users { .. } | Command::Healthcheck { .. } => unreachable!("handled above"),
         Command::Etl { command } => etl(&config, command).await,
         Command::Dataset { command } => dataset(&config, command).await,
         Command::Check => check(&config).await,

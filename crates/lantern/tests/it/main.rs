@@ -1,6 +1,8 @@
 //! Tests of the `lantern` binary itself, run as real processes.
 
 mod check;
+mod compose;
+mod container;
 mod errors;
 mod etl_kill;
 mod operations;

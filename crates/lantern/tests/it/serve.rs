@@ -32,28 +32,30 @@ impl Server {
             Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
             None => Stdio::null(),
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(BIN)
+        let port = free_port();
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "--port", &port.to_string()])
             .current_dir(dir)
             .env_remove("RUST_LOG")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
+            .stderr(stderr);
+        Self::spawn(command, port, Duration::from_secs(60)).await
+    }
+
+    /// `command` (a server, or a process that runs one, as `podman run` does) started, once
+    /// `http://127.0.0.1:<port>/healthz` answers; it must within `limit`.
+    pub async fn spawn(mut command: Command, port: u16, limit: Duration) -> Self {
+        let mut child = command.spawn().unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let probe = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + limit;
         while probe.get(format!("{base}/healthz")).send().await.is_err() {
             if let Some(status) = child.try_wait().unwrap() {
-                panic!("lantern serve exited ({status}) before answering");
+                panic!("{command:?} exited ({status}) before answering");
             }
-            assert!(Instant::now() < deadline, "lantern serve did not answer");
+            assert!(Instant::now() < deadline, "{command:?} did not answer");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Self { base, child }
@@ -140,6 +142,15 @@ pub fn publish_demo(dir: &Path) {
         "{}",
         String::from_utf8_lossy(&demo.stderr)
     );
+}
+
+/// A loopback port nothing listens on (now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A client with its own cookie jar that does not follow redirects.
