@@ -11,6 +11,8 @@ command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # The Vertex AI token test makes a service-account key with openssl.
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The deployment test checks the systemd unit with systemd-analyze.
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 # The SAML service provider (samael with xmlsec) links libxmlsec1 and generates bindings with libclang at build time.
 for pkg in libxmlsec1-dev libxml2-dev pkg-config libclang-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")

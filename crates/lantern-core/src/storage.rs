@@ -25,6 +25,27 @@ pub struct Storage {
     description: String,
     /// The folder behind a local store, where a killed writer's staging files can remain.
     local_root: Option<std::path::PathBuf>,
+    /// Where processes other than this one find the same data (a Ballista cluster's executors).
+    shared: Option<SharedLocation>,
+}
+
+/// The store as another process reaches it: a real URL instead of [`STORE_URL`], which only this process's
+/// DataFusion knows. Ballista's executors read the files at these URLs themselves.
+#[derive(Clone, Debug)]
+pub struct SharedLocation {
+    /// `file:///abs/folder/` or `s3://bucket/prefix/`.
+    pub base: Url,
+    /// The store to register for `base`'s scheme and bucket in a client context (S3; local files need none).
+    pub store: Option<Arc<dyn ObjectStore>>,
+}
+
+impl SharedLocation {
+    /// The URL of `path` (relative to the data prefix).
+    pub fn url_of(&self, path: &ObjectPath) -> Url {
+        self.base
+            .join(path.as_ref())
+            .expect("an object path joins a directory URL")
+    }
 }
 
 impl Storage {
@@ -65,6 +86,16 @@ impl Storage {
                 .build()
                 .map_err(|e| Error::config("storage.url", format!("cannot open `{url}`: {e}")))?;
             let prefix = prefix.trim_matches('/');
+            let shared = Url::parse(&if prefix.is_empty() {
+                format!("s3://{bucket}/")
+            } else {
+                format!("s3://{bucket}/{prefix}/")
+            })
+            .map(|base| SharedLocation {
+                base,
+                store: Some(Arc::new(s3.clone()) as Arc<dyn ObjectStore>),
+            })
+            .ok();
             let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
                 Arc::new(s3)
             } else {
@@ -74,6 +105,7 @@ impl Storage {
                 store,
                 description: url.to_string(),
                 local_root: None,
+                shared,
             })
         } else if url.contains("://") && !url.starts_with("file://") {
             Err(Error::config(
@@ -89,12 +121,18 @@ impl Storage {
             let local = LocalFileSystem::new_with_prefix(dir)
                 .map_err(|e| Error::config("storage.url", format!("cannot open `{dir}`: {e}")))?
                 .with_automatic_cleanup(true);
+            let canonical = std::fs::canonicalize(dir).ok();
+            let shared = canonical
+                .as_ref()
+                .and_then(|p| Url::from_directory_path(p).ok())
+                .map(|base| SharedLocation { base, store: None });
             Ok(Self {
                 store: Arc::new(local),
-                description: std::fs::canonicalize(dir)
+                description: canonical
                     .map(|p| p.display().to_string())
-                    .unwrap_or_else(|_| dir.to_string()),
+                    .unwrap_or_else(|| dir.to_string()),
                 local_root: Some(dir.into()),
+                shared,
             })
         }
     }
@@ -115,6 +153,7 @@ impl Storage {
             store,
             description: description.into(),
             local_root: None,
+            shared: None,
         }
     }
 
@@ -135,6 +174,11 @@ impl Storage {
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    /// Where another process reads this store; `None` for a store wrapped with [`Storage::from_store`].
+    pub fn shared_location(&self) -> Option<&SharedLocation> {
+        self.shared.as_ref()
     }
 
     /// Where the data lives, for logs and the UI.

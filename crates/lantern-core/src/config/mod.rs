@@ -169,6 +169,52 @@ pub struct QueryConfig {
     pub manifest_refresh_ms: u64,
     /// Answer dashboard items from pre-aggregated rollups when they give exactly the same result.
     pub rollups: bool,
+    /// Where queries run: `embedded` (DataFusion in this process), or `ballista://host:port`, a Ballista
+    /// scheduler that runs them on its executors over the same object store (see [`QueryEngineKind`]).
+    pub engine: String,
+}
+
+/// Where dashboard queries, profiles and exports run ([`QueryConfig::engine`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryEngineKind {
+    /// DataFusion in this process, with the hot in-memory tables, rollups and row indexes.
+    Embedded,
+    /// A Ballista cluster: the scheduler's gRPC address (`http://host:port`). Plans travel as protobuf, so
+    /// in-memory tables do not: every query scans the version's Parquet files, which the executors read from
+    /// the store themselves (S3 credentials reach them through their own `AWS_*` environment).
+    Ballista { scheduler: String },
+}
+
+impl QueryConfig {
+    /// The engine [`QueryConfig::engine`] names; the error says what is accepted.
+    pub fn engine_kind(&self) -> Result<QueryEngineKind> {
+        let engine = self.engine.trim();
+        if engine.is_empty() || engine == "embedded" {
+            return Ok(QueryEngineKind::Embedded);
+        }
+        let bad = |why: &str| {
+            Error::config(
+                "query.engine",
+                format!("`{engine}`: {why}; use `embedded` or `ballista://host:port`"),
+            )
+        };
+        let rest = engine
+            .strip_prefix("ballista://")
+            .ok_or_else(|| bad("unknown engine"))?;
+        let url = url::Url::parse(&format!("http://{rest}")).map_err(|e| bad(&e.to_string()))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("no host"))?;
+        if url.path() != "/" || url.query().is_some() {
+            return Err(bad("a scheduler address has no path"));
+        }
+        // Ballista's scheduler listens on 50050 unless told otherwise.
+        let port = url.port().unwrap_or(50050);
+        Ok(QueryEngineKind::Ballista {
+            scheduler: format!("http://{host}:{port}"),
+        })
+    }
 }
 
 impl Default for QueryConfig {
@@ -179,6 +225,7 @@ impl Default for QueryConfig {
             hot_max_mb: 512,
             manifest_refresh_ms: 1000,
             rollups: true,
+            engine: "embedded".into(),
         }
     }
 }
@@ -453,6 +500,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LANTERN_CACHE_MAX_MB", "cache.max_mb"),
     ("LANTERN_CACHE_REDIS_URL", "cache.redis_url"),
     ("LANTERN_QUERY_TARGET_PARTITIONS", "query.target_partitions"),
+    ("LANTERN_QUERY_ENGINE", "query.engine"),
     ("LANTERN_QUERY_HOT_ROWS_LIMIT", "query.hot_rows_limit"),
     ("LANTERN_QUERY_HOT_MAX_MB", "query.hot_max_mb"),
     ("LANTERN_QUERY_ROLLUPS", "query.rollups"),
@@ -598,6 +646,7 @@ impl Config {
         if self.auth.session_ttl_secs == 0 {
             return Err(Error::config("auth.session_ttl_secs", "must be at least 1"));
         }
+        self.query.engine_kind()?;
         if let Some(url) = &self.cache.redis_url
             && let Err(e) = redis::Client::open(url.as_str())
         {
@@ -738,6 +787,41 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_query_engine_is_embedded_or_a_ballista_scheduler() {
+        let engine = |v: &str| {
+            Config::from_sources(None, env(&[("LANTERN_QUERY_ENGINE", v)]))
+                .and_then(|c| c.query.engine_kind())
+        };
+        assert_eq!(
+            Config::default().query.engine_kind().unwrap(),
+            QueryEngineKind::Embedded
+        );
+        assert_eq!(engine("embedded").unwrap(), QueryEngineKind::Embedded);
+        assert_eq!(
+            engine("ballista://scheduler.internal:50051").unwrap(),
+            QueryEngineKind::Ballista {
+                scheduler: "http://scheduler.internal:50051".into()
+            }
+        );
+        assert_eq!(
+            engine("ballista://10.0.0.7").unwrap(),
+            QueryEngineKind::Ballista {
+                scheduler: "http://10.0.0.7:50050".into()
+            },
+            "Ballista's default port"
+        );
+        for bad in [
+            "spark://x:7077",
+            "ballista://",
+            "ballista://host:port",
+            "ballista://h:1/x",
+        ] {
+            let e = engine(bad).unwrap_err().to_string();
+            assert!(e.contains("query.engine") && e.contains(bad), "{bad}: {e}");
+        }
     }
 
     #[test]

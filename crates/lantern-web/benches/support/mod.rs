@@ -41,13 +41,30 @@ pub fn status_mib(field: &str) -> f64 {
 pub struct Server {
     pub state: AppState,
     pub base: String,
-    _dir: tempfile::TempDir,
+    _data: Published,
 }
 
 /// Publishes both demo datasets with `rows` rows each, builds the app on the repository's specs (rollups on or
 /// off; `LANTERN_QUERY_HOT_ROWS_LIMIT`, `LANTERN_QUERY_HOT_MAX_MB` and `LANTERN_CACHE_MAX_MB` honoured) and serves
 /// it on 127.0.0.1.
 pub async fn start(rows: usize, rollups: bool) -> Server {
+    let data = publish(&[("cursor_usage", rows), ("apac_dot", rows)]).await;
+    let mut config = data.config.clone();
+    config.query.rollups = rollups;
+    serve(data, config).await
+}
+
+/// The demo data in a temporary folder and the configuration that reads it.
+#[derive(Clone)]
+pub struct Published {
+    pub config: Config,
+    pub storage: Storage,
+    dir: std::sync::Arc<tempfile::TempDir>,
+}
+
+/// Publishes the demo datasets at the given row counts into a temporary folder, with the configuration the
+/// benchmarks share (the repository's specs, the admin password, the memory settings from the environment).
+pub async fn publish(datasets: &[(&str, usize)]) -> Published {
     // `BENCH_LOG=lantern_core=debug` shows each answer's time and source (rollup, row index or raw rows).
     if let Ok(filter) = std::env::var("BENCH_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -62,7 +79,6 @@ pub async fn start(rows: usize, rollups: bool) -> Server {
     config.datasets_dir = root.join("datasets");
     config.dashboards_dir = root.join("dashboards");
     config.auth.admin_password = Some(PASSWORD.into());
-    config.query.rollups = rollups;
     config.log.level = "warn".into();
     // The memory settings a run compares, from the same variables `lantern serve` reads.
     let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
@@ -78,23 +94,34 @@ pub async fn start(rows: usize, rollups: bool) -> Server {
     let storage = Storage::open(&config.storage).unwrap();
     let t = Instant::now();
     let catalog = Catalog::new(storage.clone());
-    for dataset in demo::DATASETS {
-        demo::publish(&catalog, dataset, rows, &|_| {})
+    for (dataset, rows) in datasets {
+        demo::publish(&catalog, dataset, *rows, &|_| {})
             .await
             .unwrap();
     }
     eprintln!(
-        "published 2 x {rows} rows in {:.1} s",
+        "published {datasets:?} rows in {:.1} s",
         t.elapsed().as_secs_f64()
     );
+    Published {
+        config,
+        storage,
+        dir: std::sync::Arc::new(dir),
+    }
+}
+
+/// The app over `data` with `config` (its storage settings `data`'s), served on 127.0.0.1.
+pub async fn serve(data: Published, config: Config) -> Server {
     let t = Instant::now();
     let (users, _) = Users::from_config(&config.auth).unwrap();
-    let state = AppState::build_with_storage(config, users, storage)
+    let state = AppState::build_with_storage(config, users, data.storage.clone())
         .await
         .unwrap();
     let q = &state.config().query;
     eprintln!(
-        "loaded and warmed (rollups: {rollups}, hot rows limit {}, hot max {} MiB) in {:.2} s",
+        "loaded and warmed (engine {}, rollups: {}, hot rows limit {}, hot max {} MiB) in {:.2} s",
+        q.engine,
+        q.rollups,
         q.hot_rows_limit,
         q.hot_max_mb,
         t.elapsed().as_secs_f64(),
@@ -109,7 +136,7 @@ pub async fn start(rows: usize, rollups: bool) -> Server {
     Server {
         state,
         base,
-        _dir: dir,
+        _data: data,
     }
 }
 

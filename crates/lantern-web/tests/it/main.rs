@@ -5,6 +5,7 @@ mod api;
 mod audit_log;
 mod auth;
 mod bad_input;
+mod ballista;
 mod browser;
 mod chat;
 mod dashboards;

@@ -149,6 +149,16 @@ fn compose_topology_is_whole() {
     assert_eq!(compose["services"]["tests"]["profiles"][0], "test");
 }
 
+#[test]
+fn the_lantern_service_environment_is_one_lantern_accepts() {
+    // Lantern refuses unknown `LANTERN_*` variables and bad values, naming them.
+    let env = service_environment(&compose(), "lantern");
+    let config = lantern_core::config::Config::from_sources(None, env)
+        .unwrap_or_else(|e| panic!("compose.yaml's lantern environment: {e}"));
+    assert!(config.storage.url.starts_with("s3://"));
+    assert!(config.cache.redis_url.is_some());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lantern_service_runs_natively_on_s3_and_redis_as_two_replicas() {
     let compose = compose();

@@ -3,6 +3,7 @@
 mod check;
 mod compose;
 mod container;
+mod deployment;
 mod errors;
 mod etl_kill;
 mod operations;
