@@ -22,17 +22,9 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A replica once `/healthz` answers.
 async fn replica(dir: &Path, env: &[(&str, String)]) -> (Child, std::net::SocketAddr) {
-    let port = free_port();
+    let port = lantern_testkit::free_port();
     let mut child = Command::new(BIN)
         .args(["serve", "--port", &port.to_string()])
         .current_dir(dir)
