@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         DatasetSpec::load_dir(&repo.join("datasets"))?,
         &QueryConfig::default(),
         &CacheConfig::default(),
-    );
+    )?;
     let cases = eval::demo::cases(rows);
     let mut out = String::new();
     for budget in budgets {

@@ -94,6 +94,9 @@ pub struct RunRecord {
     /// The error, when the run failed.
     #[serde(default)]
     pub error: Option<String>,
+    /// Columns the run left as text that an option would type (`load.formats`, `load.locale`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
     #[serde(default)]
     pub schedule: Option<String>,
     #[serde(default)]

@@ -10,6 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
+use crate::formats::ValueFormat;
 use crate::infer::{ColumnType, NullCheck, ValueOptions};
 
 /// The Arrow schema for these columns and types.
@@ -212,6 +213,42 @@ impl Col {
     }
 }
 
+/// [`BatchBuilder::push`]'s parse of a column whose values are written in `format`.
+fn parse_formatted(
+    b: &mut Col,
+    cells: &impl Cells,
+    column: usize,
+    nulls: &NullCheck,
+    format: &ValueFormat,
+    refused: &mut Vec<(usize, usize)>,
+) {
+    use crate::formats as f;
+    match (b, format) {
+        (Col::Int(_, p), ValueFormat::Number(n)) => {
+            p.parse(cells, column, nulls, |t| f::integer_value(t, *n), refused)
+        }
+        (Col::Float(_, p), ValueFormat::Number(n)) => {
+            p.parse(cells, column, nulls, |t| f::number_value(t, *n), refused)
+        }
+        (Col::Date(_, p), _) => {
+            p.parse(cells, column, nulls, |t| f::date_value(t, format), refused)
+        }
+        (Col::Ts(_, p), _) => p.parse(
+            cells,
+            column,
+            nulls,
+            |t| f::timestamp_value(t, format),
+            refused,
+        ),
+        // A format that does not apply to the column's type (a number format on a date column): every
+        // value is refused, naming the format.
+        (Col::Int(_, p), _) => p.parse(cells, column, nulls, |_| None, refused),
+        (Col::Float(_, p), _) => p.parse(cells, column, nulls, |_| None, refused),
+        (Col::Bool(_, p), _) => p.parse(cells, column, nulls, |_| None, refused),
+        (Col::Str(_), _) => {}
+    }
+}
+
 /// Collects rows of text cells into typed batches of at most `batch_rows` rows.
 ///
 /// Rows come in groups ([`Cells`]) and are parsed column by column: one column's values in a tight loop, with
@@ -222,6 +259,8 @@ pub struct BatchBuilder {
     options: ValueOptions,
     nulls: NullCheck,
     builders: Vec<Col>,
+    /// Per column, how its values are written where not plainly.
+    formats: Vec<Option<ValueFormat>>,
     rows: usize,
     batch_rows: usize,
 }
@@ -240,9 +279,16 @@ impl BatchBuilder {
             nulls: NullCheck::new(&options),
             options,
             builders,
+            formats: Vec::new(),
             rows: 0,
             batch_rows,
         }
+    }
+
+    /// Reads the columns with a format (`1.234,56`, `31.12.2025`) in it; `None` reads a column plainly.
+    pub fn with_formats(mut self, formats: Vec<Option<ValueFormat>>) -> Self {
+        self.formats = formats;
+        self
     }
 
     /// Appends the rows of `cells`, except those with a value that does not parse as its column's type (`None`
@@ -251,6 +297,10 @@ impl BatchBuilder {
         let mut refused: Vec<(usize, usize)> = Vec::new();
         let (nulls, options) = (&self.nulls, &self.options);
         for (column, b) in self.builders.iter_mut().enumerate() {
+            if let Some(format) = self.formats.get(column).and_then(Option::as_ref) {
+                parse_formatted(b, cells, column, nulls, format, &mut refused);
+                continue;
+            }
             match b {
                 Col::Bool(_, p) => p.parse(
                     cells,
@@ -318,10 +368,14 @@ impl BatchBuilder {
             .into_iter()
             .map(|(row, column)| {
                 let value = cells.cell(row, column).map(crate::infer::trim);
+                let mut reason = crate::infer::refusal(value.unwrap_or(""), self.types[column]);
+                if let Some(f) = self.formats.get(column).and_then(Option::as_ref) {
+                    reason = format!("{reason} {}", f.describe());
+                }
                 Refusal {
                     row,
                     column,
-                    reason: crate::infer::refusal(value.unwrap_or(""), self.types[column]),
+                    reason,
                 }
             })
             .collect()

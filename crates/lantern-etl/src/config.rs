@@ -42,6 +42,12 @@ pub struct LoadConfig {
     pub null_values: Vec<String>,
     /// Read `0`/`1` columns as booleans (off by default: they are usually counts or flags kept as numbers).
     pub zero_one_booleans: bool,
+    /// How the input's numbers and ambiguous dates are written (`de-DE`: `1.234,56`, `31.12.2025`): settles
+    /// columns whose values read two ways, and the separators of columns given a type in `types`.
+    pub locale: Option<crate::formats::Locale>,
+    /// Per column, how its values are written: `decimal_comma`, `decimal_point`, `percent`, `currency`,
+    /// `day_first`, `month_first` (combined with spaces), or a date pattern such as `%d.%m.%Y`.
+    pub formats: BTreeMap<String, crate::formats::FormatSpec>,
     /// Rewrite column names as trimmed, unique snake_case.
     pub normalize_names: bool,
     /// Published versions to keep; older ones are deleted after a successful run.
@@ -62,6 +68,8 @@ impl Default for LoadConfig {
                 .map(|s| s.to_string())
                 .collect(),
             zero_one_booleans: false,
+            locale: None,
+            formats: BTreeMap::new(),
             normalize_names: true,
             retention: 5,
             partition_by: Vec::new(),
@@ -116,6 +124,40 @@ impl EtlConfig {
                 line: 1,
                 field: "load.retention".into(),
                 message: "must keep at least 1 version".into(),
+            });
+        }
+        for (column, spec) in &parsed.load.formats {
+            let format = spec.resolve(None);
+            if let Some(ty) = parsed.load.types.get(column)
+                && !format.suits(*ty)
+            {
+                return Err(EtlError::Config {
+                    file: file.to_path_buf(),
+                    line: line_of(text, &format!("{column}:")),
+                    field: format!("load.formats.{column}"),
+                    message: format!(
+                        "`{}` does not make {} values (load.types.{column}); a number format goes with \
+                         integer or float, a date format with date or timestamp",
+                        spec.written,
+                        ty.name()
+                    ),
+                });
+            }
+        }
+        let text_source = matches!(&source, SourceConfig::Csv(_))
+            || matches!(&source, SourceConfig::S3(s) if s.format != crate::sources::s3::S3Format::Parquet);
+        if !text_source && (parsed.load.locale.is_some() || !parsed.load.formats.is_empty()) {
+            let field = if parsed.load.locale.is_some() {
+                "load.locale"
+            } else {
+                "load.formats"
+            };
+            return Err(EtlError::Config {
+                file: file.to_path_buf(),
+                line: line_of(text, field.trim_start_matches("load.")),
+                field: field.into(),
+                message: "applies to CSV files only: this source's values keep their own types"
+                    .into(),
             });
         }
         let schedule = parsed

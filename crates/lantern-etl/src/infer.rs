@@ -22,6 +22,21 @@ pub enum ColumnType {
     String,
 }
 
+impl ColumnType {
+    /// The name `load.types` spells it with.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Boolean => "boolean",
+            ColumnType::Integer => "integer",
+            ColumnType::Float => "float",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::TimestampTz => "timestamp_tz",
+            ColumnType::String => "string",
+        }
+    }
+}
+
 /// Options that change how values are read.
 #[derive(Debug, Clone)]
 pub struct ValueOptions {
@@ -276,10 +291,15 @@ pub fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
 }
 
 /// Running inference for one column.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Inference {
     /// `None` while only nulls were seen.
     pub ty: Option<ColumnType>,
+    /// What the values say about a locale's format, for a column plain reading leaves as text (or a float
+    /// column whose points may group thousands).
+    pub votes: crate::formats::Votes,
+    /// The first value plain reading could not type.
+    pub sample: Option<String>,
 }
 
 impl Inference {
@@ -292,15 +312,27 @@ impl Inference {
     /// [`Self::observe`] for a value known not to be null.
     pub fn observe_value(&mut self, v: &str, options: &ValueOptions) {
         if self.ty == Some(ColumnType::String) {
+            // Text so far: only a value that could still settle a locale's format costs more.
+            if self.votes.alive() {
+                self.votes.observe(v);
+            }
             return;
         }
-        // Most values fit the type the column already has: check that first, cheaply.
+        // Most values fit the type the column already has: check that first, cheaply. Whole numbers read the
+        // same in every locale; a float only matters while its point could be a thousands separator (`1.234`).
         if let Some(cur) = self.ty
             && fits(v, cur, options)
         {
+            if cur == ColumnType::Float && self.votes.comma_alive() {
+                self.votes.observe(v);
+            }
             return;
         }
         let t = classify(v, options);
+        if t == ColumnType::String && self.sample.is_none() {
+            self.sample = Some(v.to_string());
+        }
+        self.votes.observe(v);
         self.ty = Some(match self.ty {
             None => t,
             Some(cur) => widen(cur, t),
@@ -314,11 +346,13 @@ impl Inference {
                 (Some(a), Some(b)) => Some(widen(a, b)),
                 (a, b) => a.or(b),
             },
+            votes: self.votes.merge(other.votes),
+            sample: self.sample.or(other.sample),
         }
     }
 
     /// The final type; an all-null column is a string column.
-    pub fn finish(self) -> ColumnType {
+    pub fn finish(&self) -> ColumnType {
         self.ty.unwrap_or(ColumnType::String)
     }
 }

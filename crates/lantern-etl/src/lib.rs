@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod config;
 pub mod error;
+pub mod formats;
 pub mod infer;
 pub mod pipeline;
 pub mod schedule;

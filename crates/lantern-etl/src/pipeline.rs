@@ -38,6 +38,8 @@ pub struct RunSummary {
     pub quarantined_rows: u64,
     /// Rows that failed a `policy: warn` validation (kept).
     pub warned_rows: u64,
+    /// Columns left as text that an option would type.
+    pub hints: Vec<crate::formats::Hint>,
     pub partitions: Vec<String>,
     pub pruned_versions: Vec<u64>,
 }
@@ -164,7 +166,10 @@ async fn run_pass(
             }
         }
     }
-    let requested_types: Vec<String> = config.load.types.keys().cloned().collect();
+    let requested_types: Vec<(String, &str)> =
+        (config.load.types.keys().map(|k| (k.clone(), "types")))
+            .chain(config.load.formats.keys().map(|k| (k.clone(), "formats")))
+            .collect();
     let staged_state = staged.state;
 
     // Inspect and infer types (a first pass over text input), off the async workers.
@@ -172,12 +177,13 @@ async fn run_pass(
         .await
         .map_err(|e| EtlError::source(&config.id, e.to_string()))??;
     let schema: SchemaRef = reader.schema();
-    for name in requested_types {
+    let hints = reader.hints();
+    for (name, block) in requested_types {
         if schema.index_of(&name).is_err() {
             return Err(EtlError::Config {
                 file: config.file.clone(),
                 line: 1,
-                field: format!("load.types.{name}"),
+                field: format!("load.{block}.{name}"),
                 message: format!(
                     "the source has no column `{name}`; it has: {}",
                     column_list(&schema)
@@ -349,6 +355,7 @@ async fn run_pass(
         columns: columns_of(&manifest),
         quarantined_rows: manifest.quarantined_rows,
         warned_rows,
+        hints,
         partitions: manifest.partitions.clone(),
         pruned_versions,
     })
@@ -376,6 +383,7 @@ impl RunSummary {
             columns: columns_of(prev),
             quarantined_rows: 0,
             warned_rows: 0,
+            hints: Vec::new(),
             partitions: prev.partitions.clone(),
             pruned_versions: vec![],
         }
@@ -498,6 +506,10 @@ async fn record_run(
         version: result.as_ref().ok().map(|s| s.version),
         new_rows: result.as_ref().ok().map(|s| s.new_rows),
         error: result.as_ref().err().map(|e| e.to_string()),
+        hints: result
+            .as_ref()
+            .map(|s| s.hints.iter().map(|h| h.to_string()).collect())
+            .unwrap_or_default(),
         schedule: config.schedule.as_ref().map(|s| s.expr.clone()),
         next_run: config
             .schedule

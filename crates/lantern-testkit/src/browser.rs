@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 
+use crate::free_port;
+
 /// chromedriver on a free loopback port with a fresh profile, killed on drop.
 pub struct Driver {
     child: Child,
@@ -20,14 +22,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a loopback port")
-        .local_addr()
-        .expect("bound address")
-        .port()
 }
 
 /// Starts chromedriver and a headless Chromium window of 1400×1000 and connects to it. Keep the [`Driver`]

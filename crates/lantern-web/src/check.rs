@@ -50,12 +50,18 @@ pub async fn check(config: &Config) -> Report {
             return report;
         }
     };
-    let engine = QueryEngine::new(
+    let engine = match QueryEngine::new(
         Catalog::new(storage),
         datasets.clone(),
         &config.query,
         &config.cache,
-    );
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            report.problems.push(e.to_string());
+            return report;
+        }
+    };
     for d in &datasets {
         match engine.version(d.id()).await {
             Ok(v) => report.passed.push(format!(

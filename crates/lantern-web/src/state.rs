@@ -96,7 +96,7 @@ impl AppState {
             datasets,
             &config.query,
             &config.cache,
-        );
+        )?;
 
         // Load every dataset a dashboard uses now: schema errors stop the start, missing or unreadable data
         // only disables the dashboards that need it.

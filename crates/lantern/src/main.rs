@@ -439,6 +439,11 @@ async fn etl(config: &Config, command: EtlCommand) -> Result<()> {
                                 s.rows_per_sec
                             );
                         }
+                        if !json {
+                            for h in &s.hints {
+                                eprintln!("{}: hint: {h}", s.dataset);
+                            }
+                        }
                         summaries.push(serde_json::json!({"ok": true, "summary": s}));
                     }
                     Err(e) => {

@@ -28,6 +28,7 @@ pub async fn demo_engine(dir: &Path, datasets: &[&str], rows: usize) -> (Storage
         specs,
         &QueryConfig::default(),
         &CacheConfig::default(),
-    );
+    )
+    .unwrap();
     (storage, engine)
 }

@@ -246,13 +246,14 @@ fn result_cache(config: &CacheConfig) -> ResultCache {
 }
 
 impl QueryEngine {
-    /// Creates the engine over `catalog` for the datasets described by `specs`.
+    /// Creates the engine over `catalog` for the datasets described by `specs`; a bad `query.engine` is a
+    /// configuration error.
     pub fn new(
         catalog: Catalog,
         specs: Vec<DatasetSpec>,
         query: &QueryConfig,
         cache: &CacheConfig,
-    ) -> Self {
+    ) -> Result<Self> {
         let partitions = if query.target_partitions == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -263,9 +264,8 @@ impl QueryEngine {
         let session = SessionConfig::new()
             .with_target_partitions(partitions)
             .with_information_schema(false);
-        let kind = query
-            .engine_kind()
-            .expect("query.engine is checked when the configuration loads");
+        // `Config::load` checks it too; an engine built from a config assembled in code refuses it here.
+        let kind = query.engine_kind()?;
         let (ctx, small, config, on_cluster) = match kind {
             QueryEngineKind::Embedded => {
                 let small = one_partition_context(session.clone());
@@ -279,7 +279,7 @@ impl QueryEngine {
                 (ctx.clone(), ctx, cluster::cluster_config(query), true)
             }
         };
-        Self {
+        Ok(Self {
             ctx,
             small,
             on_cluster,
@@ -297,11 +297,17 @@ impl QueryEngine {
             cache: result_cache(cache),
             hot_used: Arc::new(AtomicU64::new(0)),
             small_rows: zones::SMALL_TABLE_ROWS,
-        }
+        })
     }
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The settings in effect: the configured ones, except that on a cluster nothing is held in memory and no
+    /// rollups are built (neither would reach the executors).
+    pub fn settings(&self) -> &QueryConfig {
+        &self.config
     }
 
     pub fn cache(&self) -> &ResultCache {
@@ -788,6 +794,7 @@ mod tests {
                 },
                 &CacheConfig::default(),
             )
+            .unwrap()
         };
         let roomy = engine(512);
         let first = roomy.version("cursor_usage").await.unwrap();
@@ -878,8 +885,9 @@ mod tests {
                 specs.clone(),
                 &QueryConfig::default(),
                 &cache,
-            ),
-            other: QueryEngine::new(catalog, specs, &other, &cache),
+            )
+            .unwrap(),
+            other: QueryEngine::new(catalog, specs, &other, &cache).unwrap(),
             dashboard,
             _dir: dir,
         }
@@ -1296,7 +1304,8 @@ mod tests {
             specs,
             &no_rollups,
             &CacheConfig::default(),
-        );
+        )
+        .unwrap();
         let v = hot.version("cursor_usage").await.unwrap();
         assert!(v.hot);
         let queries = [
@@ -1431,7 +1440,8 @@ mod tests {
             vec![spec.clone()],
             &QueryConfig::default(),
             &cache,
-        );
+        )
+        .unwrap();
         let cold = QueryEngine::new(
             catalog,
             vec![spec],
@@ -1440,7 +1450,8 @@ mod tests {
                 ..Default::default()
             },
             &cache,
-        );
+        )
+        .unwrap();
         let all = cold.scope(&dashboard, &[], &RowScope::All).await.unwrap();
         let listing = Query::Rows {
             columns: vec!["user_email".into()],
@@ -1509,7 +1520,8 @@ mod tests {
             specs,
             &QueryConfig::default(),
             &CacheConfig::default(),
-        );
+        )
+        .unwrap();
         let scope = engine.scope(&dashboard, &[], &RowScope::All).await.unwrap();
 
         let (bounds, _) = engine
@@ -1651,7 +1663,8 @@ mod tests {
             specs,
             &QueryConfig::default(),
             &CacheConfig::default(),
-        );
+        )
+        .unwrap();
         let p = engine.profile("apac_dot", &RowScope::All).await.unwrap();
         assert_eq!(p.rows, rows as u64);
         let col = |n: &str| p.columns.iter().find(|c| c.name == n).unwrap();

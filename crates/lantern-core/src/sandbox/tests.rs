@@ -80,7 +80,8 @@ async fn fixture(timeout: Duration) -> Fixture {
         specs,
         &QueryConfig::default(),
         &CacheConfig::default(),
-    );
+    )
+    .unwrap();
     let limits = Limits {
         max_rows: 1_000,
         memory_bytes: 64 << 20,

@@ -873,7 +873,8 @@ fn read_batches(
         reader.types.clone(),
         reader.options.clone(),
         reader.batch_rows,
-    );
+    )
+    .with_formats(reader.formats.clone());
     let mut input = open_rows(file, range)?;
     let mut rows = csv_rows::Rows::new(width);
     while input
@@ -975,6 +976,9 @@ pub fn decode_all(file: &CsvFile) -> Result<String> {
 pub struct CsvReader {
     files: Vec<CsvFile>,
     types: Vec<ColumnType>,
+    /// How each column's values are written, where not plainly (`1.234,56`, `31.12.2025`).
+    formats: Vec<Option<crate::formats::ValueFormat>>,
+    hints: Vec<crate::formats::Hint>,
     /// Columns whose type is configured (or published): a value that breaks it is a bad row. Other columns'
     /// types are inferred; when those came from a sample, a breaking value stops the read (`TypeChanged`).
     fixed: Vec<bool>,
@@ -1022,22 +1026,31 @@ impl CsvReader {
             return Err(EtlError::source(&config.path, "no file to read"));
         };
         let inferred = inferred.unwrap_or_default();
-        let types: Vec<ColumnType> = first
+        let observed: Vec<crate::formats::Observed<'_>> = first
             .columns
             .iter()
             .zip(&inferred)
-            .map(|(name, i)| {
-                options
-                    .types
-                    .get(name)
-                    .copied()
-                    .unwrap_or_else(|| i.finish())
+            .map(|(name, i)| crate::formats::Observed {
+                name,
+                plain: i.ty,
+                votes: i.votes,
+                sample: i.sample.as_deref(),
             })
             .collect();
+        let (decided, hints) = crate::formats::decide(
+            &observed,
+            &options.types,
+            &options.formats,
+            options.locale.as_ref(),
+        );
+        let types: Vec<ColumnType> = decided.iter().map(|d| d.ty).collect();
+        let formats = decided.into_iter().map(|d| d.format).collect();
+        let configured =
+            |c: &String| options.types.contains_key(c) || options.formats.contains_key(c);
         let fixed = first
             .columns
             .iter()
-            .map(|c| options.sample_rows.is_none() || options.types.contains_key(c))
+            .map(|c| options.sample_rows.is_none() || configured(c))
             .collect();
         // Columns the sample saw only nulls in: a later value there must be typed by full inference.
         let unsettled = first
@@ -1045,9 +1058,7 @@ impl CsvReader {
             .iter()
             .zip(&inferred)
             .enumerate()
-            .filter(|(_, (c, i))| {
-                options.sample_rows.is_some() && i.ty.is_none() && !options.types.contains_key(*c)
-            })
+            .filter(|(_, (c, i))| options.sample_rows.is_some() && i.ty.is_none() && !configured(c))
             .map(|(k, _)| k)
             .collect();
         Ok(Self {
@@ -1055,6 +1066,8 @@ impl CsvReader {
             unsettled,
             schema: schema(&first.columns, &types),
             types,
+            formats,
+            hints,
             files,
             options: options.values.clone(),
             batch_rows: options.batch_rows,
@@ -1065,6 +1078,10 @@ impl CsvReader {
 impl super::TableReader for CsvReader {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+
+    fn hints(&self) -> Vec<crate::formats::Hint> {
+        self.hints.clone()
     }
 
     fn read(

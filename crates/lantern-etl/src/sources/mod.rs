@@ -151,6 +151,8 @@ pub async fn stage(source: &SourceConfig, ctx: &StageContext<'_>) -> Result<Stag
 pub struct ReadOptions {
     pub values: ValueOptions,
     pub types: BTreeMap<String, ColumnType>,
+    pub formats: BTreeMap<String, crate::formats::FormatSpec>,
+    pub locale: Option<crate::formats::Locale>,
     pub normalize_names: bool,
     pub batch_rows: usize,
     /// Infer text columns' types from this many rows per file, and confirm them while converting (a value that
@@ -166,6 +168,8 @@ impl ReadOptions {
                 zero_one_booleans: load.zero_one_booleans,
             },
             types: load.types.clone(),
+            formats: load.formats.clone(),
+            locale: load.locale.clone(),
             normalize_names: load.normalize_names,
             batch_rows,
             sample_rows: None,
@@ -187,6 +191,10 @@ pub trait TableReader: Send {
     fn schema(&self) -> SchemaRef;
     /// Reads every row; returns source state to store with the version (e.g. a new watermark).
     fn read(&mut self, sink: &mut RowSink<'_>) -> Result<BTreeMap<String, String>>;
+    /// Columns left as text that an option would type (text sources only).
+    fn hints(&self) -> Vec<crate::formats::Hint> {
+        Vec::new()
+    }
 }
 
 /// Opens staged input for reading. Blocking: run it off the async workers.

@@ -13,13 +13,13 @@ use lantern_core::config::StorageConfig;
 use lantern_core::storage::Storage;
 use lantern_etl::EtlConfig;
 
-struct Loaded {
-    batches: Vec<RecordBatch>,
-    summary: lantern_etl::RunSummary,
+pub(crate) struct Loaded {
+    pub(crate) batches: Vec<RecordBatch>,
+    pub(crate) summary: lantern_etl::RunSummary,
 }
 
 impl Loaded {
-    fn column(&self, name: &str) -> Arc<dyn Array> {
+    pub(crate) fn column(&self, name: &str) -> Arc<dyn Array> {
         let b = &self.batches[0];
         b.column(
             b.schema()
@@ -28,10 +28,10 @@ impl Loaded {
         )
         .clone()
     }
-    fn data_type(&self, name: &str) -> DataType {
+    pub(crate) fn data_type(&self, name: &str) -> DataType {
         self.column(name).data_type().clone()
     }
-    fn strings(&self, name: &str) -> Vec<Option<String>> {
+    pub(crate) fn strings(&self, name: &str) -> Vec<Option<String>> {
         let c = self.column(name);
         let a = c.as_string::<i32>();
         (0..a.len())
@@ -50,7 +50,7 @@ fn storage_at(dir: &Path) -> Storage {
 }
 
 /// Writes `bytes` as the only source file, runs the ETL with `extra` YAML, reads the published Parquet back.
-async fn load(dir: &Path, file_name: &str, bytes: &[u8], extra: &str) -> Loaded {
+pub(crate) async fn load(dir: &Path, file_name: &str, bytes: &[u8], extra: &str) -> Loaded {
     let src = dir.join("in");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join(file_name), bytes).unwrap();

@@ -3,6 +3,7 @@
 mod api;
 mod csv;
 mod cursor_export;
+mod locales;
 mod s3;
 mod schedule;
 mod sql;

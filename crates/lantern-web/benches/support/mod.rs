@@ -117,7 +117,7 @@ pub async fn serve(data: Published, config: Config) -> Server {
     let state = AppState::build_with_storage(config, users, data.storage.clone())
         .await
         .unwrap();
-    let q = &state.config().query;
+    let q = state.engine().settings();
     eprintln!(
         "loaded and warmed (engine {}, rollups: {}, hot rows limit {}, hot max {} MiB) in {:.2} s",
         q.engine,

@@ -36,6 +36,7 @@ struct LastRun {
     trigger: String,
     summary: String,
     next: Option<String>,
+    hints: Vec<String>,
 }
 
 impl LastRun {
@@ -56,6 +57,7 @@ impl LastRun {
             trigger: r.trigger.clone(),
             summary,
             next: r.next_run.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+            hints: r.hints.clone(),
         }
     }
 }

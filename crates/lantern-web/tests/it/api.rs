@@ -381,6 +381,7 @@ async fn the_datasets_page_lists_published_versions() {
         version: Some(1),
         new_rows: Some(20_000),
         error: None,
+        hints: vec!["column `amount` stays text: values like `1,234` look like numbers with thousands separators or a decimal comma (they read two ways); set `load.formats: {amount: decimal_point}`".into()],
         schedule: Some("0 3 * * *".into()),
         next_run: Some(at("2026-11-26T03:00:00Z")),
     };
@@ -424,6 +425,7 @@ async fn the_datasets_page_lists_published_versions() {
         "(schedule)",
         "v1: 20,000 new rows in 2.5 s",
         "next 2026-11-26 03:00",
+        "data-hint>column `amount` stays text: values like `1,234`",
     ] {
         assert!(row.contains(part), "{part} in {row}");
     }

@@ -43,9 +43,8 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_ballista_cluster_answers_as_the_embedded_engine() {
-    let engine = lantern_testkit::start_ballista(1, 2).await;
+/// Two apps over one store holding the demo: the embedded engine's, and one whose queries run on `engine`.
+async fn embedded_and_cluster(engine: String) -> (TestApp, TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = base_config(&dir.path().join("data").display().to_string());
     configure(&mut config);
@@ -54,6 +53,13 @@ async fn a_ballista_cluster_answers_as_the_embedded_engine() {
     let embedded = TestApp::start_with(config.clone(), storage.clone(), Some(dir)).await;
     config.query.engine = engine;
     let cluster = TestApp::start_with(config, storage, None).await;
+    (embedded, cluster)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ballista_cluster_answers_as_the_embedded_engine() {
+    let engine = lantern_testkit::start_ballista(1, 2).await;
+    let (embedded, cluster) = embedded_and_cluster(engine).await;
 
     for (user, path) in [
         ("admin", "/api/dashboards/cursor-usage/data"),
@@ -123,14 +129,6 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The real `ballista-scheduler` and `ballista-executor` binaries (55.0.0), run as their own processes on
 /// loopback. Building them takes about an hour here, so they are not installed by the test command; where they
 /// are absent the test says so and how to install them.
@@ -157,7 +155,7 @@ async fn the_ballista_binaries_answer_as_the_embedded_engine() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = lantern_testkit::free_port();
     let _scheduler = Process(
         std::process::Command::new(&scheduler_bin)
             .args(["--bind-host", "127.0.0.1", "--external-host", "127.0.0.1"])
@@ -175,7 +173,7 @@ async fn the_ballista_binaries_answer_as_the_embedded_engine() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let health = free_port();
+    let health = lantern_testkit::free_port();
     let _executor = Process(
         std::process::Command::new(&executor_bin)
             .args([
@@ -185,8 +183,11 @@ async fn the_ballista_binaries_answer_as_the_embedded_engine() {
                 &port.to_string(),
             ])
             .args(["--bind-host", "127.0.0.1", "--external-host", "127.0.0.1"])
-            .args(["--bind-port", &free_port().to_string()])
-            .args(["--bind-grpc-port", &free_port().to_string()])
+            .args(["--bind-port", &lantern_testkit::free_port().to_string()])
+            .args([
+                "--bind-grpc-port",
+                &lantern_testkit::free_port().to_string(),
+            ])
             .args(["--bind-health-port", &health.to_string()])
             .args(["--vcores", "2", "--work-dir"])
             .arg(work.path())
@@ -209,14 +210,7 @@ async fn the_ballista_binaries_answer_as_the_embedded_engine() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = base_config(&dir.path().join("data").display().to_string());
-    configure(&mut config);
-    let storage = Storage::open(&config.storage).unwrap();
-    publish_demo(&storage).await;
-    let embedded = TestApp::start_with(config.clone(), storage.clone(), Some(dir)).await;
-    config.query.engine = format!("ballista://127.0.0.1:{port}");
-    let cluster = TestApp::start_with(config, storage, None).await;
+    let (embedded, cluster) = embedded_and_cluster(format!("ballista://127.0.0.1:{port}")).await;
     let path = "/api/dashboards/cursor-usage/data?team=Web&date=2025-03-01..2025-08-31";
     let (a, b) = (
         signed_in(&embedded, "admin").await,

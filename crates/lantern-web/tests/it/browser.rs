@@ -206,8 +206,29 @@ async fn log_in_filter_and_see_the_dashboard_change() {
             version: None,
             new_rows: None,
             error: Some("GET https://api.domo.com/oauth/token: answered 401 Unauthorized".into()),
+            hints: vec![],
             schedule: Some("0 6 * * *".into()),
             next_run: Some(now + chrono::Duration::hours(6)),
+        })
+        .await
+        .unwrap();
+    // A run that left a column as text says which option would type it.
+    let hint = "column `amount` stays text: values like `1,234` look like numbers with thousands separators or \
+                a decimal comma (they read two ways); set `load.formats: {amount: decimal_point}` (1,234 = 1234) \
+                or `{amount: decimal_comma}` (1,234 = 1.234), or `load.locale`";
+    catalog
+        .record_run(&lantern_core::catalog::RunRecord {
+            dataset: "cursor_usage".into(),
+            trigger: "cli".into(),
+            started_at: now - chrono::Duration::seconds(2),
+            finished_at: now,
+            ok: true,
+            version: Some(1),
+            new_rows: Some(20_000),
+            error: None,
+            hints: vec![hint.into()],
+            schedule: None,
+            next_run: None,
         })
         .await
         .unwrap();
@@ -218,6 +239,10 @@ async fn log_in_filter_and_see_the_dashboard_change() {
         "the failed run's badge",
     )
     .await;
+    assert_eq!(
+        text_of(&client, "tr[data-dataset=cursor_usage] [data-hint]").await,
+        hint
+    );
     std::fs::write(dir.join("datasets.png"), client.screenshot().await.unwrap()).unwrap();
 
     // A dataset's page profiles its columns: checked against the Parquet rows.

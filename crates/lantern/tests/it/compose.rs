@@ -232,14 +232,7 @@ async fn the_lantern_service_runs_natively_on_s3_and_redis_as_two_replicas() {
     let me = browser();
     let password = &env["LANTERN_ADMIN_PASSWORD"];
     assert_eq!(a.sign_in(&me, "admin", password).await, 303);
-    let status: serde_json::Value = me
-        .get(format!("{}/api/status", b.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = b.get_json(&me, "/api/status").await;
     assert!(
         status["storage"]
             .as_str()
@@ -247,25 +240,11 @@ async fn the_lantern_service_runs_natively_on_s3_and_redis_as_two_replicas() {
             .contains(&format!("s3://{bucket}/{prefix}")),
         "{status}"
     );
-    let data: serde_json::Value = me
-        .get(format!("{}/api/dashboards/cursor-usage/data", b.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let data = b.get_json(&me, "/api/dashboards/cursor-usage/data").await;
     assert_eq!(data["rows"], 2000);
     assert_eq!(data["version"], 1);
     // a's answer to the same request came from the result b left in the shared cache's Redis database.
-    let again: serde_json::Value = me
-        .get(format!("{}/api/dashboards/cursor-usage/data", a.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = a.get_json(&me, "/api/dashboards/cursor-usage/data").await;
     assert_eq!(again["kpis"], data["kpis"]);
     assert_eq!(again["cache"]["misses"], 0, "{}", again["cache"]);
 }

@@ -57,13 +57,9 @@ impl Drop for Container {
 async fn dashboard_data(server: &Server) -> serde_json::Value {
     let me = browser();
     assert_eq!(server.sign_in(&me, "admin", PASSWORD).await, 303);
-    let answer = me
-        .get(format!("{}/api/dashboards/cursor-usage/data", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
-    let mut data: serde_json::Value = answer.json().await.unwrap();
+    let mut data = server
+        .get_json(&me, "/api/dashboards/cursor-usage/data")
+        .await;
     // How this process answered (its cache's counters, its time), not what it answered.
     for volatile in ["cache", "elapsed_ms"] {
         data.as_object_mut().unwrap().remove(volatile);

@@ -6,6 +6,7 @@ mod container;
 mod deployment;
 mod errors;
 mod etl_kill;
+mod hints;
 mod operations;
 mod replicas;
 mod serve;

@@ -27,16 +27,7 @@ fn workspace() -> tempfile::TempDir {
         let path = entry.unwrap().path();
         std::fs::copy(&path, datasets.join(path.file_name().unwrap())).unwrap();
     }
-    let csv = dir.path().join("visits.csv");
-    std::fs::write(&csv, "page,n\n/a,1\n/b\n/c,3\n").unwrap();
-    std::fs::write(
-        datasets.join("visits.yaml"),
-        format!(
-            "id: visits\nschedule: \"* * * * * *\"\nsource: {{kind: csv, path: {}}}\n",
-            csv.display()
-        ),
-    )
-    .unwrap();
+    crate::serve::every_second_csv_dataset(dir.path(), &datasets, "/a,1\n/b\n/c,3\n");
     dir
 }
 
@@ -264,13 +255,7 @@ async fn metrics_move_readiness_checks_and_log_lines_name_their_request_or_run()
     }
 
     // Ready: storage and Redis answer.
-    let ready = anyone
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
-    let ready: serde_json::Value = ready.json().await.unwrap();
+    let ready = server.get_json(&anyone, "/readyz").await;
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["checks"]["storage"]["ok"], true, "{ready}");
     assert_eq!(ready["checks"]["redis"]["ok"], true, "{ready}");

@@ -74,16 +74,7 @@ async fn two_replicas_run_each_scheduled_tick_once_between_them() {
     let (datasets, dashboards) = (dir.path().join("datasets"), dir.path().join("dashboards"));
     std::fs::create_dir(&datasets).unwrap();
     std::fs::create_dir(&dashboards).unwrap();
-    let csv = dir.path().join("visits.csv");
-    std::fs::write(&csv, "page,n\n/a,1\n/b,2\n").unwrap();
-    std::fs::write(
-        datasets.join("visits.yaml"),
-        format!(
-            "id: visits\nschedule: \"* * * * * *\"\nsource: {{kind: csv, path: {}}}\n",
-            csv.display()
-        ),
-    )
-    .unwrap();
+    crate::serve::every_second_csv_dataset(dir.path(), &datasets, "/a,1\n/b,2\n");
     let env = [
         ("LANTERN_ADMIN_PASSWORD", PASSWORD),
         ("LANTERN_LOG_FORMAT", "json"),

@@ -118,6 +118,17 @@ impl Server {
         lantern_testkit::csrf_token(&home).expect("the sidebar's logout form")
     }
 
+    /// The JSON answer to a GET of `path` by `client`, which must be a 200.
+    pub async fn get_json(&self, client: &reqwest::Client, path: &str) -> serde_json::Value {
+        let answer = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "GET {path}");
+        answer.json().await.unwrap()
+    }
+
     /// The status of a GET of `path` by `client`.
     pub async fn status(&self, client: &reqwest::Client, path: &str) -> u16 {
         client
@@ -144,13 +155,21 @@ pub fn publish_demo(dir: &Path) {
     );
 }
 
-/// A loopback port nothing listens on (now).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+pub use lantern_testkit::free_port;
+
+/// Writes `visits.csv` (`rows`, after its header) into `dir` and a `visits` dataset spec loading it every second
+/// into `datasets`: a schedule that ticks while a test watches.
+pub fn every_second_csv_dataset(dir: &Path, datasets: &Path, rows: &str) {
+    let csv = dir.join("visits.csv");
+    std::fs::write(&csv, format!("page,n\n{rows}")).unwrap();
+    std::fs::write(
+        datasets.join("visits.yaml"),
+        format!(
+            "id: visits\nschedule: \"* * * * * *\"\nsource: {{kind: csv, path: {}}}\n",
+            csv.display()
+        ),
+    )
+    .unwrap();
 }
 
 /// A client with its own cookie jar that does not follow redirects.
