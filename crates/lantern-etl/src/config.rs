@@ -144,8 +144,10 @@ impl EtlConfig {
                 });
             }
         }
+        // S3 files found by extension are checked again once staged (`pipeline`).
+        use crate::sources::s3::S3Format;
         let text_source = matches!(&source, SourceConfig::Csv(_))
-            || matches!(&source, SourceConfig::S3(s) if s.format != crate::sources::s3::S3Format::Parquet);
+            || matches!(&source, SourceConfig::S3(s) if matches!(s.format, S3Format::Csv | S3Format::Auto));
         if !text_source && (parsed.load.locale.is_some() || !parsed.load.formats.is_empty()) {
             let field = if parsed.load.locale.is_some() {
                 "load.locale"

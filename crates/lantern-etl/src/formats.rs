@@ -49,7 +49,7 @@ const COMMA_LANGUAGES: &[&str] = &[
     "nn", "no", "pl", "pt", "ro", "ru", "sk", "sl", "sq", "sr", "sv", "tr", "uk", "uz", "vi",
 ];
 
-/// Languages whose ambiguous dates are not day-first.
+/// Regions whose ambiguous dates are month-first (`en` alone is too), and languages whose are year-first.
 const MONTH_FIRST: &[&str] = &["en-us", "en-ph", "es-us"];
 const YEAR_FIRST: &[&str] = &["ja", "ko", "zh", "hu", "lt", "mn"];
 
@@ -98,11 +98,7 @@ impl Locale {
         let dates =
             if MONTH_FIRST.contains(&pair.as_str()) || (language == "en" && region.is_none()) {
                 DateOrder::MonthFirst
-            } else if YEAR_FIRST.contains(&language)
-                || pair == "en-ca"
-                || pair == "sv-se"
-                || language == "sv"
-            {
+            } else if YEAR_FIRST.contains(&language) || pair == "en-ca" || language == "sv" {
                 DateOrder::YearFirst
             } else {
                 DateOrder::DayFirst
@@ -156,7 +152,8 @@ impl ValueFormat {
                 d
             }
             ValueFormat::Dates(DateOrder::DayFirst) => "written day first (31.12.2025)".into(),
-            ValueFormat::Dates(_) => "written month first (12/31/2025)".into(),
+            ValueFormat::Dates(DateOrder::MonthFirst) => "written month first (12/31/2025)".into(),
+            ValueFormat::Dates(DateOrder::YearFirst) => "written year first (2025-12-31)".into(),
             ValueFormat::Pattern { pattern, .. } => format!("written as `{pattern}`"),
         }
     }
@@ -326,6 +323,13 @@ const CURRENCY_SIGNS: &[char] = &[
     '$', '€', '£', '¥', '₹', '₩', '₽', '₺', '₪', '₫', '฿', '₱', '₴', '₦', '¢',
 ];
 
+/// ISO 4217 codes written before or after amounts in exports (`EUR 1.200`, `1,200 USD`).
+const CURRENCY_CODES: &[&str] = &[
+    "AUD", "BRL", "CAD", "CHF", "CNY", "CZK", "DKK", "EUR", "GBP", "HKD", "HUF", "IDR", "ILS",
+    "INR", "JPY", "KRW", "MXN", "NOK", "NZD", "PHP", "PLN", "RON", "RUB", "SEK", "SGD", "THB",
+    "TRY", "TWD", "USD", "VND", "ZAR",
+];
+
 /// Separators that group thousands, besides the decimal separator of the other style.
 fn is_space_group(c: char) -> bool {
     matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'' | '’')
@@ -341,7 +345,7 @@ fn strip_currency(t: &str) -> (std::borrow::Cow<'_, str>, bool) {
         let (rest, _) = strip_currency(r);
         return (format!("-{rest}").into(), true);
     }
-    let code = |s: &str| s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase());
+    let code = |s: &str| CURRENCY_CODES.contains(&s);
     let rest = if let Some(r) = t.strip_prefix(CURRENCY_SIGNS) {
         r.trim_start()
     } else if let Some(r) = t.strip_suffix(CURRENCY_SIGNS) {
@@ -439,7 +443,13 @@ fn strip_percent(t: &str) -> Option<&str> {
 
 /// The number `v` holds in `format` (a percentage as its fraction: `12,5 %` → 0.125).
 pub fn number_value(v: &str, format: NumberFormat) -> Option<f64> {
-    let (d, percent) = number_digits(v, format)?;
+    let Some((d, percent)) = number_digits(v, format) else {
+        // With a decimal point, what plain reading takes as a float (`1e3`, `.5`) is one too.
+        return plain_point(format)
+            .then(|| crate::infer::float_value(v))
+            .flatten()
+            .filter(|f| f.is_finite());
+    };
     let value: f64 = if percent {
         // Shifting the decimal point in the text keeps the result the nearest double (12.5 % is 0.125 exactly).
         format!("{}e-2", d.as_str()).parse().ok()?
@@ -451,8 +461,17 @@ pub fn number_value(v: &str, format: NumberFormat) -> Option<f64> {
 
 /// The whole number `v` holds in `format`: none when it has a decimal part or is a percentage.
 pub fn integer_value(v: &str, format: NumberFormat) -> Option<i64> {
-    let (d, percent) = number_digits(v, format)?;
+    let Some((d, percent)) = number_digits(v, format) else {
+        return plain_point(format)
+            .then(|| crate::infer::integer_value(v))
+            .flatten();
+    };
     (d.whole && !percent).then(|| d.as_str().parse().ok())?
+}
+
+/// A number format whose values plain reading also reads (a decimal point, no `%` or currency signs).
+fn plain_point(format: NumberFormat) -> bool {
+    format.decimal == Decimal::Point && !format.percent && !format.currency
 }
 
 fn number_digits(v: &str, format: NumberFormat) -> Option<(Digits, bool)> {
@@ -532,7 +551,10 @@ fn date_shape(t: &str) -> Option<DateShape> {
 
 /// Days since 1970-01-01 and the time of day, of `v` written with `order`.
 fn date_parts(v: &str, order: DateOrder) -> Option<(i32, Option<u32>)> {
-    let s = date_shape(v)?;
+    shape_parts(&date_shape(v)?, order)
+}
+
+fn shape_parts(s: &DateShape, order: DateOrder) -> Option<(i32, Option<u32>)> {
     let (day, month) = match order {
         DateOrder::DayFirst => (s.first, s.second),
         // Dots are day-first wherever they are used.
@@ -638,10 +660,27 @@ impl Votes {
         self.dead != reading::ALL
     }
 
-    /// Whether a decimal comma is still possible (the one reading a plain float can rule out).
+    /// Whether a decimal comma is still possible: a plain float (`1.234`) may be a number with a thousands point.
     #[inline]
     pub fn comma_alive(&self) -> bool {
         self.dead & reading::COMMA == 0
+    }
+
+    /// [`Self::observe`] for a value plain reading took as a float (its point reading holds): only whether it
+    /// also reads with a decimal comma matters.
+    pub fn observe_float(&mut self, v: &str) {
+        match digits(v, Decimal::Comma, true) {
+            Some(d) => {
+                self.whole_comma &= d.whole && d.as_str().parse::<i64>().is_ok();
+                // `1.234` is 1.234 or 1234; only a whole number reads the same both ways.
+                self.ambiguous_number |= !d.whole || v.contains('.');
+                self.whole_point &= !v.contains(['.', 'e', 'E']);
+            }
+            None => {
+                self.dead |= reading::COMMA;
+                self.decisive |= reading::POINT;
+            }
+        }
     }
 
     /// Takes one non-null value into account.
@@ -653,8 +692,10 @@ impl Votes {
             digits(v, Decimal::Comma, true),
         );
         if self.dead & (POINT | COMMA) != POINT | COMMA {
-            self.whole_point &= point.as_ref().is_none_or(|d| d.whole);
-            self.whole_comma &= comma.as_ref().is_none_or(|d| d.whole);
+            // Whole and within 64 bits: an integer column (longer digit runs are identifiers, as in plain reading).
+            let integer = |d: &Digits| d.whole && d.as_str().parse::<i64>().is_ok();
+            self.whole_point &= point.as_ref().is_none_or(integer);
+            self.whole_comma &= comma.as_ref().is_none_or(integer);
             match (&point, &comma) {
                 (Some(p), Some(c)) => {
                     fits |= POINT | COMMA;
@@ -676,8 +717,8 @@ impl Votes {
             && (self.separator == 0 || self.separator == s.separator)
         {
             self.separator = s.separator;
-            let day_first = date_parts(v, DateOrder::DayFirst).is_some();
-            let month_first = date_parts(v, DateOrder::MonthFirst).is_some();
+            let day_first = shape_parts(&s, DateOrder::DayFirst).is_some();
+            let month_first = shape_parts(&s, DateOrder::MonthFirst).is_some();
             if day_first {
                 fits |= DAY_FIRST;
             }
@@ -694,11 +735,29 @@ impl Votes {
         }
         let money = PERCENT | CURRENCY | BARE_POINT | BARE_COMMA;
         if self.dead & money != money {
-            let (unsigned, symbol) = strip_currency(v);
-            let percent = strip_percent(&unsigned);
+            // Without a `%`, a letter or a sign outside ASCII there is nothing to drop: the readings above hold.
+            let plain = !v
+                .bytes()
+                .any(|b| b == b'%' || b == b'$' || b.is_ascii_alphabetic() || !b.is_ascii());
+            let (unsigned, symbol) = if plain {
+                (v.into(), false)
+            } else {
+                strip_currency(v)
+            };
+            let percent = if plain {
+                None
+            } else {
+                strip_percent(&unsigned)
+            };
             let bare = percent.unwrap_or(&unsigned);
-            let bare_point = digits(bare, Decimal::Point, false).is_some();
-            let bare_comma = digits(bare, Decimal::Comma, false).is_some();
+            let (bare_point, bare_comma) = if plain {
+                (point.is_some(), comma.is_some())
+            } else {
+                (
+                    digits(bare, Decimal::Point, false).is_some(),
+                    digits(bare, Decimal::Comma, false).is_some(),
+                )
+            };
             if bare_point {
                 fits |= BARE_POINT;
             }
@@ -867,10 +926,17 @@ pub fn decide(
         .iter()
         .map(|c| {
             if let Some(spec) = configured.get(c.name) {
-                // The separators: the entry's, the locale's, the column's own, the rest of the input's.
-                let own = locale.map(|l| l.decimal).or(c.votes.bare_decimal()).or(decimal);
+                // The separators: the entry's, the column's own, the locale's, the rest of the input's.
+                let own = c.votes.bare_decimal().or(locale.map(|l| l.decimal)).or(decimal);
+                let ty = match spec.column_type() {
+                    // Day-first values with a time of day are timestamps.
+                    ColumnType::Date if matches!(spec.kind, SpecKind::Dates(_)) && c.votes.time => {
+                        ColumnType::Timestamp
+                    }
+                    t => t,
+                };
                 return Decided {
-                    ty: types.get(c.name).copied().unwrap_or_else(|| spec.column_type()),
+                    ty: types.get(c.name).copied().unwrap_or(ty),
                     format: Some(spec.resolve(own)),
                 };
             }
@@ -891,7 +957,13 @@ pub fn decide(
                 };
                 return Decided { ty, format };
             }
-            let plain = c.plain.unwrap_or(ColumnType::String);
+            let Some(plain) = c.plain else {
+                // Only nulls: nothing to read, nothing to hint.
+                return Decided {
+                    ty: ColumnType::String,
+                    format: None,
+                };
+            };
             let v = &c.votes;
             let number = |d: Decimal| {
                 let format = NumberFormat {
@@ -933,6 +1005,10 @@ pub fn decide(
                         if let Some(d) = decimal {
                             return number(d);
                         }
+                        // `1 234` and `12 345 678`: the same number either way.
+                        if !v.ambiguous_number {
+                            return number(Decimal::Point);
+                        }
                         hints.push(hint(
                             "numbers with thousands separators or a decimal comma (they read two ways)",
                             format!(
@@ -955,11 +1031,16 @@ pub fn decide(
                             };
                         }
                         let sep = v.separator as char;
+                        let (day, month) = if v.time {
+                            ("day_first".to_string(), "month_first".to_string())
+                        } else {
+                            (format!("\"%d{sep}%m{sep}%Y\""), format!("\"%m{sep}%d{sep}%Y\""))
+                        };
                         hints.push(hint(
                             "dates with day and month in an order no value settles",
                             format!(
-                                "`load.formats: {{{0}: \"%d{sep}%m{sep}%Y\"}}` (day first) or \
-                                 `{{{0}: \"%m{sep}%d{sep}%Y\"}}` (month first), or `load.locale`",
+                                "`load.formats: {{{0}: {day}}}` (day first) or `{{{0}: {month}}}` (month first), \
+                                 or `load.locale`",
                                 c.name
                             ),
                         ));
@@ -1209,6 +1290,75 @@ mod tests {
         assert!(h[0].option.contains("currency"), "{}", h[0]);
         let (d, h) = decide_one(&["Alice", "Bob"], String, None);
         assert_eq!((d.ty, h.len()), (String, 0));
+    }
+
+    #[test]
+    fn edge_cases_reviewed() {
+        use ColumnType::*;
+        // Only nulls: text, no hint, whatever the locale.
+        let empty = Observed {
+            name: "e",
+            plain: None,
+            votes: Votes::default(),
+            sample: None,
+        };
+        let de = Locale::parse("de-DE").unwrap();
+        let (d, h) = decide(&[empty], &BTreeMap::new(), &BTreeMap::new(), Some(&de));
+        assert_eq!((d[0].ty, &d[0].format, h.len()), (String, &None, 0));
+        // A plain float that is no grouped number (`1e3`) still reads in the column's point format.
+        let mut i = crate::infer::Inference::default();
+        let o = crate::infer::ValueOptions {
+            null_values: vec![],
+            zero_one_booleans: false,
+        };
+        for v in ["12.5", "1e3", "1,234.5"] {
+            i.observe_value(v, &o);
+        }
+        let (d, _) = decide(
+            &[Observed {
+                name: "n",
+                plain: i.ty,
+                votes: i.votes,
+                sample: i.sample.as_deref(),
+            }],
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            None,
+        );
+        let Some(ValueFormat::Number(f)) = d[0].format else {
+            panic!("{d:?}")
+        };
+        assert_eq!(d[0].ty, Float);
+        assert_eq!(number_value("1e3", f), Some(1000.0));
+        // Too long for 64 bits: a float, not an integer that refuses its own values.
+        let (d, _) = decide_one(&["9.223.372.036.854.775.808", "1,5"], String, None);
+        assert_eq!(d.ty, Float);
+        // Space groups read the same either way.
+        let (d, h) = decide_one(&["1 234", "12 345 678"], String, None);
+        assert_eq!((d.ty, h.len()), (Integer, 0));
+        // Dates with times: the hint names the orders, not a pattern without the time.
+        let (_, h) = decide_one(&["01/02/2025 10:00", "03/04/2025 11:00"], String, None);
+        assert!(h[0].option.contains("{c: day_first}"), "{}", h[0]);
+        // A configured column's own separators win over the locale's.
+        let mut configured = BTreeMap::new();
+        configured.insert("p".to_string(), FormatSpec::parse("currency").unwrap());
+        let (d, _) = decide(
+            &[Observed {
+                name: "p",
+                plain: Some(String),
+                votes: votes(&["$1,200.50", "$3.25"]),
+                sample: Some("$1,200.50"),
+            }],
+            &BTreeMap::new(),
+            &configured,
+            Some(&de),
+        );
+        let Some(ValueFormat::Number(f)) = d[0].format else {
+            panic!("{d:?}")
+        };
+        assert_eq!(number_value("$1,200.50", f), Some(1200.5));
+        let (_, h) = decide_one(&["SKU 123", "SKU 456"], String, None);
+        assert!(h.is_empty(), "{h:?}");
     }
 
     #[test]

@@ -324,7 +324,7 @@ impl Inference {
             && fits(v, cur, options)
         {
             if cur == ColumnType::Float && self.votes.comma_alive() {
-                self.votes.observe(v);
+                self.votes.observe_float(v);
             }
             return;
         }

@@ -153,6 +153,23 @@ async fn run_pass(
     let mut options = ReadOptions::new(&config.load, BATCH_ROWS);
     options.sample_rows = sample_rows;
     let text_input = matches!(staged.input, Input::Csv { .. } | Input::JsonLines(_));
+    if !matches!(staged.input, Input::Csv { .. })
+        && (config.load.locale.is_some() || !config.load.formats.is_empty())
+    {
+        let field = if config.load.locale.is_some() {
+            "load.locale"
+        } else {
+            "load.formats"
+        };
+        return Err(EtlError::Config {
+            file: config.file.clone(),
+            line: 1,
+            field: field.into(),
+            message: "applies to CSV files only; these files are JSON lines or Parquet, whose values keep their \
+                      own types"
+                .into(),
+        });
+    }
     if append
         && text_input
         && let Some(prev) = &previous
