@@ -36,7 +36,26 @@ struct LastRun {
     trigger: String,
     summary: String,
     next: Option<String>,
-    hints: Vec<String>,
+    /// Each hint in pieces: text, and what it quotes between backticks (shown as code).
+    hints: Vec<Vec<HintPart>>,
+}
+
+#[derive(Serialize)]
+struct HintPart {
+    text: String,
+    code: bool,
+}
+
+/// `a `b` c` as [a, b (code), c].
+fn hint_parts(hint: &str) -> Vec<HintPart> {
+    hint.split('`')
+        .enumerate()
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(i, t)| HintPart {
+            text: t.to_string(),
+            code: i % 2 == 1,
+        })
+        .collect()
 }
 
 impl LastRun {
@@ -57,7 +76,7 @@ impl LastRun {
             trigger: r.trigger.clone(),
             summary,
             next: r.next_run.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
-            hints: r.hints.clone(),
+            hints: r.hints.iter().map(|h| hint_parts(h)).collect(),
         }
     }
 }

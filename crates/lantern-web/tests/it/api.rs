@@ -425,7 +425,7 @@ async fn the_datasets_page_lists_published_versions() {
         "(schedule)",
         "v1: 20,000 new rows in 2.5 s",
         "next 2026-11-26 03:00",
-        "data-hint>column `amount` stays text: values like `1,234`",
+        "data-hint>column <code>amount</code> stays text: values like <code>1,234</code>",
     ] {
         assert!(row.contains(part), "{part} in {row}");
     }

@@ -241,7 +241,12 @@ async fn log_in_filter_and_see_the_dashboard_change() {
     .await;
     assert_eq!(
         text_of(&client, "tr[data-dataset=cursor_usage] [data-hint]").await,
-        hint
+        hint.replace('`', ""),
+        "the hint, its quoted options shown as code"
+    );
+    assert_eq!(
+        text_of(&client, "tr[data-dataset=cursor_usage] [data-hint] code").await,
+        "amount"
     );
     std::fs::write(dir.join("datasets.png"), client.screenshot().await.unwrap()).unwrap();
 

@@ -75,7 +75,10 @@ async fn an_ambiguous_date_column_is_hinted_in_the_cli_its_json_and_the_datasets
         .find(r#"<tr data-dataset="invoices">"#)
         .expect("listed")..];
     let row = &row[..row.find("</tr>").unwrap()];
-    assert!(row.contains("data-hint>column `due` stays text"), "{row}");
+    assert!(
+        row.contains("data-hint>column <code>due</code> stays text"),
+        "{row}"
+    );
 
     // Typed as the hint says, the next run has nothing to hint.
     std::fs::write(
