@@ -879,6 +879,12 @@ pub struct Decided {
     pub format: Option<ValueFormat>,
 }
 
+/// The one value all of `shown` agree on (none when they are empty or differ).
+fn agreed<T: Copy + PartialEq>(shown: &[T]) -> Option<T> {
+    let first = *shown.first()?;
+    shown.iter().all(|x| *x == first).then_some(first)
+}
+
 /// The type and format of every column of one file (or of files sharing a header), and the hints for columns
 /// left as text. `configured` formats and `types` win; `locale` settles values that read two ways; else a
 /// reading that another column of the same input showed unambiguously does (one export has one locale).
@@ -896,12 +902,7 @@ pub fn decide(
             // A plain float column says "point" only when some value rules out the comma (`12.5`).
             (c.votes.decisive & (reading::POINT | reading::COMMA) != 0).then_some(d)
         })
-        .fold(None, |acc: Option<Option<Decimal>>, d| match acc {
-            None => Some(Some(d)),
-            Some(Some(a)) if a == d => Some(Some(a)),
-            _ => Some(None),
-        })
-        .flatten();
+        .collect::<Vec<_>>();
     let shown_order = columns
         .iter()
         .filter(|c| c.plain == Some(ColumnType::String))
@@ -909,12 +910,8 @@ pub fn decide(
             let o = c.votes.order()?;
             (c.votes.decisive & (reading::DAY_FIRST | reading::MONTH_FIRST) != 0).then_some(o)
         })
-        .fold(None, |acc: Option<Option<DateOrder>>, o| match acc {
-            None => Some(Some(o)),
-            Some(Some(a)) if a == o => Some(Some(a)),
-            _ => Some(None),
-        })
-        .flatten();
+        .collect::<Vec<_>>();
+    let (shown_decimal, shown_order) = (agreed(&shown_decimal), agreed(&shown_order));
     let decimal = locale.map(|l| l.decimal).or(shown_decimal);
     let order = locale
         .map(|l| l.dates)

@@ -63,14 +63,7 @@ async fn an_ambiguous_date_column_is_hinted_in_the_cli_its_json_and_the_datasets
     let server = Server::start(dir.path(), &[("LANTERN_ADMIN_PASSWORD", PASSWORD)]).await;
     let me = browser();
     assert_eq!(server.sign_in(&me, "admin", PASSWORD).await, 303);
-    let page = me
-        .get(format!("{}/datasets", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = server.page(&me, "/datasets").await;
     let row = &page[page
         .find(r#"<tr data-dataset="invoices">"#)
         .expect("listed")..];

@@ -107,15 +107,20 @@ impl Server {
 
     /// The CSRF token of `client`'s session, from the home page's logout form.
     pub async fn csrf(&self, client: &reqwest::Client) -> String {
-        let home = client
-            .get(format!("{}/", self.base))
+        let home = self.page(client, "/").await;
+        lantern_testkit::csrf_token(&home).expect("the sidebar's logout form")
+    }
+
+    /// The text of a GET of `path` by `client`.
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(format!("{}{path}", self.base))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
-        lantern_testkit::csrf_token(&home).expect("the sidebar's logout form")
+            .unwrap()
     }
 
     /// The JSON answer to a GET of `path` by `client`, which must be a 200.
