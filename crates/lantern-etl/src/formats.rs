@@ -1113,47 +1113,21 @@ mod tests {
             percent,
             currency,
         };
-        assert_eq!(
-            number_value("12.5%", f(Decimal::Point, true, false)),
-            Some(0.125)
-        );
-        assert_eq!(
-            number_value("12,5 %", f(Decimal::Comma, true, false)),
-            Some(0.125)
-        );
-        assert_eq!(
-            number_value("33.3%", f(Decimal::Point, true, false)),
-            Some(0.333)
-        );
-        assert_eq!(
-            number_value("12.5", f(Decimal::Point, true, false)),
-            None,
-            "a percent needs its sign"
-        );
-        assert_eq!(
-            number_value("$1,200", f(Decimal::Point, false, true)),
-            Some(1200.0)
-        );
-        assert_eq!(
-            number_value("-$1,200.50", f(Decimal::Point, false, true)),
-            Some(-1200.5)
-        );
-        assert_eq!(
-            number_value("$-5", f(Decimal::Point, false, true)),
-            Some(-5.0)
-        );
-        assert_eq!(
-            number_value("1.200,00 €", f(Decimal::Comma, false, true)),
-            Some(1200.0)
-        );
-        assert_eq!(
-            number_value("EUR 7,5", f(Decimal::Comma, false, true)),
-            Some(7.5)
-        );
-        assert_eq!(
-            number_value("1200", f(Decimal::Point, false, true)),
-            Some(1200.0)
-        );
+        // (value, decimal, percent, currency, expected); `12.5` without its sign is no percent.
+        for (v, d, percent, currency, want) in [
+            ("12.5%", Decimal::Point, true, false, Some(0.125)),
+            ("12,5 %", Decimal::Comma, true, false, Some(0.125)),
+            ("33.3%", Decimal::Point, true, false, Some(0.333)),
+            ("12.5", Decimal::Point, true, false, None),
+            ("$1,200", Decimal::Point, false, true, Some(1200.0)),
+            ("-$1,200.50", Decimal::Point, false, true, Some(-1200.5)),
+            ("$-5", Decimal::Point, false, true, Some(-5.0)),
+            ("1.200,00 €", Decimal::Comma, false, true, Some(1200.0)),
+            ("EUR 7,5", Decimal::Comma, false, true, Some(7.5)),
+            ("1200", Decimal::Point, false, true, Some(1200.0)),
+        ] {
+            assert_eq!(number_value(v, f(d, percent, currency)), want, "{v}");
+        }
         assert_eq!(
             integer_value("1.234.567", f(Decimal::Comma, false, false)),
             Some(1_234_567)
