@@ -2,6 +2,7 @@
 """CSV -> Parquet, Lantern and the peers side by side: one round = each engine once on each dataset, in turn.
 
 usage: csv_side_by_side.py LANTERN_BINARY DATA_DIR [--rounds N] [--engines polars,pyarrow.csv,duckdb,pandas+pyarrow]
+                          [--baseline LABEL=BINARY ...]
 
 The machine these benchmarks run on is shared and its speed drifts by tens of percent within minutes, so engines
 are not timed in separate sessions: every round runs each engine once, right after one another, and the report
@@ -12,6 +13,9 @@ imported). Lantern runs as `lantern etl run <dataset> --json` in a fresh catalog
 run's own `elapsed_secs` (from staging to the published version) — the process start (about 8 ms) is not
 counted, as the peers' interpreter start is not. DATA_DIR holds cursor_usage.csv and apac_dot.csv
 (../shared/bench/gen_data.py --csv). Run with the peers venv: $HOME/lantern-peers/venv/bin/python.
+
+`--baseline old=path/to/lantern` (repeatable) runs another Lantern build in every round too, right after this
+one, and reports this build's speed over it per round: an A/B of two builds that the machine's drift cannot bias.
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -49,15 +53,19 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--engines", default="polars,pyarrow.csv")
+    ap.add_argument("--baseline", action="append", default=[], metavar="LABEL=BINARY")
     a = ap.parse_args()
-    engines = a.engines.split(",")
+    engines = [e for e in a.engines.split(",") if e]
+    baselines = dict(b.split("=", 1) for b in a.baseline)
     out = tempfile.mkdtemp()
     for dataset in ("cursor_usage", "apac_dot"):
         src = os.path.join(a.data, f"{dataset}.csv")
         rows = sum(1 for _ in open(src)) - 1
-        times = {e: [] for e in ["lantern"] + engines}
+        times = {e: [] for e in ["lantern"] + [f"lantern@{b}" for b in baselines] + engines}
         for _ in range(a.rounds):
             times["lantern"].append(lantern_run(a.lantern, a.data, dataset, os.path.join(out, "lantern")))
+            for label, binary in baselines.items():
+                times[f"lantern@{label}"].append(lantern_run(binary, a.data, dataset, os.path.join(out, "lantern")))
             for e in engines:
                 dst = os.path.join(out, f"{dataset}-{e}.parquet")
                 t = time.perf_counter()

@@ -85,7 +85,7 @@ struct EtlFile {
     source: Option<SourceConfig>,
     #[serde(default)]
     load: LoadConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::transforms::deserialize_list")]
     transforms: Vec<crate::transforms::TransformConfig>,
     /// Cron expression for `lantern serve` (`0 */6 * * *`: every six hours).
     #[serde(default)]
@@ -197,8 +197,7 @@ impl EtlConfig {
             let excludes = d.exclude.iter().map(|e| {
                 let mut e = e.clone();
                 if load.normalize_names {
-                    e.column =
-                        crate::sources::csv::clean_names(&[e.column.clone()], true).remove(0);
+                    e.column = crate::sources::clean_names(&[e.column.clone()], true).remove(0);
                 }
                 crate::transforms::TransformConfig::Exclude(e)
             });

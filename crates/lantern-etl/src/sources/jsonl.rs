@@ -12,7 +12,7 @@ use super::{ReadOptions, RowSink, StagedFile, TableReader};
 use crate::batch::{BatchBuilder, OneRow, schema};
 use crate::error::{EtlError, Result};
 use crate::infer::{ColumnType, Inference, ValueOptions};
-use crate::sources::csv::{BadRow, clean_names};
+use crate::sources::{BadRow, clean_names};
 
 /// The leaves of one JSON object line as `(a.b, text)` pairs, in the order they appear in the line (`None` is
 /// JSON null or an empty object). Walks the text with a visitor, without building a `Value` tree, so that

@@ -8,7 +8,6 @@
 
 pub mod api;
 pub mod csv;
-pub mod csv_rows;
 pub mod domo;
 pub mod http;
 pub mod jsonl;
@@ -24,9 +23,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use lantern_core::catalog::Manifest;
 
 use crate::config::{LoadConfig, SourceConfig};
-use crate::error::Result;
+use crate::error::{EtlError, Result};
 use crate::infer::{ColumnType, ValueOptions};
-pub use csv::BadRow;
 
 /// What a source may use while staging.
 pub struct StageContext<'a> {
@@ -205,4 +203,100 @@ pub fn open(input: Input, options: &ReadOptions) -> Result<Box<dyn TableReader>>
         Input::Parquet(files) => Box::new(parquet_files::ParquetReader::open(files, options)?),
         Input::Sql(s) => Box::new(s.open(options)?),
     })
+}
+
+/// A row that could not be loaded.
+#[derive(Debug, Clone)]
+pub struct BadRow {
+    pub file: String,
+    /// 1-based line of the row in the file.
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+    /// The row's fields as read.
+    pub fields: Vec<String>,
+}
+
+impl BadRow {
+    pub fn into_error(self) -> EtlError {
+        EtlError::Source {
+            file: self.file,
+            row: Some(self.line),
+            column: self.column,
+            message: self.reason,
+        }
+    }
+}
+
+/// Trimmed, unique, non-blank names; with `normalize`, also lowercase snake_case.
+pub fn clean_names(raw: &[String], normalize: bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, name) in raw.iter().enumerate() {
+        let mut n = name.trim().trim_start_matches('\u{feff}').to_string();
+        if normalize {
+            let mut snake = String::new();
+            let mut prev_lower = false;
+            for ch in n.chars() {
+                if ch.is_alphanumeric() {
+                    if ch.is_uppercase() && prev_lower && !snake.ends_with('_') {
+                        snake.push('_');
+                    }
+                    prev_lower = ch.is_lowercase() || ch.is_ascii_digit();
+                    snake.extend(ch.to_lowercase());
+                } else {
+                    if !snake.ends_with('_') && !snake.is_empty() {
+                        snake.push('_');
+                    }
+                    prev_lower = false;
+                }
+            }
+            n = snake.trim_end_matches('_').to_string();
+        }
+        if n.is_empty() {
+            n = format!("column_{}", i + 1);
+        }
+        let base = n.clone();
+        let mut k = 2;
+        while out.contains(&n) {
+            n = format!("{base}_{k}");
+            k += 1;
+        }
+        out.push(n);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_clean_and_unique() {
+        let raw: Vec<String> = [
+            "  User Email ",
+            "",
+            "userEmail",
+            "user_email",
+            "Count (#)",
+            "名前",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            clean_names(&raw, true),
+            [
+                "user_email",
+                "column_2",
+                "user_email_2",
+                "user_email_3",
+                "count",
+                "名前"
+            ]
+        );
+        assert_eq!(
+            clean_names(&["a".into(), "a".into(), " ".into()], false),
+            ["a", "a_2", "column_3"]
+        );
+    }
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::{Transform, column_index, config_error};
 use crate::error::Result;
-use crate::sources::csv::clean_names;
+use crate::sources::clean_names;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

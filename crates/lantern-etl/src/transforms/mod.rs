@@ -25,8 +25,10 @@ use serde::Deserialize;
 
 use crate::error::{EtlError, Result};
 
-/// One entry of `transforms:`, written as a one-key map (`- derive: {…}`).
-#[derive(Debug, Clone)]
+/// One entry of `transforms:`, written as a one-key map (`- derive: {…}`). A new kind is one module plus one
+/// line here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TransformConfig {
     Trim(columns::TrimColumns),
     Rename(std::collections::BTreeMap<String, String>),
@@ -37,41 +39,17 @@ pub enum TransformConfig {
     Lookup(lookup::LookupConfig),
 }
 
-/// The transform names, for error messages.
-const KINDS: &[&str] = &[
-    "trim", "rename", "select", "exclude", "derive", "validate", "lookup",
-];
-
-impl<'de> Deserialize<'de> for TransformConfig {
-    // serde_yaml writes externally tagged enums as YAML tags (`!derive`); dashboards-as-code users write maps.
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        use serde::de::Error;
-        let map = serde_yaml::Mapping::deserialize(d)?;
-        let mut entries = map.into_iter();
-        let (Some((key, value)), None) = (entries.next(), entries.next()) else {
-            return Err(D::Error::custom(format!(
-                "write each transform as one of `{}: …`",
-                KINDS.join("`, `")
-            )));
-        };
-        let kind = key.as_str().unwrap_or_default().to_string();
-        let bad = |e: serde_yaml::Error| D::Error::custom(format!("{kind}: {e}"));
-        Ok(match kind.as_str() {
-            "trim" => TransformConfig::Trim(serde_yaml::from_value(value).map_err(bad)?),
-            "rename" => TransformConfig::Rename(serde_yaml::from_value(value).map_err(bad)?),
-            "select" => TransformConfig::Select(serde_yaml::from_value(value).map_err(bad)?),
-            "exclude" => TransformConfig::Exclude(serde_yaml::from_value(value).map_err(bad)?),
-            "derive" => TransformConfig::Derive(serde_yaml::from_value(value).map_err(bad)?),
-            "validate" => TransformConfig::Validate(serde_yaml::from_value(value).map_err(bad)?),
-            "lookup" => TransformConfig::Lookup(serde_yaml::from_value(value).map_err(bad)?),
-            other => {
-                return Err(D::Error::custom(format!(
-                    "unknown transform `{other}`; use one of: {}",
-                    KINDS.join(", ")
-                )));
-            }
-        })
-    }
+/// Reads `transforms:` with each entry as a one-key map: serde_yaml alone writes an enum as a YAML tag
+/// (`- !derive {…}`), which is not what people write.
+pub fn deserialize_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<TransformConfig>, D::Error> {
+    #[derive(Deserialize)]
+    struct Entry(#[serde(with = "serde_yaml::with::singleton_map")] TransformConfig);
+    Ok(Vec::<Entry>::deserialize(d)?
+        .into_iter()
+        .map(|Entry(t)| t)
+        .collect())
 }
 
 /// A row a transform refused (a validation with `policy: quarantine`).
@@ -250,7 +228,7 @@ mod tests {
     }
 
     fn compile(yaml: &str) -> Result<Transforms> {
-        let configs: Vec<TransformConfig> = serde_yaml::from_str(yaml).unwrap();
+        let configs = deserialize_list(serde_yaml::Deserializer::from_str(yaml)).unwrap();
         Transforms::compile(&configs, batch().schema(), Path::new("d.yaml"))
     }
 
@@ -343,10 +321,13 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("transforms[0].values"), "{err}");
-        let err = serde_yaml::from_str::<Vec<TransformConfig>>("- pivot: {}\n")
+        let err = deserialize_list(serde_yaml::Deserializer::from_str("- pivot: {}\n"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown transform `pivot`"), "{err}");
+        assert!(
+            err.contains("unknown variant `pivot`") && err.contains("`derive`"),
+            "{err}"
+        );
         let err = compile("- exclude: {column: status, values: [x]}\n")
             .map(|_| ())
             .err();

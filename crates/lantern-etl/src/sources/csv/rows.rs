@@ -5,13 +5,14 @@
 //! closing quote) are rewritten, into an area after the block. One UTF-8 check covers a whole block, and a
 //! [`crate::batch::BatchBuilder`] reads the fields column by column, with no allocation per row.
 //!
-//! The rules are `csv_core`'s (the `csv` crate's), which the tests compare against: a `"` opens a quoted field
-//! only as a field's first byte; inside one, `""` is a quote, delimiters and newlines are text, and a lone `"`
-//! closes it, after which any text up to the next delimiter is kept as it is; `\n`, `\r` and `\r\n` end a
-//! record; blank lines are skipped; a quote left open at the end of the input ends there.
+//! Fields are cut at the field ends [`QuoteScan`] marks (the quoting rules live there, shared with the split
+//! search); after a quoted field's closing quote, any text up to the next delimiter is kept as it is; `\n`, `\r`
+//! and `\r\n` end a record; blank lines are skipped; a quote left open at the end of the input ends there. The
+//! tests compare all of it with the `csv` crate.
 
 use std::io::Read;
 
+use super::quotes::QuoteScan;
 use crate::batch::Cells;
 
 /// Rows read by [`RowReader::read`]: those with the expected number of fields, and the others (`odd`).
@@ -39,10 +40,6 @@ impl Rows {
 
     pub fn len(&self) -> usize {
         self.lines.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
     }
 
     /// The line of the file where row `row` starts.
@@ -98,8 +95,8 @@ pub struct RowReader<R> {
     rewritten: Vec<u8>,
     /// Bytes per row in the last group read.
     row_bytes: usize,
-    /// Bit masks of the part of the block [`Self::parse_simple_record`] is in.
-    window: Window,
+    /// Where the field ends are, from the record being parsed on.
+    cursor: Cursor,
 }
 
 /// What [`RowReader::parse_record`] found at a position.
@@ -137,7 +134,7 @@ impl<R: Read> RowReader<R> {
             record: Vec::new(),
             rewritten: Vec::new(),
             row_bytes: 256,
-            window: Window::default(),
+            cursor: Cursor::at(delimiter, 0),
         }
     }
 
@@ -151,13 +148,10 @@ impl<R: Read> RowReader<R> {
         let mut block = std::mem::take(&mut rows.text).into_bytes();
         block.clear();
         block.append(&mut self.pending);
-        self.window = Window::default();
+        self.cursor = Cursor::at(self.delimiter, 0);
         let mut at = 0;
         while rows.lines.len() < max_rows {
-            let parsed = match self.parse_simple_record(&block, at) {
-                Some(record) => record,
-                None => self.parse_record(&block, at),
-            };
+            let parsed = self.parse_record(&block, at);
             match parsed {
                 Parsed::Record {
                     next,
@@ -205,6 +199,8 @@ impl<R: Read> RowReader<R> {
                     if self.fill(&mut block, more)? == 0 {
                         self.eof = true;
                     }
+                    // The record is parsed again from its start, its field ends with it.
+                    self.cursor = Cursor::at(self.delimiter, at);
                 }
             }
         }
@@ -240,6 +236,7 @@ impl<R: Read> RowReader<R> {
                     if self.fill(&mut block, have.max(MIN_READ_BYTES))? == 0 {
                         self.eof = true;
                     }
+                    self.cursor = Cursor::at(self.delimiter, 0);
                 }
             }
         }
@@ -267,64 +264,16 @@ impl<R: Read> RowReader<R> {
         }
     }
 
-    /// Parses the record at `data[at..]` if it is a simple one, the usual kind: no blank line before it, quoted
-    /// fields without `""`, newlines or text after the closing quote, and at least 64 bytes of data from each
-    /// field on. It jumps from field end to field end with bit masks (see [`Window`]) instead of looking at
-    /// every byte. `None` for any other record, which [`Self::parse_record`] then reads.
-    fn parse_simple_record(&mut self, data: &[u8], at: usize) -> Option<Parsed> {
-        let delimiter = self.delimiter;
-        self.record.clear();
-        if matches!(data.get(at), None | Some(b'\n' | b'\r')) {
-            return None;
-        }
-        let mut p = at;
-        loop {
-            if data[p] == b'"' {
-                let close = self.window.closing_quote(data, p + 1, delimiter)?;
-                let after = *data.get(close + 1)?;
-                if !(after == delimiter || after == b'\n' || after == b'\r') {
-                    return None;
-                }
-                self.record.push((p + 1, close));
-                p = close + 1;
-            } else {
-                let end = self.window.field_end(data, p, delimiter)?;
-                self.record.push((p, end));
-                p = end;
-            }
-            match data[p] {
-                b'\n' => {
-                    return Some(Parsed::Record {
-                        next: p + 1,
-                        blank_lines: 0,
-                        newlines: 1,
-                    });
-                }
-                b'\r' => {
-                    return (data.get(p + 1) == Some(&b'\n')).then_some(Parsed::Record {
-                        next: p + 2,
-                        blank_lines: 0,
-                        newlines: 1,
-                    });
-                }
-                _ => p += 1,
-            }
-            if p >= data.len() {
-                return None;
-            }
-        }
-    }
-
-    /// Parses the record that starts at `data[at..]` (after any blank lines) into `self.record`.
+    /// Parses the record that starts at `data[at..]` (after any blank lines) into `self.record`, cutting fields
+    /// at the field ends [`QuoteScan`] marks.
     fn parse_record(&mut self, data: &[u8], mut at: usize) -> Parsed {
-        let (len, eof, delimiter) = (data.len(), self.eof, self.delimiter);
+        let (len, eof) = (data.len(), self.eof);
         self.record.clear();
         let rewritten_before = self.rewritten.len();
         let incomplete = |this: &mut Self| {
             this.rewritten.truncate(rewritten_before);
             Parsed::Incomplete
         };
-        let mut newlines = 0;
         // Blank lines (and the `\n` of a `\r\n`) before the record.
         let mut blank_lines = 0;
         while at < len && (data[at] == b'\n' || data[at] == b'\r') {
@@ -334,205 +283,123 @@ impl<R: Read> RowReader<R> {
         if at == len {
             return if eof { Parsed::End } else { incomplete(self) };
         }
+        let start = at;
+        let mut quoted = false;
         loop {
-            if at < len && data[at] == b'"' {
-                let content = at + 1;
-                let mut q = content;
-                let mut doubled = false;
-                // The closing quote: a `"` not followed by another one. Quoted fields are short, mostly: a
-                // plain loop beats a vectorized search that has to start over at every field.
-                let close = loop {
-                    match data.get(q) {
-                        None if eof => break len,
-                        None => return incomplete(self),
-                        Some(b'"') => match data.get(q + 1) {
-                            Some(b'"') => {
-                                doubled = true;
-                                q += 2;
-                            }
-                            None if !eof => return incomplete(self),
-                            _ => break q,
-                        },
-                        Some(b'\n') => {
-                            newlines += 1;
-                            q += 1;
-                        }
-                        Some(_) => q += 1,
-                    }
-                };
-                // Text after the closing quote, up to the delimiter, is kept as it is.
-                let tail = (close + 1).min(len);
-                at = tail;
-                while at < len && !ends_field(data[at], delimiter) {
-                    at += 1;
-                }
-                if at == len && !eof {
-                    return incomplete(self);
-                }
-                if doubled || at > tail {
-                    let start = self.rewritten.len();
-                    let mut rest = &data[content..close];
-                    while let Some(k) = memchr::memchr(b'"', rest) {
-                        // `""` inside: keep one.
-                        self.rewritten.extend_from_slice(&rest[..=k]);
-                        rest = &rest[(k + 2).min(rest.len())..];
-                    }
-                    self.rewritten.extend_from_slice(rest);
-                    self.rewritten.extend_from_slice(&data[tail..at]);
-                    let end = self.rewritten.len();
-                    self.record.push((start | REWRITTEN, end | REWRITTEN));
-                } else {
-                    self.record.push((content, close));
-                }
+            let end = match self.cursor.next_end(data, at) {
+                Some(end) => end,
+                None if eof => len,
+                None => return incomplete(self),
+            };
+            if data.get(at) == Some(&b'"') {
+                quoted = true;
+                self.push_quoted(data, at, end);
             } else {
-                let start = at;
-                while at < len && !ends_field(data[at], delimiter) {
-                    at += 1;
-                }
-                if at == len && !eof {
-                    return incomplete(self);
-                }
-                self.record.push((start, at));
+                self.record.push((at, end));
             }
-            if at == len {
-                return Parsed::Record {
-                    next: len,
-                    blank_lines,
-                    newlines,
-                };
-            }
-            match data[at] {
-                b'\n' => {
-                    return Parsed::Record {
-                        next: at + 1,
-                        blank_lines,
-                        newlines: newlines + 1,
-                    };
+            let next = match data.get(end) {
+                None => len,
+                Some(b'\n') => end + 1,
+                Some(b'\r') if end + 1 < len => end + 1 + usize::from(data[end + 1] == b'\n'),
+                Some(b'\r') if eof => end + 1,
+                Some(b'\r') => return incomplete(self),
+                Some(_) => {
+                    // The delimiter: another field follows.
+                    at = end + 1;
+                    continue;
                 }
-                b'\r' if at + 1 < len => {
-                    let crlf = data[at + 1] == b'\n';
-                    return Parsed::Record {
-                        next: at + 1 + usize::from(crlf),
-                        blank_lines,
-                        newlines: newlines + u64::from(crlf),
-                    };
+            };
+            // Newlines inside quoted fields count too: lines are the file's.
+            let newlines = if quoted {
+                memchr::memchr_iter(b'\n', &data[start..next]).count() as u64
+            } else {
+                u64::from(data[next - 1] == b'\n')
+            };
+            return Parsed::Record {
+                next,
+                blank_lines,
+                newlines,
+            };
+        }
+    }
+
+    /// Adds the quoted field `data[at..end]` (from its opening quote to the field end) to the record: a span of
+    /// the block when it is simply `"…"`, else its text without the quotes and with `""` as one quote, and any
+    /// text after the closing quote kept as it is.
+    fn push_quoted(&mut self, data: &[u8], at: usize, end: usize) {
+        let content = &data[at + 1..end];
+        if let [inner @ .., b'"'] = content
+            && memchr::memchr(b'"', inner).is_none()
+        {
+            self.record.push((at + 1, end - 1));
+            return;
+        }
+        let start = self.rewritten.len();
+        let mut rest = content;
+        loop {
+            match memchr::memchr(b'"', rest) {
+                // A quote left open at the end of the input ends there.
+                None => {
+                    self.rewritten.extend_from_slice(rest);
+                    break;
                 }
-                b'\r' if eof => {
-                    return Parsed::Record {
-                        next: at + 1,
-                        blank_lines,
-                        newlines,
-                    };
+                Some(k) if rest.get(k + 1) == Some(&b'"') => {
+                    self.rewritten.extend_from_slice(&rest[..=k]);
+                    rest = &rest[k + 2..];
                 }
-                b'\r' => return incomplete(self),
-                _ => at += 1, // the delimiter: another field follows
+                Some(k) => {
+                    self.rewritten.extend_from_slice(&rest[..k]);
+                    self.rewritten.extend_from_slice(&rest[k + 1..]);
+                    break;
+                }
             }
         }
+        let end = self.rewritten.len();
+        self.record.push((start | REWRITTEN, end | REWRITTEN));
     }
 }
 
-/// Bit `i` set where `block[i] == byte`.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    let mut mask = 0u64;
-    // SAFETY: SSE2 is part of every x86_64 CPU; each load reads 16 bytes inside `block` (offsets 0, 16, 32, 48
-    // of 64), unaligned loads being allowed.
-    unsafe {
-        let needle = _mm_set1_epi8(byte as i8);
-        for k in 0..4 {
-            let bytes = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
-            let equal = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, needle)) as u16;
-            mask |= u64::from(equal) << (16 * k);
-        }
-    }
-    mask
-}
-
-/// Bit `i` set where `block[i] == byte` (32 bytes at a time, which compilers turn into vector compares).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-pub(crate) fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
-    let mut mask = 0u64;
-    for (k, half) in block.chunks_exact(32).enumerate() {
-        let mut bits = 0u32;
-        for (i, b) in half.iter().enumerate() {
-            bits |= u32::from(*b == byte) << i;
-        }
-        mask |= u64::from(bits) << (32 * k);
-    }
-    mask
-}
-
-/// Where the quotes, field ends (delimiter, `\n`, `\r`) and newlines are in 64 bytes of data from `base`: one bit
-/// per byte.
-#[derive(Debug, Default, Clone, Copy)]
-struct Window {
+/// The windows [`QuoteScan`] classified, from a record's start on: each follows the last.
+struct Cursor {
+    scan: QuoteScan,
+    /// Where the current window starts and ends in the block.
     base: usize,
-    /// `base + 64`, or 0 before the first window is loaded.
-    end: usize,
-    quotes: u64,
+    next: usize,
+    /// Its field ends (bit `i` for byte `base + i`).
     ends: u64,
-    newlines: u64,
 }
 
-impl Window {
-    /// Makes the window cover `at`; `None` when fewer than 64 bytes are left there.
-    #[inline]
-    fn cover(&mut self, data: &[u8], at: usize, delimiter: u8) -> Option<()> {
-        if at >= self.base && at < self.end {
-            return Some(());
-        }
-        let block: &[u8; 64] = data.get(at..at + 64)?.try_into().ok()?;
-        let newlines = byte_mask(block, b'\n');
-        *self = Window {
+impl Cursor {
+    /// Classifying from `at`, a record's start (where the quoting rules start afresh).
+    fn at(delimiter: u8, at: usize) -> Self {
+        Self {
+            scan: QuoteScan::new(delimiter),
             base: at,
-            end: at + 64,
-            quotes: byte_mask(block, b'"'),
-            ends: newlines | byte_mask(block, b'\r') | byte_mask(block, delimiter),
-            newlines,
-        };
-        Some(())
-    }
-
-    /// The end of an unquoted field starting at `at`: the next delimiter, `\n` or `\r`.
-    #[inline]
-    fn field_end(&mut self, data: &[u8], mut at: usize, delimiter: u8) -> Option<usize> {
-        loop {
-            self.cover(data, at, delimiter)?;
-            let ends = self.ends >> (at - self.base);
-            if ends != 0 {
-                return Some(at + ends.trailing_zeros() as usize);
-            }
-            at = self.end;
+            next: at,
+            ends: 0,
         }
     }
 
-    /// The next quote from `at` on, inside a quoted field; `None` if a newline comes first.
+    /// The first field end at or after `from` (which only moves forward), or `None` when `data` ends first.
     #[inline]
-    fn closing_quote(&mut self, data: &[u8], mut at: usize, delimiter: u8) -> Option<usize> {
+    fn next_end(&mut self, data: &[u8], from: usize) -> Option<usize> {
         loop {
-            self.cover(data, at, delimiter)?;
-            let shift = at - self.base;
-            let (quotes, newlines) = (self.quotes >> shift, self.newlines >> shift);
-            if quotes != 0 {
-                let k = quotes.trailing_zeros();
-                return (newlines & ((1u64 << k) - 1) == 0).then_some(at + k as usize);
+            let start = from.max(self.base);
+            if start < self.next {
+                let ends = self.ends >> (start - self.base);
+                if ends != 0 {
+                    return Some(start + ends.trailing_zeros() as usize);
+                }
             }
-            if newlines != 0 {
+            if self.next >= data.len() {
                 return None;
             }
-            at = self.end;
+            let end = (self.next + 64).min(data.len());
+            self.ends = self.scan.classify(&data[self.next..end]).ends;
+            self.base = self.next;
+            self.next = end;
         }
     }
-}
-
-#[inline]
-fn ends_field(b: u8, delimiter: u8) -> bool {
-    b == delimiter || b == b'\n' || b == b'\r'
 }
 
 /// The block as a string. Invalid UTF-8 becomes U+FFFD, field by field, as a decoder would have it.
@@ -587,20 +454,6 @@ mod tests {
                     .collect()
             })
             .collect()
-    }
-
-    #[test]
-    fn byte_masks_mark_every_match() {
-        let mut block = [b'x'; 64];
-        for i in [0, 5, 15, 16, 31, 32, 47, 48, 63] {
-            block[i] = b'"';
-        }
-        let expected = [0, 5, 15, 16, 31, 32, 47, 48, 63]
-            .iter()
-            .fold(0u64, |m, i| m | 1 << i);
-        assert_eq!(byte_mask(&block, b'"'), expected);
-        assert_eq!(byte_mask(&block, b'x'), !expected);
-        assert_eq!(byte_mask(&block, b','), 0);
     }
 
     #[test]
