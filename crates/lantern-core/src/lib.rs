@@ -21,6 +21,6 @@ pub mod shape;
 pub mod storage;
 pub mod telemetry;
 pub mod tick_claim;
-mod yaml_lines;
+pub mod yaml_lines;
 
 pub use error::{Error, Result};

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
-/// Deserializes a YAML spec file; errors name the file, the line and the dotted path of the bad field.
-pub(crate) fn parse_spec<T: serde::de::DeserializeOwned>(
+/// Deserializes a YAML spec file; errors ([`crate::Error::Spec`]) name the file, the line and the dotted path of
+/// the bad field. The index returned serves errors found later (an unknown column), so they name a line too.
+pub fn parse_spec<T: serde::de::DeserializeOwned>(
     file: &std::path::Path,
     text: &str,
 ) -> crate::Result<(T, LineIndex)> {
@@ -32,13 +33,13 @@ pub(crate) fn parse_spec<T: serde::de::DeserializeOwned>(
 
 /// Line numbers (1-based) by field path. Paths use `.` between keys and `[i]` for sequence items.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct LineIndex {
+pub struct LineIndex {
     lines: HashMap<String, usize>,
 }
 
 impl LineIndex {
     /// Indexes `text`; a document that does not parse yields an empty index (serde reports that error itself).
-    pub(crate) fn new(text: &str) -> Self {
+    pub fn new(text: &str) -> Self {
         let mut builder = Builder::default();
         let mut parser = Parser::new_from_str(text);
         if parser.load(&mut builder, false).is_err() {
@@ -50,7 +51,7 @@ impl LineIndex {
     }
 
     /// The line of `path`, or of its nearest indexed ancestor, or 1.
-    pub(crate) fn line(&self, path: &str) -> usize {
+    pub fn line(&self, path: &str) -> usize {
         let mut p = path;
         loop {
             if let Some(line) = self.lines.get(p) {

@@ -16,21 +16,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use lantern_core::yaml_lines::LineIndex;
 use serde::Deserialize;
 
 use crate::error::{EtlError, Result};
 use crate::infer::ColumnType;
 
-/// Where a dataset's rows come from. Each kind is one module under `sources/`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum SourceConfig {
-    Csv(crate::sources::csv::CsvConfig),
-    Api(crate::sources::api::ApiConfig),
-    S3(crate::sources::s3::S3Config),
-    Sql(crate::sources::sql::SqlConfig),
-    Domo(crate::sources::domo::DomoConfig),
-}
+pub use crate::sources::SourceConfig;
 
 /// How rows are loaded: types, nulls, names, versions kept.
 #[derive(Debug, Clone, Deserialize)]
@@ -102,76 +94,103 @@ pub struct EtlConfig {
     /// Cron expression: `lantern serve` runs the dataset on it.
     pub schedule: Option<crate::schedule::Schedule>,
     pub file: PathBuf,
+    /// Where each field of the spec stands, for errors found after parsing.
+    pub lines: LineIndex,
+}
+
+/// A spec file and the line of each of its fields: errors found after parsing (an unknown column in a
+/// transform) name the line they stand on.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec<'a> {
+    pub file: &'a Path,
+    pub lines: &'a LineIndex,
+}
+
+impl Spec<'_> {
+    /// A configuration error at `field` (a dotted path such as `transforms[2].expr`).
+    pub fn error(&self, field: impl Into<String>, message: impl Into<String>) -> EtlError {
+        let field = field.into();
+        EtlError::Config {
+            file: self.file.to_path_buf(),
+            line: self.lines.line(&field),
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses a spec file as core does, so both report a bad field the same way.
+fn parse_spec<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<(T, LineIndex)> {
+    lantern_core::yaml_lines::parse_spec(file, text).map_err(|e| match e {
+        lantern_core::Error::Spec {
+            file,
+            line,
+            field,
+            message,
+        } => EtlError::Config {
+            file,
+            line,
+            field,
+            message,
+        },
+        other => EtlError::Core(other),
+    })
 }
 
 impl EtlConfig {
     /// Parses the ETL blocks of a dataset spec; `Ok(None)` when it has no `source:` (not loaded by the ETL).
     pub fn parse(file: &Path, text: &str) -> Result<Option<Self>> {
-        let de = serde_yaml::Deserializer::from_str(text);
-        let parsed: EtlFile =
-            serde_path_to_error::deserialize(de).map_err(|e| EtlError::Config {
-                file: file.to_path_buf(),
-                line: e.inner().location().map(|l| l.line()).unwrap_or(1),
-                field: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?;
+        let (parsed, lines): (EtlFile, LineIndex) = parse_spec(file, text)?;
+        let spec = Spec {
+            file,
+            lines: &lines,
+        };
         let Some(source) = parsed.source else {
             return Ok(None);
         };
-        if parsed.load.retention == 0 {
-            return Err(EtlError::Config {
-                file: file.to_path_buf(),
-                line: 1,
-                field: "load.retention".into(),
-                message: "must keep at least 1 version".into(),
-            });
+        if let Err(fault) = source.source().check() {
+            return Err(spec.error(format!("source.{}", fault.field), fault.message));
         }
-        for (column, spec) in &parsed.load.formats {
-            let format = spec.resolve(None);
+        if parsed.load.retention == 0 {
+            return Err(spec.error("load.retention", "must keep at least 1 version"));
+        }
+        for (column, format) in &parsed.load.formats {
             if let Some(ty) = parsed.load.types.get(column)
-                && !format.suits(*ty)
+                && !format.resolve(None).suits(*ty)
             {
-                return Err(EtlError::Config {
-                    file: file.to_path_buf(),
-                    line: line_of(text, &format!("{column}:")),
-                    field: format!("load.formats.{column}"),
-                    message: format!(
+                return Err(spec.error(
+                    format!("load.formats.{column}"),
+                    format!(
                         "`{}` does not make {} values (load.types.{column}); a number format goes with \
                          integer or float, a date format with date or timestamp",
-                        spec.written,
+                        format.written,
                         ty.name()
                     ),
-                });
+                ));
             }
         }
         // S3 files found by extension are checked again once staged (`pipeline`).
-        use crate::sources::s3::S3Format;
-        let text_source = matches!(&source, SourceConfig::Csv(_))
-            || matches!(&source, SourceConfig::S3(s) if matches!(s.format, S3Format::Csv | S3Format::Auto));
-        if !text_source && (parsed.load.locale.is_some() || !parsed.load.formats.is_empty()) {
+        if !source.source().reads_text() {
             let field = if parsed.load.locale.is_some() {
-                "load.locale"
+                Some("load.locale")
+            } else if !parsed.load.formats.is_empty() {
+                Some("load.formats")
             } else {
-                "load.formats"
+                None
             };
-            return Err(EtlError::Config {
-                file: file.to_path_buf(),
-                line: line_of(text, field.trim_start_matches("load.")),
-                field: field.into(),
-                message: "applies to CSV files only: this source's values keep their own types"
-                    .into(),
-            });
+            if let Some(field) = field {
+                return Err(spec.error(
+                    field,
+                    "applies to CSV files only: this source's values keep their own types",
+                ));
+            }
         }
         let schedule = parsed
             .schedule
             .as_deref()
             .map(|s| {
-                crate::schedule::Schedule::parse(s).map_err(|message| EtlError::Config {
-                    file: file.to_path_buf(),
-                    line: line_of(text, "schedule"),
-                    field: "schedule".into(),
-                    message,
-                })
+                crate::schedule::Schedule::parse(s)
+                    .map_err(|message| spec.error("schedule", message))
             })
             .transpose()?;
         Ok(Some(Self::assemble(
@@ -181,6 +200,7 @@ impl EtlConfig {
             parsed.transforms,
             schedule,
             file,
+            lines,
         )))
     }
 
@@ -191,6 +211,7 @@ impl EtlConfig {
         mut transforms: Vec<crate::transforms::TransformConfig>,
         schedule: Option<crate::schedule::Schedule>,
         file: &Path,
+        lines: LineIndex,
     ) -> Self {
         if let SourceConfig::Domo(d) = &source {
             // The seed's exclude filter names DOMO's columns; it runs first, on the names as loaded.
@@ -210,26 +231,30 @@ impl EtlConfig {
             transforms,
             schedule,
             file: file.to_path_buf(),
+            lines,
+        }
+    }
+
+    /// This spec, for errors that name a field's line.
+    pub fn spec(&self) -> Spec<'_> {
+        Spec {
+            file: &self.file,
+            lines: &self.lines,
         }
     }
 
     /// The datasets of a seed-style `domo_datasets.yaml` (see [`crate::sources::domo::DomoListFile`]).
     pub fn parse_domo_list(file: &Path, text: &str) -> Result<Vec<Self>> {
-        let de = serde_yaml::Deserializer::from_str(text);
-        let list: crate::sources::domo::DomoListFile = serde_path_to_error::deserialize(de)
-            .map_err(|e| EtlError::Config {
-                file: file.to_path_buf(),
-                line: e.inner().location().map(|l| l.line()).unwrap_or(1),
-                field: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?;
+        let (list, lines): (crate::sources::domo::DomoListFile, LineIndex) =
+            parse_spec(file, text)?;
+        let spec = Spec {
+            file,
+            lines: &lines,
+        };
         let mut out = Vec::new();
         for (i, entry) in list.datasets.iter().enumerate() {
-            let bad = |field: &str, message: String| EtlError::Config {
-                file: file.to_path_buf(),
-                line: line_of(text, &entry.name),
-                field: format!("datasets[{i}].{field}"),
-                message,
+            let bad = |field: &str, message: String| {
+                spec.error(format!("datasets[{i}].{field}"), message)
             };
             if !lantern_core::catalog::valid_id(&entry.name) {
                 return Err(bad(
@@ -252,6 +277,7 @@ impl EtlConfig {
                 Vec::new(),
                 schedule,
                 file,
+                lines.clone(),
             ));
         }
         Ok(out)
@@ -270,13 +296,13 @@ impl EtlConfig {
         let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(EtlError::source(dir.display().to_string(), e.to_string())),
+            Err(e) => return Err(EtlError::failed(dir.display().to_string(), e)),
         };
         paths.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")));
         paths.sort();
         for p in paths {
             let text = std::fs::read_to_string(&p)
-                .map_err(|e| EtlError::source(p.display().to_string(), e.to_string()))?;
+                .map_err(|e| EtlError::failed(p.display().to_string(), e))?;
             if Self::is_domo_list(&p) {
                 out.extend(Self::parse_domo_list(&p, &text)?);
             } else if let Some(c) = Self::parse(&p, &text)? {
@@ -286,16 +312,14 @@ impl EtlConfig {
         out.sort_by(|a, b| a.id.cmp(&b.id));
         for pair in out.windows(2) {
             if pair[0].id == pair[1].id {
-                return Err(EtlError::Config {
-                    file: pair[1].file.clone(),
-                    line: 1,
-                    field: "id".into(),
-                    message: format!(
+                return Err(pair[1].spec().error(
+                    "id",
+                    format!(
                         "dataset `{}` is loaded by {} too: give it one source",
                         pair[1].id,
                         pair[0].file.display()
                     ),
-                });
+                ));
             }
         }
         Ok(out)
@@ -303,22 +327,8 @@ impl EtlConfig {
 
     /// A one-line description of the source, for listings.
     pub fn describe(&self) -> String {
-        match &self.source {
-            SourceConfig::Csv(c) => format!("csv {}", c.path),
-            SourceConfig::Api(c) => format!("api {} {}{}", c.method.as_str(), c.base_url, c.path),
-            SourceConfig::S3(c) => format!("s3 {}", c.url),
-            SourceConfig::Sql(c) => format!("sql {}", c.describe()),
-            SourceConfig::Domo(c) => format!("domo dataset {}", c.dataset_id),
-        }
+        self.source.source().describe()
     }
-}
-
-/// The 1-based line where `needle` first appears (for errors found after parsing).
-fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .map(|i| i + 1)
-        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -363,6 +373,40 @@ mod tests {
         assert!(
             err.contains("load.types.a") && err.contains("money"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn source_faults_are_found_when_the_spec_loads_with_their_line() {
+        let err = |text: &str| {
+            EtlConfig::parse(Path::new("x.yaml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(
+            "id: x\nsource:\n  kind: sql\n  url: postgres://h/db\n  query: q\n  decimal_scale: 40\n",
+        );
+        assert!(e.starts_with("x.yaml:6: `source.decimal_scale`: 40"), "{e}");
+        let e = err("id: x\nsource:\n  kind: sql\n  url: oracle://h/db\n  query: q\n");
+        assert!(e.starts_with("x.yaml:4: `source.url`"), "{e}");
+        let e = err("id: x\nsource:\n  kind: s3\n  url: https://bucket/x\n");
+        assert!(e.starts_with("x.yaml:4: `source.url`"), "{e}");
+        let e = err("id: x\nsource:\n  kind: api\n  base_url: ftp://h\n");
+        assert!(
+            e.starts_with("x.yaml:4: `source.base_url`") && e.contains("ftp://"),
+            "{e}"
+        );
+        let e = err("id: x\nsource:\n  kind: csv\n  path: a.csv\n  delimiter: ';;'\n");
+        assert!(e.starts_with("x.yaml:5: `source.delimiter`"), "{e}");
+        let e = err("id: x\nsource: {kind: csv, path: a.csv}\nload:\n  retention: 0\n");
+        assert!(e.starts_with("x.yaml:4: `load.retention`"), "{e}");
+        // `${VAR}` is expanded when the run starts, not before.
+        assert!(
+            EtlConfig::parse(
+                Path::new("x.yaml"),
+                "id: x\nsource: {kind: sql, url: '${DB_URL}', query: q}\n"
+            )
+            .is_ok()
         );
     }
 }

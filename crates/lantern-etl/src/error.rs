@@ -33,6 +33,14 @@ pub enum EtlError {
         column: String,
         message: String,
     },
+    /// Reading, writing or fetching failed below the ETL (a file, the network, a database); `what` names the
+    /// file, URL or source, and the cause is kept.
+    #[error("{what}: {cause}")]
+    Failed {
+        what: String,
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     #[error(transparent)]
     Core(#[from] lantern_core::Error),
     #[error("arrow error: {0}")]
@@ -40,6 +48,16 @@ pub enum EtlError {
 }
 
 impl EtlError {
+    pub(crate) fn failed(
+        what: impl Into<String>,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        EtlError::Failed {
+            what: what.into(),
+            cause: cause.into(),
+        }
+    }
+
     pub(crate) fn source(file: impl Into<String>, message: impl Into<String>) -> Self {
         EtlError::Source {
             file: file.into(),
@@ -47,5 +65,20 @@ impl EtlError {
             column: None,
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_keeps_its_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
+        let e = EtlError::failed("data/orders.csv", io);
+        assert_eq!(e.to_string(), "data/orders.csv: permission denied");
+        let cause = std::error::Error::source(&e).expect("the cause is kept");
+        let io = cause.downcast_ref::<std::io::Error>().expect("as itself");
+        assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied);
     }
 }

@@ -303,6 +303,15 @@ pub struct Inference {
 }
 
 impl Inference {
+    /// Inference by plain reading alone, without watching for a locale's formats (sources whose values
+    /// `load.formats` never applies to).
+    pub fn plain() -> Self {
+        Self {
+            votes: crate::formats::Votes::off(),
+            ..Self::default()
+        }
+    }
+
     pub fn observe(&mut self, v: &str, options: &ValueOptions) {
         if !options.is_null(v) {
             self.observe_value(v, options);
@@ -332,7 +341,9 @@ impl Inference {
         if t == ColumnType::String && self.sample.is_none() {
             self.sample = Some(v.to_string());
         }
-        self.votes.observe(v);
+        if self.votes.alive() {
+            self.votes.observe(v);
+        }
         self.ty = Some(match self.ty {
             None => t,
             Some(cur) => widen(cur, t),

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::config::EtlConfig;
 use crate::error::{EtlError, Result};
-use crate::sources::{self, BadRow, Input, ReadOptions, RowSink, StageContext};
+use crate::sources::{self, BadRow, Input, Lines, ReadOptions, RowSink, StageContext};
 
 /// Rows per batch handed from a source to the sink: bounds the memory a run needs. Small enough that little
 /// work is still queued for the Parquet encoders when the readers finish (they would finish alone), large
@@ -90,16 +90,22 @@ async fn run_sampled_then_full(
         .map_err(|e| {
             EtlError::source(&config.id, format!("cannot create a staging folder: {e}"))
         })?;
-    let staged = sources::stage(
-        &config.source,
-        &StageContext {
+    // A config built or changed in code has not been through the spec's load-time checks.
+    if let Err(fault) = config.source.source().check() {
+        return Err(config
+            .spec()
+            .error(format!("source.{}", fault.field), fault.message));
+    }
+    let staged = config
+        .source
+        .source()
+        .stage(&StageContext {
             dataset: &config.id,
             config_file: &config.file,
             previous: previous.as_ref(),
             staging: staging.path(),
-        },
-    )
-    .await?;
+        })
+        .await?;
     progress(Progress::Input {
         files: staged.input_files,
         bytes: staged.input_bytes,
@@ -161,14 +167,11 @@ async fn run_pass(
         } else {
             "load.formats"
         };
-        return Err(EtlError::Config {
-            file: config.file.clone(),
-            line: 1,
-            field: field.into(),
-            message: "applies to CSV files only; these files are JSON lines or Parquet, whose values keep their \
-                      own types"
-                .into(),
-        });
+        return Err(config.spec().error(
+            field,
+            "applies to CSV files only; these files are JSON lines or Parquet, whose values keep their own \
+             types",
+        ));
     }
     if append
         && text_input
@@ -192,47 +195,43 @@ async fn run_pass(
     // Inspect and infer types (a first pass over text input), off the async workers.
     let mut reader = tokio::task::spawn_blocking(move || sources::open(staged.input, &options))
         .await
-        .map_err(|e| EtlError::source(&config.id, e.to_string()))??;
+        .map_err(|e| EtlError::failed(&config.id, e))??;
     let schema: SchemaRef = reader.schema();
     let hints = reader.hints();
     for (name, block) in requested_types {
         if schema.index_of(&name).is_err() {
-            return Err(EtlError::Config {
-                file: config.file.clone(),
-                line: 1,
-                field: format!("load.{block}.{name}"),
-                message: format!(
+            return Err(config.spec().error(
+                format!("load.{block}.{name}"),
+                format!(
                     "the source has no column `{name}`; it has: {}",
                     column_list(&schema)
                 ),
-            });
+            ));
         }
     }
     let transforms =
-        crate::transforms::Transforms::compile(&config.transforms, schema.clone(), &config.file)?;
+        crate::transforms::Transforms::compile(&config.transforms, schema.clone(), config.spec())?;
     let output: SchemaRef = transforms.output_schema();
     for (i, name) in config.load.partition_by.iter().enumerate() {
         if output.index_of(name).is_err() {
-            return Err(EtlError::Config {
-                file: config.file.clone(),
-                line: 1,
-                field: format!("load.partition_by[{i}]"),
-                message: format!(
+            return Err(config.spec().error(
+                format!("load.partition_by[{i}]"),
+                format!(
                     "no column `{name}` after the source and transforms; there are: {}",
                     column_list(&output)
                 ),
-            });
+            ));
         }
     }
 
     // Convert in a blocking thread, write from here; the bounded channel keeps at most a few batches in memory.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(usize, RecordBatch)>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(usize, RecordBatch, Option<Lines>)>>(4);
     let max_bad = config.load.max_bad_rows;
     let reading =
         tokio::task::spawn_blocking(move || -> (Vec<BadRow>, BTreeMap<String, String>) {
             let mut bad_rows: Vec<BadRow> = Vec::new();
-            let mut emit = |stream: usize, b: RecordBatch| {
-                tx.blocking_send(Ok((stream, b)))
+            let mut emit = |stream: usize, b: RecordBatch, lines: Option<Lines>| {
+                tx.blocking_send(Ok((stream, b, lines)))
                     .map_err(|_| EtlError::source("(pipeline)", "writer stopped"))
             };
             let mut bad = |row: BadRow| {
@@ -271,8 +270,10 @@ async fn run_pass(
         .map(|c| output.index_of(c).expect("checked above"))
         .collect();
     let mut transform_refused: Vec<BadRow> = Vec::new();
+    // Rows read so far: a refused row of a source without lines (Parquet, a database) is named by its position.
+    let mut rows_before: u64 = 0;
     while let Some(batch) = rx.recv().await {
-        let (stream, read) = match batch {
+        let (stream, read, lines) = match batch {
             Ok(b) => b,
             Err(e) => {
                 // This attempt's files go now: a restart reuses the version number, and nothing else is touched
@@ -307,9 +308,13 @@ async fn run_pass(
                     ),
                 });
             }
+            let (file, line) = match &lines {
+                Some(l) => (l.file.to_string(), l.lines[r.row]),
+                None => (config.describe(), rows_before + r.row as u64 + 1),
+            };
             transform_refused.push(BadRow {
-                file: "(validation)".into(),
-                line: 0,
+                file,
+                line,
                 column: Some(r.column),
                 reason: r.reason,
                 fields: r.fields,
@@ -322,11 +327,10 @@ async fn run_pass(
                 writer.write_stream(stream, &partition, &part).await?;
             }
         }
+        rows_before += rows_read;
         progress(Progress::Rows(rows_read));
     }
-    let (mut bad_rows, read_state) = reading
-        .await
-        .map_err(|e| EtlError::source(&config.id, e.to_string()))?;
+    let (mut bad_rows, read_state) = reading.await.map_err(|e| EtlError::failed(&config.id, e))?;
     let new_rows = writer.rows();
     bad_rows.append(&mut transform_refused);
     if bad_rows.len() as u64 > max_bad {
@@ -469,6 +473,10 @@ pub async fn run_recorded(
                 outcome,
                 "ETL run finished"
             ),
+            // A command prints its own failure; a log line would say it twice.
+            Err(e) if trigger == Trigger::Cli => {
+                tracing::debug!(error = %e, outcome, "ETL run failed")
+            }
             Err(e) => tracing::warn!(error = %e, outcome, "ETL run failed"),
         }
         if trigger == Trigger::Schedule

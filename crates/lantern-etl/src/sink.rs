@@ -85,12 +85,7 @@ pub fn bad_rows_csv(rows: &[BadRow]) -> bytes::Bytes {
                 .trim_end()
                 .to_string()
         };
-        // Rows refused by a validation have no source line.
-        let line = if r.line == 0 {
-            String::new()
-        } else {
-            r.line.to_string()
-        };
+        let line = r.line.to_string();
         let _ = w.write_record([
             r.file.as_str(),
             line.as_str(),

@@ -74,5 +74,12 @@ mod tests {
         })
         .context("while loading");
         assert_eq!(status(&wrapped), FAILED);
+        let row = anyhow::Error::from(lantern_etl::EtlError::Source {
+            file: "orders.csv".into(),
+            row: Some(7),
+            column: Some("amount".into()),
+            message: "`x` is not a number".into(),
+        });
+        assert_eq!(status(&row), BAD_DATA);
     }
 }

@@ -390,6 +390,7 @@ async fn etl(config: &Config, command: EtlCommand) -> Result<()> {
             let catalog = Catalog::new(Storage::open(&config.storage)?);
             let mut summaries = Vec::new();
             let mut failed = 0;
+            let mut first_failure: Option<(String, lantern_etl::EtlError)> = None;
             for c in chosen {
                 let bar = if json {
                     ProgressBar::hidden()
@@ -449,15 +450,26 @@ async fn etl(config: &Config, command: EtlCommand) -> Result<()> {
                     Err(e) => {
                         bar.finish_and_clear();
                         failed += 1;
-                        eprintln!("{}: failed: {e}", c.id);
                         summaries.push(serde_json::json!({"ok": false, "dataset": c.id, "error": e.to_string()}));
+                        if first_failure.is_none() {
+                            first_failure = Some((c.id.clone(), e));
+                        } else {
+                            eprintln!("{}: failed: {e}", c.id);
+                        }
                     }
                 }
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&summaries)?);
             }
-            anyhow::ensure!(failed == 0, "{failed} dataset(s) failed");
+            // The first failure is the command's error, so its kind sets the exit status.
+            if let Some((id, e)) = first_failure {
+                let more = match failed {
+                    1 => String::new(),
+                    n => format!(" (and {} more, above)", n - 1),
+                };
+                return Err(anyhow::Error::new(e).context(format!("dataset `{id}` failed{more}")));
+            }
             Ok(())
         }
     }

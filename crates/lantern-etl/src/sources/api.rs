@@ -20,8 +20,8 @@ use reqwest::{Client, Method, RequestBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::http::{RetryConfig, client, client_credentials, expand_env, send_ok};
-use super::{Input, StageContext, Staged, StagedFile};
+use super::http::{RetryConfig, check_http_url, client, client_credentials, expand_env, send_ok};
+use super::{Fault, Input, Source, StageContext, Staged, StagedFile};
 use crate::error::{EtlError, Result};
 
 /// `source: {kind: api, …}`.
@@ -220,6 +220,30 @@ enum ResolvedAuth {
     Basic(String, String),
 }
 
+#[async_trait::async_trait]
+impl Source for ApiConfig {
+    fn check(&self) -> std::result::Result<(), Fault> {
+        check_http_url("base_url", &self.base_url)?;
+        if let Some(Auth::Oauth2 { token_url, .. }) = &self.auth {
+            check_http_url("auth.token_url", token_url)?;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "api {} {}{}",
+            self.method.as_str(),
+            self.base_url,
+            self.path
+        )
+    }
+
+    async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
+        self.fetch(ctx).await
+    }
+}
+
 impl ApiConfig {
     async fn resolve_auth(&self, http: &Client) -> Result<ResolvedAuth> {
         Ok(match &self.auth {
@@ -282,7 +306,7 @@ impl ApiConfig {
     }
 
     /// Fetches every page into one JSON lines file.
-    pub async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
+    async fn fetch(&self, ctx: &StageContext<'_>) -> Result<Staged> {
         let http = client(self.timeout_secs)?;
         let auth = self.resolve_auth(&http).await?;
         let first_url = self.url()?;
@@ -297,7 +321,7 @@ impl ApiConfig {
         let label = format!("{} {first_url}", self.method.as_str());
         let path = ctx.staging.join("api.jsonl");
         let mut out = std::io::BufWriter::new(
-            std::fs::File::create(&path).map_err(|e| EtlError::source(&label, e.to_string()))?,
+            std::fs::File::create(&path).map_err(|e| EtlError::failed(&label, e))?,
         );
         let method = match self.method {
             HttpMethod::Get => Method::GET,
@@ -407,7 +431,7 @@ impl ApiConfig {
                 }
                 serde_json::to_writer(&mut out, item)
                     .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
-                    .map_err(|e| EtlError::source(&label, e.to_string()))?;
+                    .map_err(|e| EtlError::failed(&label, e))?;
             }
             records += list.len() as u64;
             let n = list.len() as u64;
@@ -467,8 +491,7 @@ impl ApiConfig {
                 None => break,
             }
         }
-        out.flush()
-            .map_err(|e| EtlError::source(&label, e.to_string()))?;
+        out.flush().map_err(|e| EtlError::failed(&label, e))?;
         tracing::info!(
             dataset = ctx.dataset,
             pages,

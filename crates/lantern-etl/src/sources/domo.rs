@@ -10,8 +10,8 @@ use std::io::Write;
 
 use serde::Deserialize;
 
-use super::http::{RetryConfig, client, expand_env, parse_token, send_ok};
-use super::{Input, StageContext, Staged, StagedFile};
+use super::http::{RetryConfig, check_http_url, client, expand_env, parse_token, send_ok};
+use super::{Fault, Input, Source, StageContext, Staged, StagedFile};
 use crate::error::{EtlError, Result};
 use crate::sources::csv::CsvConfig;
 use crate::transforms::exclude::ExcludeConfig;
@@ -43,8 +43,22 @@ fn timeout_secs() -> u64 {
     600
 }
 
-impl DomoConfig {
-    pub async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
+#[async_trait::async_trait]
+impl Source for DomoConfig {
+    fn check(&self) -> std::result::Result<(), Fault> {
+        check_http_url("base_url", &self.base_url)
+    }
+
+    fn describe(&self) -> String {
+        format!("domo dataset {}", self.dataset_id)
+    }
+
+    /// The export is CSV.
+    fn reads_text(&self) -> bool {
+        true
+    }
+
+    async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
         let base = expand_env(&self.base_url, "source.base_url")?;
         let base = base.trim_end_matches('/');
         let id = expand_env(&self.client_id, "source.client_id")?;
@@ -71,7 +85,7 @@ impl DomoConfig {
         .await?;
         let path = ctx.staging.join(format!("domo-{}.csv", self.dataset_id));
         let mut out = std::io::BufWriter::new(
-            std::fs::File::create(&path).map_err(|e| EtlError::source(&label, e.to_string()))?,
+            std::fs::File::create(&path).map_err(|e| EtlError::failed(&label, e))?,
         );
         let mut bytes = 0u64;
         while let Some(chunk) = r
@@ -81,10 +95,9 @@ impl DomoConfig {
         {
             bytes += chunk.len() as u64;
             out.write_all(&chunk)
-                .map_err(|e| EtlError::source(&label, e.to_string()))?;
+                .map_err(|e| EtlError::failed(&label, e))?;
         }
-        out.flush()
-            .map_err(|e| EtlError::source(&label, e.to_string()))?;
+        out.flush().map_err(|e| EtlError::failed(&label, e))?;
         tracing::info!(dataset = ctx.dataset, domo_dataset = %self.dataset_id, bytes, "domo export downloaded");
         let mut staged = Staged::files(Input::Csv {
             files: vec![StagedFile {

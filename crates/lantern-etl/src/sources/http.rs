@@ -64,13 +64,34 @@ impl Default for RetryConfig {
     }
 }
 
+/// For a spec check: a URL written out (not `${VAR}`, expanded only when staging) must be http(s).
+pub fn check_http_url(field: &str, value: &str) -> std::result::Result<(), super::Fault> {
+    if value.contains("${") {
+        return Ok(());
+    }
+    match reqwest::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        Ok(u) => Err(super::Fault::new(
+            field,
+            format!(
+                "`{value}`: use an http:// or https:// URL, not {}://",
+                u.scheme()
+            ),
+        )),
+        Err(e) => Err(super::Fault::new(
+            field,
+            format!("`{value}` is not a URL: {e}"),
+        )),
+    }
+}
+
 /// A client with the request timeout; rustls, no system OpenSSL.
 pub fn client(timeout_secs: u64) -> Result<Client> {
     Client::builder()
         .timeout(Duration::from_secs(timeout_secs))
         .user_agent(concat!("lantern/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| EtlError::source("http client", e.to_string()))
+        .map_err(|e| EtlError::failed("http client", e))
 }
 
 /// The wait a `Retry-After` header asks for (seconds or an HTTP date), capped at `cap`.
@@ -188,10 +209,7 @@ pub async fn client_credentials(
 }
 
 pub(crate) async fn parse_token(what: &str, r: Response) -> Result<String> {
-    let bytes = r
-        .bytes()
-        .await
-        .map_err(|e| EtlError::source(what, e.to_string()))?;
+    let bytes = r.bytes().await.map_err(|e| EtlError::failed(what, e))?;
     serde_json::from_slice::<TokenAnswer>(&bytes)
         .map(|t| t.access_token)
         .map_err(|e| EtlError::source(what, format!("no access_token in the answer: {e}")))

@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
 use serde_json::Value;
 
 use super::{ReadOptions, RowSink, StagedFile, TableReader};
 use crate::batch::{BatchBuilder, OneRow, schema};
 use crate::error::{EtlError, Result};
 use crate::infer::{ColumnType, Inference, ValueOptions};
-use crate::sources::{BadRow, clean_names};
+use crate::sources::{BadRow, Lines, clean_names};
 
 /// The leaves of one JSON object line as `(a.b, text)` pairs, in the order they appear in the line (`None` is
 /// JSON null or an empty object). Walks the text with a visitor, without building a `Value` tree, so that
@@ -149,7 +150,7 @@ fn for_each_line(
 ) -> Result<()> {
     let reader = std::fs::File::open(&file.path)
         .map(|f| BufReader::with_capacity(256 * 1024, f))
-        .map_err(|e| EtlError::source(&file.label, e.to_string()))?;
+        .map_err(|e| EtlError::failed(&file.label, e))?;
     for (i, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| EtlError::Source {
             file: file.label.clone(),
@@ -192,7 +193,7 @@ impl JsonLinesReader {
                     for (path, text) in leaves {
                         let i = *index.entry(path.clone()).or_insert_with(|| {
                             raw.push(path);
-                            inference.push(Inference::default());
+                            inference.push(Inference::plain());
                             raw.len() - 1
                         });
                         if let Some(t) = text {
@@ -247,6 +248,15 @@ impl TableReader for JsonLinesReader {
         );
         let width = self.names.len();
         for f in &self.files {
+            let label: std::sync::Arc<str> = f.label.as_str().into();
+            let mut lines: Vec<u64> = Vec::new();
+            let emit = |b: RecordBatch, lines: &mut Vec<u64>, sink: &mut RowSink<'_>| {
+                let lines = Lines {
+                    file: label.clone(),
+                    lines: std::mem::take(lines),
+                };
+                (sink.emit)(0, b, Some(lines))
+            };
             for_each_line(f, |line_no, line, parsed| {
                 let refuse = |column: Option<String>, reason: String| BadRow {
                     file: f.label.clone(),
@@ -268,16 +278,18 @@ impl TableReader for JsonLinesReader {
                 if let Some(r) = batch.push(&OneRow(&cells)).pop() {
                     return (sink.bad)(refuse(Some(self.names[r.column].clone()), r.reason));
                 }
+                lines.push(line_no);
                 if batch.full()
                     && let Some(b) = batch.take()?
                 {
-                    (sink.emit)(0, b)?;
+                    emit(b, &mut lines, sink)?;
                 }
                 Ok(())
             })?;
-        }
-        if let Some(b) = batch.take()? {
-            (sink.emit)(0, b)?;
+            // A batch holds one file's rows, so that one label names them all.
+            if let Some(b) = batch.take()? {
+                emit(b, &mut lines, sink)?;
+            }
         }
         Ok(BTreeMap::new())
     }

@@ -1,4 +1,4 @@
-//! Sources: each kind is a config struct (registered in [`crate::config::SourceConfig`]) and a module that
+//! Sources: each kind is a config struct implementing [`Source`] (registered in [`registry`]) in a module that
 //! *stages* it: remote data is fetched into a private folder as files in a format the readers know (CSV, JSON lines,
 //! Parquet), or, for databases, opened as a stream. A [`TableReader`] then turns the staged input into typed Arrow
 //! batches, a bounded number of rows at a time.
@@ -12,8 +12,11 @@ pub mod domo;
 pub mod http;
 pub mod jsonl;
 pub mod parquet_files;
+pub mod registry;
 pub mod s3;
 pub mod sql;
+
+pub use registry::{Fault, Source, SourceConfig};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +25,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use lantern_core::catalog::Manifest;
 
-use crate::config::{LoadConfig, SourceConfig};
+use crate::config::LoadConfig;
 use crate::error::{EtlError, Result};
 use crate::infer::{ColumnType, ValueOptions};
 
@@ -130,21 +133,6 @@ impl Staged {
     }
 }
 
-/// Fetches what `source` names (remote sources download into `ctx.staging`).
-pub async fn stage(source: &SourceConfig, ctx: &StageContext<'_>) -> Result<Staged> {
-    match source {
-        SourceConfig::Csv(c) if c.as_s3().is_some() => c.as_s3().expect("checked").stage(ctx).await,
-        SourceConfig::Csv(c) => Ok(Staged::files(Input::Csv {
-            files: c.files()?.into_iter().map(StagedFile::local).collect(),
-            options: c.clone(),
-        })),
-        SourceConfig::Api(c) => c.stage(ctx).await,
-        SourceConfig::S3(c) => c.stage(ctx).await,
-        SourceConfig::Sql(c) => c.stage(ctx).await,
-        SourceConfig::Domo(c) => c.stage(ctx).await,
-    }
-}
-
 /// How text values are read, from the dataset's `load:` block.
 pub struct ReadOptions {
     pub values: ValueOptions,
@@ -175,11 +163,22 @@ impl ReadOptions {
     }
 }
 
+/// Where each row of a batch stands in its file, so that a row a transform refuses is quarantined with its
+/// line, as a row that does not parse is.
+#[derive(Debug, Clone)]
+pub struct Lines {
+    /// The file, as [`BadRow::file`] names it.
+    pub file: std::sync::Arc<str>,
+    /// One 1-based line per row of the batch.
+    pub lines: Vec<u64>,
+}
+
 /// Where a reader sends what it reads.
 pub struct RowSink<'a> {
-    /// Batches, each with the stream it belongs to: a reader that converts parts of its input side by side
-    /// numbers them (0, 1, …) so the writer keeps each part's rows together and in order.
-    pub emit: &'a mut (dyn FnMut(usize, RecordBatch) -> Result<()> + Send),
+    /// Batches, each with the stream it belongs to (a reader that converts parts of its input side by side
+    /// numbers them 0, 1, … so the writer keeps each part's rows together and in order) and, for sources that
+    /// have lines (CSV, JSON lines), each row's line.
+    pub emit: &'a mut (dyn FnMut(usize, RecordBatch, Option<Lines>) -> Result<()> + Send),
     /// Rows that cannot be loaded; returning an error stops the run.
     pub bad: &'a mut (dyn FnMut(BadRow) -> Result<()> + Send),
 }

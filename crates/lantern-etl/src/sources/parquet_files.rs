@@ -16,8 +16,7 @@ pub struct ParquetReader {
 }
 
 fn builder(file: &StagedFile) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>> {
-    let f = std::fs::File::open(&file.path)
-        .map_err(|e| EtlError::source(&file.label, e.to_string()))?;
+    let f = std::fs::File::open(&file.path).map_err(|e| EtlError::failed(&file.label, e))?;
     ParquetRecordBatchReaderBuilder::try_new(f)
         .map_err(|e| EtlError::source(&file.label, format!("not a readable Parquet file: {e}")))
 }
@@ -79,11 +78,11 @@ impl TableReader for ParquetReader {
             let reader = builder(f)?
                 .with_batch_size(self.batch_rows)
                 .build()
-                .map_err(|e| EtlError::source(&f.label, e.to_string()))?;
+                .map_err(|e| EtlError::failed(&f.label, e))?;
             for batch in reader {
-                let batch = batch.map_err(|e| EtlError::source(&f.label, e.to_string()))?;
+                let batch = batch.map_err(|e| EtlError::failed(&f.label, e))?;
                 let batch = batch.with_schema(self.schema.clone())?;
-                (sink.emit)(0, batch)?;
+                (sink.emit)(0, batch, None)?;
             }
         }
         Ok(BTreeMap::new())

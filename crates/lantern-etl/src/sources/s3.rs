@@ -27,7 +27,7 @@ use object_store::path::Path as ObjectPath;
 use serde::Deserialize;
 
 use super::http::expand_env;
-use super::{Input, StageContext, Staged, StagedFile};
+use super::{Fault, Input, Source, StageContext, Staged, StagedFile};
 use crate::error::{EtlError, Result};
 use crate::sources::csv::CsvConfig;
 
@@ -91,6 +91,39 @@ fn format_of(key: &str) -> Option<S3Format> {
 const LAST_MODIFIED: &str = "s3_last_modified";
 const KEYS_AT_LAST_MODIFIED: &str = "s3_keys_at_last_modified";
 
+#[async_trait::async_trait]
+impl Source for S3Config {
+    fn check(&self) -> std::result::Result<(), Fault> {
+        if !self.url.contains("${") && !self.url.starts_with("s3://") {
+            return Err(Fault::new(
+                "url",
+                format!("`{}` is not s3://bucket/prefix", self.url),
+            ));
+        }
+        if let Some(p) = &self.pattern {
+            glob::Pattern::new(p)
+                .map_err(|e| Fault::new("pattern", format!("`{p}` is not a glob: {e}")))?;
+        }
+        crate::sources::csv::encoding_named(self.encoding.as_deref())?;
+        crate::sources::csv::delimiter_named(self.delimiter.as_deref())?;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("s3 {}", self.url)
+    }
+
+    /// CSV objects are text; with `auto`, the format is known only once the objects are listed (checked again
+    /// then).
+    fn reads_text(&self) -> bool {
+        matches!(self.format, S3Format::Csv | S3Format::Auto)
+    }
+
+    async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
+        self.fetch(ctx).await
+    }
+}
+
 impl S3Config {
     fn open(&self) -> Result<(Storage, String)> {
         let url = expand_env(&self.url, "source.url")?;
@@ -117,14 +150,14 @@ impl S3Config {
             secret_access_key: opt(&self.secret_access_key, "source.secret_access_key")?,
             session_token: None,
         })
-        .map_err(|e| EtlError::source("source.url", e.to_string()))?;
+        .map_err(|e| EtlError::failed("source.url", e))?;
         Ok((
             storage,
             format!("s3://{bucket}/{}", prefix.trim_start_matches('/')),
         ))
     }
 
-    pub async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
+    async fn fetch(&self, ctx: &StageContext<'_>) -> Result<Staged> {
         let (storage, url) = self.open()?;
         let bucket_url = url.split('/').take(3).collect::<Vec<_>>().join("/");
         let prefix = url[bucket_url.len()..].trim_matches('/').to_string();
@@ -133,7 +166,7 @@ impl S3Config {
             .as_deref()
             .map(glob::Pattern::new)
             .transpose()
-            .map_err(|e| EtlError::source("source.pattern", e.to_string()))?;
+            .map_err(|e| EtlError::failed("source.pattern", e))?;
         let store = storage.store().clone();
         let list_prefix = (!prefix.is_empty()).then(|| ObjectPath::from(prefix.as_str()));
         let mut objects: Vec<object_store::ObjectMeta> = store
@@ -206,23 +239,21 @@ impl S3Config {
             let label = format!("{bucket_url}/{}", o.location);
             let local = ctx.staging.join(format!("s3-{i:06}"));
             let mut out = std::io::BufWriter::new(
-                std::fs::File::create(&local)
-                    .map_err(|e| EtlError::source(&label, e.to_string()))?,
+                std::fs::File::create(&local).map_err(|e| EtlError::failed(&label, e))?,
             );
             let mut stream = store
                 .get(&o.location)
                 .await
-                .map_err(|e| EtlError::source(&label, e.to_string()))?
+                .map_err(|e| EtlError::failed(&label, e))?
                 .into_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk
                     .map_err(|e| EtlError::source(&label, format!("download stopped: {e}")))?;
                 bytes += chunk.len() as u64;
                 out.write_all(&chunk)
-                    .map_err(|e| EtlError::source(&label, e.to_string()))?;
+                    .map_err(|e| EtlError::failed(&label, e))?;
             }
-            out.flush()
-                .map_err(|e| EtlError::source(&label, e.to_string()))?;
+            out.flush().map_err(|e| EtlError::failed(&label, e))?;
             files.push(StagedFile { path: local, label });
         }
 

@@ -1,7 +1,6 @@
 //! Column-shaping transforms: trim, rename, select.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray, StringArray};
@@ -9,7 +8,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::Deserialize;
 
-use super::{Transform, column_index, config_error};
+use super::{Site, Transform, column_index, config_error};
 use crate::error::Result;
 
 /// `trim: all` or `trim: [a, b]`.
@@ -25,12 +24,7 @@ pub(super) struct Trim {
 }
 
 impl Trim {
-    pub(super) fn compile(
-        c: &TrimColumns,
-        schema: &SchemaRef,
-        file: &Path,
-        i: usize,
-    ) -> Result<Self> {
+    pub(super) fn compile(c: &TrimColumns, schema: &SchemaRef, site: Site<'_>) -> Result<Self> {
         let is_text = |t: &DataType| matches!(t, DataType::Utf8);
         let columns = match c {
             TrimColumns::All(all) if all == "all" => schema
@@ -42,8 +36,7 @@ impl Trim {
                 .collect(),
             TrimColumns::All(other) => {
                 return Err(config_error(
-                    file,
-                    i,
+                    site,
                     "trim",
                     format!("`{other}`: write `all` or a list of columns"),
                 ));
@@ -51,11 +44,10 @@ impl Trim {
             TrimColumns::Some(names) => names
                 .iter()
                 .map(|n| {
-                    let idx = column_index(schema, n, file, i, "trim")?;
+                    let idx = column_index(schema, n, site, "trim")?;
                     if !is_text(schema.field(idx).data_type()) {
                         return Err(config_error(
-                            file,
-                            i,
+                            site,
                             "trim",
                             format!("column `{n}` is not text"),
                         ));
@@ -88,11 +80,10 @@ impl Rename {
     pub(super) fn compile(
         map: &BTreeMap<String, String>,
         schema: &SchemaRef,
-        file: &Path,
-        i: usize,
+        site: Site<'_>,
     ) -> Result<Self> {
         for old in map.keys() {
-            column_index(schema, old, file, i, "rename")?;
+            column_index(schema, old, site, "rename")?;
         }
         let fields: Vec<Field> = schema
             .fields()
@@ -109,8 +100,7 @@ impl Rename {
         for f in &fields {
             if !seen.insert(f.name().clone()) {
                 return Err(config_error(
-                    file,
-                    i,
+                    site,
                     "rename",
                     format!("two columns would be named `{}`", f.name()),
                 ));
@@ -136,18 +126,13 @@ pub(super) struct Select {
 }
 
 impl Select {
-    pub(super) fn compile(
-        names: &[String],
-        schema: &SchemaRef,
-        file: &Path,
-        i: usize,
-    ) -> Result<Self> {
+    pub(super) fn compile(names: &[String], schema: &SchemaRef, site: Site<'_>) -> Result<Self> {
         if names.is_empty() {
-            return Err(config_error(file, i, "select", "name at least one column"));
+            return Err(config_error(site, "select", "name at least one column"));
         }
         let indices = names
             .iter()
-            .map(|n| column_index(schema, n, file, i, "select"))
+            .map(|n| column_index(schema, n, site, "select"))
             .collect::<Result<_>>()?;
         Ok(Self { indices })
     }

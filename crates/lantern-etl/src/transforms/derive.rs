@@ -1,6 +1,5 @@
 //! `derive: {name, expr}`: a new (or replaced) column computed by a DataFusion SQL expression over the row.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -10,7 +9,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 use serde::Deserialize;
 
-use super::{Transform, config_error};
+use super::{Site, Transform, config_error};
 use crate::error::{EtlError, Result};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -29,21 +28,15 @@ pub(super) struct Derive {
 }
 
 impl Derive {
-    pub(super) fn compile(
-        c: &DeriveConfig,
-        schema: &SchemaRef,
-        file: &Path,
-        i: usize,
-    ) -> Result<Self> {
+    pub(super) fn compile(c: &DeriveConfig, schema: &SchemaRef, site: Site<'_>) -> Result<Self> {
         if c.name.trim().is_empty() {
-            return Err(config_error(file, i, "name", "must not be empty"));
+            return Err(config_error(site, "name", "must not be empty"));
         }
         let df_schema = DFSchema::try_from(schema.as_ref().clone())
-            .map_err(|e| config_error(file, i, "expr", e.to_string()))?;
+            .map_err(|e| config_error(site, "expr", e.to_string()))?;
         let bad = |e: datafusion::error::DataFusionError| {
             config_error(
-                file,
-                i,
+                site,
                 "expr",
                 format!("`{}`: {}", c.expr, e.strip_backtrace()),
             )

@@ -6,7 +6,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
@@ -15,7 +14,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde::Deserialize;
 
-use super::{Transform, column_index, config_error};
+use super::{Site, Transform, column_index, config_error};
 use crate::error::Result;
 use crate::sources::clean_names;
 
@@ -40,14 +39,9 @@ pub(super) struct Lookup {
 }
 
 impl Lookup {
-    pub(super) fn compile(
-        c: &LookupConfig,
-        schema: &SchemaRef,
-        file: &Path,
-        i: usize,
-    ) -> Result<Self> {
-        let key = column_index(schema, &c.key, file, i, "key")?;
-        let bad = |field: &str, m: String| config_error(file, i, field, m);
+    pub(super) fn compile(c: &LookupConfig, schema: &SchemaRef, site: Site<'_>) -> Result<Self> {
+        let key = column_index(schema, &c.key, site, "key")?;
+        let bad = |field: &str, m: String| config_error(site, field, m);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_path(&c.path)

@@ -19,10 +19,12 @@ pub mod exclude;
 pub mod lookup;
 mod validate;
 
+use datafusion::arrow::array::BooleanArray;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::Deserialize;
 
+use crate::config::Spec;
 use crate::error::{EtlError, Result};
 
 /// One entry of `transforms:`, written as a one-key map (`- derive: {…}`). A new kind is one module plus one
@@ -55,18 +57,40 @@ pub fn deserialize_list<'de, D: serde::Deserializer<'de>>(
 /// A row a transform refused (a validation with `policy: quarantine`).
 #[derive(Debug, Clone)]
 pub struct Refused {
+    /// The row's index in the batch given to [`Transforms::apply`].
+    pub row: usize,
     pub column: String,
     pub reason: String,
     pub fields: Vec<String>,
+}
+
+/// What a step made of one batch.
+struct Applied {
+    batch: RecordBatch,
+    /// Which of the input's rows remain, when the step dropped some.
+    kept: Option<BooleanArray>,
+    /// Rows refused, indexed in the step's input.
+    refused: Vec<Refused>,
+}
+
+impl Applied {
+    /// Every row kept, none refused.
+    fn all(batch: RecordBatch) -> Self {
+        Self {
+            batch,
+            kept: None,
+            refused: vec![],
+        }
+    }
 }
 
 /// A compiled transform.
 trait Transform: Send + Sync {
     fn apply(&self, batch: RecordBatch) -> Result<RecordBatch>;
 
-    /// Like `apply`, also returning the rows it refused.
-    fn apply_checked(&self, batch: RecordBatch) -> Result<(RecordBatch, Vec<Refused>)> {
-        Ok((self.apply(batch)?, vec![]))
+    /// Like `apply`, also saying which rows it dropped and which it refused (steps that drop rows).
+    fn apply_checked(&self, batch: RecordBatch) -> Result<Applied> {
+        Ok(Applied::all(self.apply(batch)?))
     }
 }
 
@@ -84,60 +108,80 @@ impl Transform for Shared {
     fn apply(&self, batch: RecordBatch) -> Result<RecordBatch> {
         self.0.apply(batch)
     }
-    fn apply_checked(&self, batch: RecordBatch) -> Result<(RecordBatch, Vec<Refused>)> {
+    fn apply_checked(&self, batch: RecordBatch) -> Result<Applied> {
         self.0.apply_checked(batch)
     }
 }
 
-/// A transform's config error, tied to its position.
-pub(crate) fn config_error(
-    file: &std::path::Path,
+/// Where a transform stands in the spec, for its config errors: `transforms[i].field`, on the field's line.
+#[derive(Clone, Copy)]
+pub(crate) struct Site<'a> {
+    spec: Spec<'a>,
     index: usize,
-    field: &str,
-    message: impl Into<String>,
-) -> EtlError {
+    kind: &'static str,
+}
+
+/// A transform's config error at `field` (empty: the whole entry).
+pub(crate) fn config_error(site: Site<'_>, field: &str, message: impl Into<String>) -> EtlError {
+    let entry = format!("transforms[{}]", site.index);
+    if field.is_empty() {
+        return site.spec.error(entry, message);
+    }
+    // The entry is a one-key map (`- derive: {expr: …}`): the field stands under the kind's key.
+    let line = site
+        .spec
+        .lines
+        .line(&format!("{entry}.{}.{field}", site.kind));
     EtlError::Config {
-        file: file.to_path_buf(),
-        line: 1,
-        field: if field.is_empty() {
-            format!("transforms[{index}]")
-        } else {
-            format!("transforms[{index}].{field}")
-        },
+        file: site.spec.file.to_path_buf(),
+        line,
+        field: format!("{entry}.{field}"),
         message: message.into(),
+    }
+}
+
+impl TransformConfig {
+    /// The key the entry is written under.
+    fn kind(&self) -> &'static str {
+        match self {
+            TransformConfig::Trim(_) => "trim",
+            TransformConfig::Rename(_) => "rename",
+            TransformConfig::Select(_) => "select",
+            TransformConfig::Exclude(_) => "exclude",
+            TransformConfig::Derive(_) => "derive",
+            TransformConfig::Validate(_) => "validate",
+            TransformConfig::Lookup(_) => "lookup",
+        }
     }
 }
 
 impl Transforms {
     /// Compiles `configs` in order against `input`.
-    pub fn compile(
-        configs: &[TransformConfig],
-        input: SchemaRef,
-        file: &std::path::Path,
-    ) -> Result<Self> {
+    pub fn compile(configs: &[TransformConfig], input: SchemaRef, spec: Spec<'_>) -> Result<Self> {
         let mut steps: Vec<Box<dyn Transform>> = Vec::new();
         let mut validations = Vec::new();
         let mut schema = input;
-        for (i, c) in configs.iter().enumerate() {
+        for (index, c) in configs.iter().enumerate() {
+            let site = Site {
+                spec,
+                index,
+                kind: c.kind(),
+            };
             let step: Box<dyn Transform> = match c {
-                TransformConfig::Trim(t) => Box::new(columns::Trim::compile(t, &schema, file, i)?),
+                TransformConfig::Trim(t) => Box::new(columns::Trim::compile(t, &schema, site)?),
                 TransformConfig::Rename(map) => {
-                    Box::new(columns::Rename::compile(map, &schema, file, i)?)
+                    Box::new(columns::Rename::compile(map, &schema, site)?)
                 }
                 TransformConfig::Select(cols) => {
-                    Box::new(columns::Select::compile(cols, &schema, file, i)?)
+                    Box::new(columns::Select::compile(cols, &schema, site)?)
                 }
                 TransformConfig::Exclude(e) => {
-                    Box::new(exclude::Exclude::compile(e, &schema, file, i)?)
+                    Box::new(exclude::Exclude::compile(e, &schema, site)?)
                 }
-                TransformConfig::Derive(d) => {
-                    Box::new(derive::Derive::compile(d, &schema, file, i)?)
-                }
-                TransformConfig::Lookup(l) => {
-                    Box::new(lookup::Lookup::compile(l, &schema, file, i)?)
-                }
+                TransformConfig::Derive(d) => Box::new(derive::Derive::compile(d, &schema, site)?),
+                TransformConfig::Lookup(l) => Box::new(lookup::Lookup::compile(l, &schema, site)?),
                 TransformConfig::Validate(v) => {
-                    let v = std::sync::Arc::new(validate::Validate::compile(v, &schema, file, i)?);
+                    let v = std::sync::Arc::new(validate::Validate::compile(v, &schema, site)?);
                     validations.push(v.clone());
                     Box::new(Shared(v))
                 }
@@ -158,13 +202,32 @@ impl Transforms {
         self.output.clone()
     }
 
-    /// Runs the chain over one batch; returns what remains and the rows validations refused.
+    /// Runs the chain over one batch; returns what remains and the rows validations refused (by their index in
+    /// `batch`, so that the reader's line numbers still find them after earlier steps dropped rows).
     pub fn apply(&self, mut batch: RecordBatch) -> Result<(RecordBatch, Vec<Refused>)> {
         let mut refused = Vec::new();
+        // For each remaining row, its index in the input; `None` while no row has been dropped.
+        let mut origin: Option<Vec<usize>> = None;
         for step in &self.steps {
-            let (next, mut r) = step.apply_checked(batch)?;
-            refused.append(&mut r);
-            batch = next;
+            let rows = batch.num_rows();
+            let applied = step.apply_checked(batch)?;
+            for mut r in applied.refused {
+                if let Some(o) = &origin {
+                    r.row = o[r.row];
+                }
+                refused.push(r);
+            }
+            if let Some(kept) = applied.kept {
+                let before = origin.unwrap_or_else(|| (0..rows).collect());
+                origin = Some(
+                    before
+                        .into_iter()
+                        .zip(kept.values().iter())
+                        .filter_map(|(row, keep)| keep.then_some(row))
+                        .collect(),
+                );
+            }
+            batch = applied.batch;
         }
         Ok((batch, refused))
     }
@@ -179,15 +242,13 @@ impl Transforms {
 pub(crate) fn column_index(
     schema: &SchemaRef,
     name: &str,
-    file: &std::path::Path,
-    index: usize,
+    site: Site<'_>,
     field: &str,
 ) -> Result<usize> {
     schema.index_of(name).map_err(|_| {
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         config_error(
-            file,
-            index,
+            site,
             field,
             format!("no column `{name}` here; there are: {}", names.join(", ")),
         )
@@ -199,6 +260,7 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::{Array, AsArray, Date32Array, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use lantern_core::yaml_lines::LineIndex;
     use std::path::Path;
     use std::sync::Arc;
 
@@ -229,7 +291,16 @@ mod tests {
 
     fn compile(yaml: &str) -> Result<Transforms> {
         let configs = deserialize_list(serde_yaml::Deserializer::from_str(yaml)).unwrap();
-        Transforms::compile(&configs, batch().schema(), Path::new("d.yaml"))
+        // Line numbers as in a spec file where the list stands under `transforms:` on line 1.
+        let spec_text: String = std::iter::once("transforms:\n".to_string())
+            .chain(yaml.lines().map(|l| format!("  {l}\n")))
+            .collect();
+        let lines = LineIndex::new(&spec_text);
+        let spec = Spec {
+            file: Path::new("d.yaml"),
+            lines: &lines,
+        };
+        Transforms::compile(&configs, batch().schema(), spec)
     }
 
     #[test]
@@ -302,6 +373,38 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("transforms[0].pattern"), "{err}");
+    }
+
+    #[test]
+    fn refused_rows_are_indexed_in_the_input_even_after_rows_were_dropped() {
+        let t = compile(
+            "- exclude: {column: status, values: [Delivered]}\n- validate: {column: country, rule: not_null, policy: quarantine}\n",
+        )
+        .unwrap();
+        let (out, refused) = t.apply(batch()).unwrap();
+        assert_eq!(
+            out.num_rows(),
+            1,
+            "Delivered excluded, the null country refused"
+        );
+        assert_eq!(refused.len(), 1);
+        // The input's third row (the first two: Delivered, then Korea kept).
+        assert_eq!(refused[0].row, 2);
+        assert_eq!(refused[0].fields[1], "Open");
+    }
+
+    #[test]
+    fn errors_name_the_line_of_the_bad_field() {
+        let err = compile("- trim: all\n- derive:\n    name: x\n    expr: 'due_date +* 1'\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("d.yaml:5: `transforms[1].expr`"), "{err}");
+        let err = compile("- trim: all\n- rename: {country: nation}\n- rename: {nope: x}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("d.yaml:4: `transforms[2].rename`"), "{err}");
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! `warn` (counted and logged, rows kept), `quarantine` (rows moved to the version's quarantine file).
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Mutex;
 
 use datafusion::arrow::array::AsArray;
@@ -16,7 +15,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde::Deserialize;
 
-use super::{Refused, Transform, column_index, config_error};
+use super::{Applied, Refused, Site, Transform, column_index, config_error};
 use crate::error::{EtlError, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -66,50 +65,37 @@ pub(super) struct Validate {
 }
 
 impl Validate {
-    pub(super) fn compile(
-        c: &ValidateConfig,
-        schema: &SchemaRef,
-        file: &Path,
-        i: usize,
-    ) -> Result<Self> {
-        let column = column_index(schema, &c.column, file, i, "column")?;
+    pub(super) fn compile(c: &ValidateConfig, schema: &SchemaRef, site: Site<'_>) -> Result<Self> {
+        let column = column_index(schema, &c.column, site, "column")?;
         let data_type = schema.field(column).data_type();
         match c.rule {
             Rule::Range => {
                 if c.min.is_none() && c.max.is_none() {
                     return Err(config_error(
-                        file,
-                        i,
+                        site,
                         "min",
                         "a range needs `min`, `max` or both",
                     ));
                 }
                 if !data_type.is_numeric() {
                     return Err(config_error(
-                        file,
-                        i,
+                        site,
                         "column",
                         format!("`{}` is {data_type}, not a number", c.column),
                     ));
                 }
             }
             Rule::Allowed if c.values.is_empty() => {
-                return Err(config_error(file, i, "values", "list the allowed values"));
+                return Err(config_error(site, "values", "list the allowed values"));
             }
             Rule::Regex if c.pattern.is_none() => {
-                return Err(config_error(
-                    file,
-                    i,
-                    "pattern",
-                    "give a regular expression",
-                ));
+                return Err(config_error(site, "pattern", "give a regular expression"));
             }
             _ => {}
         }
         let regex = match &c.pattern {
             Some(p) => Some(
-                regex::Regex::new(p)
-                    .map_err(|e| config_error(file, i, "pattern", e.to_string()))?,
+                regex::Regex::new(p).map_err(|e| config_error(site, "pattern", e.to_string()))?,
             ),
             None => None,
         };
@@ -206,13 +192,13 @@ impl Validate {
 
 impl Transform for Validate {
     fn apply(&self, batch: RecordBatch) -> Result<RecordBatch> {
-        Ok(self.apply_checked(batch)?.0)
+        Ok(self.apply_checked(batch)?.batch)
     }
 
-    fn apply_checked(&self, batch: RecordBatch) -> Result<(RecordBatch, Vec<Refused>)> {
+    fn apply_checked(&self, batch: RecordBatch) -> Result<Applied> {
         let verdicts = self.check(&batch)?;
         if verdicts.iter().all(Option::is_none) {
-            return Ok((batch, vec![]));
+            return Ok(Applied::all(batch));
         }
         let rule = format!("{:?}", self.config.rule).to_lowercase();
         match self.config.policy {
@@ -230,7 +216,7 @@ impl Transform for Validate {
                 self.warned
                     .fetch_add(bad, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(column = %self.name, rule, rows = bad, "validation failed; rows kept");
-                Ok((batch, vec![]))
+                Ok(Applied::all(batch))
             }
             Policy::Quarantine => {
                 let keep: BooleanArray = verdicts.iter().map(|v| Some(v.is_none())).collect();
@@ -245,13 +231,18 @@ impl Transform for Validate {
                     .enumerate()
                     .filter_map(|(r, v)| {
                         v.as_ref().map(|reason| Refused {
+                            row: r,
                             column: self.name.clone(),
                             reason: format!("{rule}: {reason}"),
                             fields: formatters.iter().map(|f| f.value(r).to_string()).collect(),
                         })
                     })
                     .collect();
-                Ok((filter_record_batch(&batch, &keep)?, refused))
+                Ok(Applied {
+                    batch: filter_record_batch(&batch, &keep)?,
+                    kept: Some(keep),
+                    refused,
+                })
             }
         }
     }

@@ -484,16 +484,49 @@ async fn validations_quarantine_rows_into_the_version() {
         .await
         .unwrap();
     let q = String::from_utf8(q.to_vec()).unwrap();
-    assert!(
-        q.contains(
-            "(validation),,email,regex: `broken` does not match `^[^@]+@[^@]+$`,\"2,broken,20\""
-        ),
-        "{q}"
+    // Each refused row is named by its file and line, as a row that does not parse is.
+    let file = dir.path().join("in/a.csv").display().to_string();
+    let email = format!(
+        "{file},{},email,regex: `broken` does not match `^[^@]+@[^@]+$`,\"2,broken,20\"",
+        line_of(text, "2,broken")
     );
-    assert!(
-        q.contains("(validation),,amount,\"range: -5 is outside [0, inf]\",\"3,c@x.io,-5\""),
-        "{q}"
+    assert!(q.contains(&email), "{q}");
+    let amount = format!(
+        "{file},{},amount,\"range: -5 is outside [0, inf]\",\"3,c@x.io,-5\"",
+        line_of(text, "3,c@x.io")
     );
+    assert!(q.contains(&amount), "{q}");
+}
+
+/// The 1-based line of the text where `needle` first appears.
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).expect("in the text")]
+        .matches('\n')
+        .count()
+        + 1
+}
+
+#[tokio::test]
+async fn refused_rows_keep_their_line_after_multiline_fields_and_excluded_rows() {
+    // Quoted fields spanning lines, and rows an earlier transform drops, put lines and row numbers apart.
+    let text = "id,status,note,amount\n1,open,\"two\nlines\",5\n2,void,x,-1\n3,open,\"a\nb\nc\",-2\n4,open,y,7\n5,open,z,-3\n";
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "transforms:\n  - exclude: {column: status, values: [void]}\n  - validate: {column: amount, rule: range, min: 0, policy: quarantine}\n";
+    let loaded = load(dir.path(), "b.csv", text.as_bytes(), extra).await;
+    assert_eq!(
+        (loaded.summary.rows, loaded.summary.quarantined_rows),
+        (2, 2)
+    );
+    let q = storage_at(dir.path())
+        .get_bytes(&"datasets/t/v1/_quarantine/bad_rows.csv".into())
+        .await
+        .unwrap();
+    let q = String::from_utf8(q.to_vec()).unwrap();
+    let file = dir.path().join("in/b.csv").display().to_string();
+    for (id, needle) in [(3, "3,open,"), (5, "5,open,")] {
+        let expected = format!("{file},{},amount,", line_of(text, needle));
+        assert!(q.contains(&expected), "row {id} at line {expected}: {q}");
+    }
 }
 
 #[tokio::test]

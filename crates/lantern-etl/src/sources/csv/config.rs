@@ -6,6 +6,7 @@ use encoding_rs::Encoding;
 use serde::Deserialize;
 
 use crate::error::{EtlError, Result};
+use crate::sources::{Fault, Input, Source, StageContext, Staged, StagedFile};
 
 /// `source: {kind: csv, …}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -92,28 +93,71 @@ impl CsvConfig {
     }
 
     pub(super) fn encoding_override(&self) -> Result<Option<&'static Encoding>> {
-        match self.encoding.as_deref().map(str::trim) {
-            None | Some("auto") | Some("") => Ok(None),
-            Some(label) => Encoding::for_label(label.as_bytes())
-                .map(Some)
-                .ok_or_else(|| {
-                    EtlError::source(
-                        &self.path,
-                        format!("source.encoding: unknown encoding `{label}`"),
-                    )
-                }),
-        }
+        encoding_named(self.encoding.as_deref()).map_err(|f| self.fault(f))
     }
 
     pub(super) fn delimiter_override(&self) -> Result<Option<u8>> {
-        match self.delimiter.as_deref() {
-            None | Some("auto") => Ok(None),
-            Some("\\t") | Some("tab") => Ok(Some(b'\t')),
-            Some(d) if d.len() == 1 => Ok(Some(d.as_bytes()[0])),
-            Some(d) => Err(EtlError::source(
-                &self.path,
-                format!("source.delimiter: `{d}` is not one character"),
-            )),
+        delimiter_named(self.delimiter.as_deref()).map_err(|f| self.fault(f))
+    }
+
+    fn fault(&self, f: Fault) -> EtlError {
+        EtlError::source(&self.path, format!("source.{}: {}", f.field, f.message))
+    }
+}
+
+/// `encoding:` as written: `None` for `auto`.
+pub(crate) fn encoding_named(
+    label: Option<&str>,
+) -> std::result::Result<Option<&'static Encoding>, Fault> {
+    match label.map(str::trim) {
+        None | Some("auto") | Some("") => Ok(None),
+        Some(label) => Encoding::for_label(label.as_bytes())
+            .map(Some)
+            .ok_or_else(|| Fault::new("encoding", format!("unknown encoding `{label}`"))),
+    }
+}
+
+/// `delimiter:` as written: `None` for `auto`.
+pub(crate) fn delimiter_named(d: Option<&str>) -> std::result::Result<Option<u8>, Fault> {
+    match d {
+        None | Some("auto") => Ok(None),
+        Some("\\t") | Some("tab") => Ok(Some(b'\t')),
+        Some(d) if d.len() == 1 => Ok(Some(d.as_bytes()[0])),
+        Some(d) => Err(Fault::new(
+            "delimiter",
+            format!("`{d}` is not one character"),
+        )),
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for CsvConfig {
+    fn check(&self) -> std::result::Result<(), Fault> {
+        encoding_named(self.encoding.as_deref())?;
+        delimiter_named(self.delimiter.as_deref())?;
+        match self.as_s3() {
+            Some(s3) => s3.check(),
+            None => glob::Pattern::new(self.path.strip_prefix("file://").unwrap_or(&self.path))
+                .map(|_| ())
+                .map_err(|e| Fault::new("path", format!("`{}` is not a glob: {e}", self.path))),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("csv {}", self.path)
+    }
+
+    fn reads_text(&self) -> bool {
+        true
+    }
+
+    async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
+        match self.as_s3() {
+            Some(s3) => s3.stage(ctx).await,
+            None => Ok(Staged::files(Input::Csv {
+                files: self.files()?.into_iter().map(StagedFile::local).collect(),
+                options: self.clone(),
+            })),
         }
     }
 }

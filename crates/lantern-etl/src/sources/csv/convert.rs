@@ -10,7 +10,7 @@ use super::rows::Rows;
 use super::split::Range;
 use crate::batch::BatchBuilder;
 use crate::error::{EtlError, Result};
-use crate::sources::BadRow;
+use crate::sources::{BadRow, Lines};
 
 /// The conversion pass over one file: rows as Arrow batches of at most `batch_rows`, handed to `emit` one at a
 /// time; rows that cannot be loaded go to `bad` instead (which may stop the run by returning an error).
@@ -18,7 +18,7 @@ pub(super) fn read_batches(
     reader: &CsvReader,
     file: &CsvFile,
     range: Option<Range<'_>>,
-    mut emit: impl FnMut(RecordBatch) -> Result<()>,
+    mut emit: impl FnMut(RecordBatch, Lines) -> Result<()>,
     mut bad: impl FnMut(BadRow) -> Result<()>,
 ) -> Result<()> {
     let width = file.columns.len();
@@ -31,11 +31,29 @@ pub(super) fn read_batches(
     .with_formats(reader.formats.clone());
     let mut input = open_rows(file, range)?;
     let mut rows = Rows::new(width);
+    let label: std::sync::Arc<str> = file.label.as_str().into();
+    // The line of each row in the batch being built.
+    let mut lines: Vec<u64> = Vec::with_capacity(reader.batch_rows);
+    let mut emit = |b: RecordBatch, lines: &mut Vec<u64>| {
+        let lines = Lines {
+            file: label.clone(),
+            lines: std::mem::replace(lines, Vec::with_capacity(reader.batch_rows)),
+        };
+        emit(b, lines)
+    };
     while input
         .read(&mut rows, GROUP_ROWS.min(batch.room()))
-        .map_err(|e| EtlError::source(&file.label, e.to_string()))?
+        .map_err(|e| EtlError::failed(&file.label, e))?
     {
         let refused = batch.push(&rows);
+        let mut next_refused = refused.iter().map(|r| r.row).peekable();
+        for row in 0..rows.len() {
+            if next_refused.peek() == Some(&row) {
+                while next_refused.next_if_eq(&row).is_some() {}
+                continue;
+            }
+            lines.push(rows.line(row));
+        }
         // What is wrong with these rows, in the file's order: bad rows are quarantined (or stop the run); a value
         // that breaks a type taken from the sample stops the read (`TypeChanged`), as it is not the row's fault.
         let mut problems: Vec<(u64, Problem)> = rows
@@ -82,11 +100,11 @@ pub(super) fn read_batches(
         if batch.full()
             && let Some(b) = batch.take()?
         {
-            emit(b)?;
+            emit(b, &mut lines)?;
         }
     }
     if let Some(b) = batch.take()? {
-        emit(b)?;
+        emit(b, &mut lines)?;
     }
     Ok(())
 }

@@ -101,8 +101,8 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
 
 /// Opens `path` as decoded UTF-8 text, without its BOM and without Excel's `sep=` line.
 pub(super) fn open_text(file: &CsvFile) -> Result<Box<dyn BufRead + Send>> {
-    let raw = std::fs::File::open(&file.path)
-        .map_err(|e| EtlError::source(file.label.clone(), e.to_string()))?;
+    let raw =
+        std::fs::File::open(&file.path).map_err(|e| EtlError::failed(file.label.clone(), e))?;
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(Some(file.encoding))
         .bom_override(true)
@@ -113,7 +113,7 @@ pub(super) fn open_text(file: &CsvFile) -> Result<Box<dyn BufRead + Send>> {
         let mut first = String::new();
         reader
             .read_line(&mut first)
-            .map_err(|e| EtlError::source(file.label.clone(), e.to_string()))?;
+            .map_err(|e| EtlError::failed(file.label.clone(), e))?;
     }
     Ok(Box::new(reader))
 }
@@ -124,7 +124,7 @@ pub fn inspect(path: &Path, config: &CsvConfig, normalize_names: bool) -> Result
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     std::fs::File::open(path)
         .and_then(|f| f.take(SNIFF_BYTES as u64).read_to_end(&mut head))
-        .map_err(|e| EtlError::source(&name, e.to_string()))?;
+        .map_err(|e| EtlError::failed(&name, e))?;
     let encoding = match config.encoding_override()? {
         Some(e) => e,
         None => detect_encoding(&head),
@@ -152,7 +152,7 @@ pub fn inspect(path: &Path, config: &CsvConfig, normalize_names: bool) -> Result
     let mut reader = RowReader::new(open_text(&file)?, file.delimiter, 0, false, false);
     let Some(first) = reader
         .first_record()
-        .map_err(|e| EtlError::source(&name, e.to_string()))?
+        .map_err(|e| EtlError::failed(&name, e))?
     else {
         return Err(EtlError::source(&name, "the file has no rows"));
     };
@@ -170,7 +170,7 @@ pub fn decode_all(file: &CsvFile) -> Result<String> {
     let mut s = String::new();
     open_text(file)?
         .read_to_string(&mut s)
-        .map_err(|e| EtlError::source(file.label.clone(), e.to_string()))?;
+        .map_err(|e| EtlError::failed(file.label.clone(), e))?;
     Ok(s)
 }
 

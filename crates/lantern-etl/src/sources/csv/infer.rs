@@ -28,7 +28,7 @@ fn observe_rows(
     while seen < limit
         && reader
             .read(&mut rows, GROUP_ROWS.min(limit - seen))
-            .map_err(|e| EtlError::source(&file.label, e.to_string()))?
+            .map_err(|e| EtlError::failed(&file.label, e))?
     {
         for (column, inference) in inferred.iter_mut().enumerate() {
             for row in 0..rows.len() {

@@ -20,6 +20,7 @@ mod rows;
 mod split;
 
 pub use config::{CsvConfig, S3Access};
+pub(crate) use config::{delimiter_named, encoding_named};
 pub use dialect::{CsvFile, decode_all, detect_encoding, inspect, sniff_delimiter};
 pub use infer::infer_columns;
 pub use reader::CsvReader;

@@ -23,7 +23,7 @@ pub(super) fn open_rows<'a>(
     file: &CsvFile,
     range: Option<Range<'a>>,
 ) -> Result<RowReader<Box<dyn Read + Send + 'a>>> {
-    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
+    let err = |e: std::io::Error| EtlError::failed(&file.label, e);
     let range = match range {
         Some(r) => r,
         None if file.encoding == encoding_rs::UTF_8 && !file.sep_line => Range {
@@ -189,7 +189,7 @@ impl crate::sources::TableReader for CsvReader {
         // stream (its Parquet files are closed).
         let schema = self.schema.clone();
         let end_of = |stream: usize, sink: &mut crate::sources::RowSink<'_>| {
-            (sink.emit)(stream, RecordBatch::new_empty(schema.clone()))
+            (sink.emit)(stream, RecordBatch::new_empty(schema.clone()), None)
         };
         for (k, f) in self.files.iter().enumerate() {
             let (first_stream, second_stream) = (2 * k, 2 * k + 1);
@@ -202,12 +202,12 @@ impl crate::sources::TableReader for CsvReader {
                     self,
                     f,
                     Some(range),
-                    |b| {
+                    |b, lines| {
                         if stop.load(std::sync::atomic::Ordering::Relaxed) {
                             return Err(EtlError::source(&f.label, STOPPED));
                         }
                         let mut sink = shared.lock().expect("sink lock");
-                        (sink.emit)(stream, b)
+                        (sink.emit)(stream, b, Some(lines))
                     },
                     |row| {
                         let mut sink = shared.lock().expect("sink lock");
@@ -230,7 +230,7 @@ impl crate::sources::TableReader for CsvReader {
                     self,
                     f,
                     None,
-                    |b| (sink.emit)(first_stream, b),
+                    |b, lines| (sink.emit)(first_stream, b, Some(lines)),
                     &mut *sink.bad,
                 )?;
                 end_of(first_stream, sink)?;

@@ -309,8 +309,9 @@ impl<R: Read> RowReader<R> {
                     continue;
                 }
             };
-            // Newlines inside quoted fields count too: lines are the file's.
-            let newlines = if quoted {
+            // Newlines inside quoted fields count too: lines are the file's. Counting them costs a pass over the
+            // record, so only where a window had one.
+            let newlines = if quoted && self.cursor.quoted_newlines_until > start {
                 memchr::memchr_iter(b'\n', &data[start..next]).count() as u64
             } else {
                 u64::from(data[next - 1] == b'\n')
@@ -367,6 +368,8 @@ struct Cursor {
     next: usize,
     /// Its field ends (bit `i` for byte `base + i`).
     ends: u64,
+    /// Where the last window with a newline inside quotes ended: a record that starts there or later has none.
+    quoted_newlines_until: usize,
 }
 
 impl Cursor {
@@ -377,6 +380,7 @@ impl Cursor {
             base: at,
             next: at,
             ends: 0,
+            quoted_newlines_until: 0,
         }
     }
 
@@ -395,7 +399,11 @@ impl Cursor {
                 return None;
             }
             let end = (self.next + 64).min(data.len());
-            self.ends = self.scan.classify(&data[self.next..end]).ends;
+            let window = self.scan.classify(&data[self.next..end]);
+            self.ends = window.ends;
+            if window.newlines & window.quoted != 0 {
+                self.quoted_newlines_until = end;
+            }
             self.base = self.next;
             self.next = end;
         }

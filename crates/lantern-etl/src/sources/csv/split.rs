@@ -131,7 +131,7 @@ const PARALLEL_BYTES: u64 = 4 << 20;
 
 /// For a UTF-8 file worth splitting in two: (first data byte, file length).
 fn splittable(file: &CsvFile) -> Result<Option<(u64, u64)>> {
-    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
+    let err = |e: std::io::Error| EtlError::failed(&file.label, e);
     let len = std::fs::metadata(&file.path).map_err(err)?.len();
     if file.encoding != encoding_rs::UTF_8 || file.sep_line || len < PARALLEL_BYTES {
         return Ok(None);
@@ -202,7 +202,7 @@ impl Drop for GiveUp<'_> {
 /// A record boundary is a `\n` outside quoted fields, as [`QuoteScan`] marks them, following the rules from the
 /// start of the data: it visits only the quotes, so text without any is skipped at memory speed.
 fn find_split(file: &CsvFile, start: u64, split: &SplitPoint) -> Result<Option<(u64, u64)>> {
-    let err = |e: std::io::Error| EtlError::source(&file.label, e.to_string());
+    let err = |e: std::io::Error| EtlError::failed(&file.label, e);
     let mut f = std::fs::File::open(&file.path).map_err(err)?;
     let mut block = vec![0u8; 1 << 20];
     f.seek(std::io::SeekFrom::Start(start)).map_err(err)?;

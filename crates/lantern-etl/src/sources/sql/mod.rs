@@ -38,7 +38,7 @@ use serde::Deserialize;
 use sqlx::{Column, TypeInfo};
 
 use super::http::expand_env;
-use super::{StageContext, Staged};
+use super::{Fault, Source, StageContext, Staged};
 use crate::error::{EtlError, Result};
 pub use decimal::parse_decimal;
 pub use reader::{SqlInput, SqlReader};
@@ -71,33 +71,48 @@ pub struct Incremental {
 /// The state key holding the largest watermark value loaded.
 pub const WATERMARK: &str = "sql_watermark";
 
-impl SqlConfig {
-    /// The database kind and host, without credentials, for listings.
-    pub fn describe(&self) -> String {
-        match expand_env(&self.url, "source.url")
-            .ok()
-            .and_then(|u| reqwest::Url::parse(&u).ok())
-        {
-            Some(u) => format!(
-                "{}://{}{}",
-                u.scheme(),
-                u.host_str().unwrap_or(""),
-                u.path()
-            ),
-            // Never the raw text: it may hold a password.
-            None => format!("{}://…", self.url.split("://").next().unwrap_or("?")),
-        }
-    }
+/// The databases a `url` can name.
+enum Database {
+    Postgres,
+    Mysql,
+}
 
-    pub async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
+/// The database `url`'s scheme names.
+fn database(url: &str) -> std::result::Result<Database, Fault> {
+    match url.split("://").next().unwrap_or("") {
+        "postgres" | "postgresql" => Ok(Database::Postgres),
+        "mysql" | "mariadb" => Ok(Database::Mysql),
+        other => Err(Fault::new(
+            "url",
+            format!("`{other}://`: use postgres:// or mysql:// (mariadb://)"),
+        )),
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for SqlConfig {
+    fn check(&self) -> std::result::Result<(), Fault> {
         if !(0..=38).contains(&self.decimal_scale) {
-            return Err(EtlError::source(
-                "source.decimal_scale",
+            return Err(Fault::new(
+                "decimal_scale",
                 format!("{} is not between 0 and 38", self.decimal_scale),
             ));
         }
+        if !self.url.contains("${") {
+            database(&self.url)?;
+        }
+        Ok(())
+    }
+
+    /// The database kind and host, without credentials.
+    fn describe(&self) -> String {
+        format!("sql {}", self.location())
+    }
+
+    async fn stage(&self, ctx: &StageContext<'_>) -> Result<Staged> {
         let url = expand_env(&self.url, "source.url")?;
-        let scheme = url.split("://").next().unwrap_or("");
+        let database = database(&url)
+            .map_err(|f| EtlError::source(format!("source.{}", f.field), f.message))?;
         // Append only to a version an incremental run published (it stored its watermark).
         let previous = ctx
             .previous
@@ -105,21 +120,15 @@ impl SqlConfig {
         let watermark = previous
             .and_then(|m| m.source_state.get(WATERMARK))
             .cloned();
-        let label = format!("{} ({})", self.describe(), first_line(&self.query));
-        let input = match scheme {
-            "postgres" | "postgresql" => {
+        let label = format!("{} ({})", self.location(), first_line(&self.query));
+        let input = match database {
+            Database::Postgres => {
                 self.stage_postgres(&url, watermark.as_deref(), &label)
                     .await?
             }
-            "mysql" | "mariadb" => {
+            Database::Mysql => {
                 let url = url.replacen("mariadb://", "mysql://", 1);
                 self.stage_mysql(&url, watermark.as_deref(), &label).await?
-            }
-            other => {
-                return Err(EtlError::source(
-                    "source.url",
-                    format!("`{other}://`: use postgres:// or mysql:// (mariadb://)"),
-                ));
             }
         };
         let mut state = BTreeMap::new();
@@ -133,6 +142,25 @@ impl SqlConfig {
             state,
             append: previous.is_some(),
         })
+    }
+}
+
+impl SqlConfig {
+    /// `scheme://host/database`: the URL without credentials (errors and listings never show the raw text, which
+    /// may hold a password).
+    pub fn location(&self) -> String {
+        match expand_env(&self.url, "source.url")
+            .ok()
+            .and_then(|u| reqwest::Url::parse(&u).ok())
+        {
+            Some(u) => format!(
+                "{}://{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or(""),
+                u.path()
+            ),
+            None => format!("{}://…", self.url.split("://").next().unwrap_or("?")),
+        }
     }
 
     fn watermark_index(&self, columns: &[String], label: &str) -> Result<Option<usize>> {
@@ -206,10 +234,26 @@ mod tests {
             "url: postgres://u:secret@db.example.com:5432/shop\nquery: SELECT 1\nincremental: {column: id}\n",
         )
         .unwrap();
-        assert_eq!(c.describe(), "postgres://db.example.com/shop");
+        assert_eq!(c.location(), "postgres://db.example.com/shop");
         assert!(
             serde_yaml::from_str::<SqlConfig>("url: x\nquery: q\nincrement: {column: id}\n")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn spec_faults_are_found_before_connecting() {
+        let check = |yaml: &str| serde_yaml::from_str::<SqlConfig>(yaml).unwrap().check();
+        assert_eq!(
+            check("url: postgres://h/db\nquery: q\ndecimal_scale: 40\n").unwrap_err(),
+            Fault::new("decimal_scale", "40 is not between 0 and 38")
+        );
+        assert_eq!(
+            check("url: oracle://h/db\nquery: q\n").unwrap_err().field,
+            "url"
+        );
+        // A variable is expanded when staging, not before.
+        assert!(check("url: ${DB_URL}\nquery: q\n").is_ok());
+        assert!(check("url: mariadb://h/db\nquery: q\n").is_ok());
     }
 }

@@ -23,7 +23,7 @@ impl SqlConfig {
         watermark: Option<&str>,
         label: &str,
     ) -> Result<SqlInput> {
-        let db_err = |e: sqlx::Error| EtlError::source(label, e.to_string());
+        let db_err = |e: sqlx::Error| EtlError::failed(label, e);
         let mut conn = sqlx::MySqlConnection::connect(url).await.map_err(db_err)?;
         let inner = self.inner_query();
         let statement = conn.prepare(&inner).await.map_err(db_err)?;
@@ -99,7 +99,7 @@ impl SqlConfig {
             while let Some(row) = rows.next().await {
                 row_no += 1;
                 let appended = row
-                    .map_err(|e| EtlError::source(&task_label, e.to_string()))
+                    .map_err(|e| EtlError::failed(&task_label, e))
                     .and_then(|row| builders.append_mysql(&row, &kinds, &task_label, row_no));
                 if let Err(e) = appended {
                     let _ = tx.send(Err(e)).await;

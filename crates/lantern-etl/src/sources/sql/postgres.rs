@@ -22,7 +22,7 @@ impl SqlConfig {
         watermark: Option<&str>,
         label: &str,
     ) -> Result<SqlInput> {
-        let db_err = |e: sqlx::Error| EtlError::source(label, e.to_string());
+        let db_err = |e: sqlx::Error| EtlError::failed(label, e);
         let mut conn = sqlx::PgConnection::connect(url).await.map_err(db_err)?;
         let inner = self.inner_query();
         let statement = conn.prepare(&inner).await.map_err(db_err)?;
@@ -63,9 +63,7 @@ impl SqlConfig {
             let mut stream = match conn.copy_out_raw(&copy).await {
                 Ok(s) => s,
                 Err(e) => {
-                    let _ = tx
-                        .send(Err(EtlError::source(&task_label, e.to_string())))
-                        .await;
+                    let _ = tx.send(Err(EtlError::failed(&task_label, e))).await;
                     return;
                 }
             };
@@ -82,9 +80,7 @@ impl SqlConfig {
                         }
                     }
                     Err(e) => {
-                        let _ = tx
-                            .send(Err(EtlError::source(&task_label, e.to_string())))
-                            .await;
+                        let _ = tx.send(Err(EtlError::failed(&task_label, e))).await;
                         return;
                     }
                 }

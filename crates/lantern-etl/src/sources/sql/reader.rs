@@ -84,7 +84,7 @@ impl TableReader for SqlReader {
                 while let Some(batch) = rx.blocking_recv() {
                     let batch = batch?;
                     track(&batch);
-                    (sink.emit)(0, batch)?;
+                    (sink.emit)(0, batch, None)?;
                 }
                 if !done.load(std::sync::atomic::Ordering::SeqCst) {
                     return Err(EtlError::source(
@@ -112,7 +112,7 @@ impl TableReader for SqlReader {
                     if decoder.builders.rows >= self.batch_rows {
                         let b = decoder.builders.finish(&input.schema)?;
                         track(&b);
-                        (sink.emit)(0, b)?;
+                        (sink.emit)(0, b, None)?;
                     }
                 }
                 if !ended {
@@ -124,7 +124,7 @@ impl TableReader for SqlReader {
                 if decoder.builders.rows > 0 {
                     let b = decoder.builders.finish(&input.schema)?;
                     track(&b);
-                    (sink.emit)(0, b)?;
+                    (sink.emit)(0, b, None)?;
                 }
             }
         }
