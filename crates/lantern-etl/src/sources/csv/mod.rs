@@ -24,3 +24,14 @@ pub(crate) use config::{delimiter_named, encoding_named};
 pub use dialect::{CsvFile, decode_all, detect_encoding, inspect, sniff_delimiter};
 pub use infer::infer_columns;
 pub use reader::CsvReader;
+
+/// A seeded pseudo-random pick in `0..n` (a 64-bit LCG): the same text every run for the randomized tests.
+#[cfg(test)]
+fn seeded(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize % n
+    }
+}

@@ -24,12 +24,14 @@ pub struct Window {
     pub ends: u64,
     /// Every `\n`, inside quoted fields or not.
     pub newlines: u64,
-    /// Bytes inside quoted fields (after the opening quote).
+    /// Every `"`.
+    pub quotes: u64,
+    /// Bytes inside quoted fields other than quotes (between the opening and the closing one).
     pub quoted: u64,
 }
 
-/// Follows the quoting rules through a text, one [`Window`] after another. Visits only the quotes: text without
-/// any costs four vector compares per 64 bytes.
+/// Follows the quoting rules through a text, one [`Window`] after another: four vector compares per 64 bytes and a
+/// few bit operations, with a visit to each quote only in the rare window where one is a literal.
 #[derive(Debug, Clone)]
 pub struct QuoteScan {
     delimiter: u8,
@@ -60,21 +62,80 @@ impl QuoteScan {
         if len == 0 {
             return Window::default();
         }
-        let mut padded = [0u8; 64];
-        let block: &[u8; 64] = match bytes.try_into() {
-            Ok(block) => block,
+        let window = match bytes.try_into() {
+            Ok(block) => self.classify_block(block, 64),
             Err(_) => {
-                // Zero bytes are none of the bytes that matter; their bits are masked off below anyway.
+                // Zero bytes are none of the bytes that matter; their bits are masked off anyway.
+                let mut padded = [0u8; 64];
                 padded[..len].copy_from_slice(bytes);
-                &padded
+                self.classify_block(&padded, len)
             }
         };
-        let valid = if len == 64 { !0 } else { (1u64 << len) - 1 };
-        let quotes = byte_mask(block, b'"') & valid;
-        let newlines = byte_mask(block, b'\n') & valid;
-        let ends = (newlines | byte_mask(block, b'\r') | byte_mask(block, self.delimiter)) & valid;
-        // Bytes right after a field end: where a quote opens a quoted field.
-        let starts = (ends << 1) | u64::from(self.ends_field(self.prev));
+        self.prev = bytes[len - 1];
+        window
+    }
+
+    /// Classifies the first `len` bytes of `block`.
+    #[inline]
+    fn classify_block(&mut self, block: &[u8; 64], len: usize) -> Window {
+        let valid = span_mask(0, len);
+        let [quotes, newlines, returns, delimiters] =
+            byte_masks(block, [b'"', b'\n', b'\r', self.delimiter]).map(|mask| mask & valid);
+        let masks = Masks {
+            len,
+            quotes,
+            newlines,
+            ends: newlines | returns | delimiters,
+        };
+        self.classify_structural(&masks)
+            .unwrap_or_else(|| self.classify_each_quote(&masks))
+    }
+
+    /// Bytes right after a field end: where a quote opens a quoted field.
+    fn starts(&self, masks: &Masks) -> u64 {
+        (masks.ends << 1) | u64::from(self.ends_field(self.prev))
+    }
+
+    /// The usual case in one go: when every quote opens a field, closes one or is half of a `""`, the bytes inside
+    /// quotes are those after an odd number of quotes (a prefix XOR of the quote bits, as simdjson finds strings).
+    /// `None` when a quote is a literal (`27" monitor`, or text after a closing quote then a quote): the rules
+    /// then need [`Self::classify_each_quote`].
+    fn classify_structural(&mut self, masks: &Masks) -> Option<Window> {
+        let inside_before = if self.state == State::Quoted { !0 } else { 0 };
+        let inside = (prefix_xor(masks.quotes) ^ inside_before) & span_mask(0, masks.len);
+        let opening = masks.quotes & inside;
+        let closing = masks.quotes & !inside;
+        // A quote that starts a quoted part must be a field's first byte or follow a closing quote (`""`).
+        let after_closing = (closing << 1) | u64::from(self.state == State::AfterQuote);
+        if opening & !(self.starts(masks) | after_closing) != 0 {
+            return None;
+        }
+        let last = 1u64 << (masks.len - 1);
+        self.state = if inside & last != 0 {
+            State::Quoted
+        } else if closing & last != 0 {
+            State::AfterQuote
+        } else {
+            State::Unquoted
+        };
+        let quoted = inside & !masks.quotes;
+        Some(Window {
+            ends: masks.ends & !quoted,
+            newlines: masks.newlines,
+            quotes: masks.quotes,
+            quoted,
+        })
+    }
+
+    /// The rules followed quote by quote: right for any text.
+    fn classify_each_quote(&mut self, masks: &Masks) -> Window {
+        let Masks {
+            len,
+            quotes,
+            newlines,
+            ends,
+        } = *masks;
+        let starts = self.starts(masks);
         let mut events = quotes;
         // Where the quoted part that reaches into this window, or the one opened in it, started.
         let mut open_from = (self.state != State::Unquoted).then_some(0);
@@ -113,13 +174,32 @@ impl QuoteScan {
         if let Some(from) = open_from {
             quoted |= span_mask(from, len);
         }
-        self.prev = bytes[len - 1];
+        let quoted = quoted & !quotes;
         Window {
             ends: ends & !quoted,
             newlines,
+            quotes,
             quoted,
         }
     }
+}
+
+/// The bytes of one window that the rules look at, one bit per byte.
+#[derive(Debug, Clone, Copy)]
+struct Masks {
+    len: usize,
+    quotes: u64,
+    newlines: u64,
+    /// Delimiters, `\n` and `\r`, quoted or not.
+    ends: u64,
+}
+
+/// Bit `i` set where an odd number of bits `0..=i` of `bits` are.
+fn prefix_xor(mut bits: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        bits ^= bits << shift;
+    }
+    bits
 }
 
 /// Bits `from..to` set (`to` at most 64).
@@ -128,31 +208,68 @@ fn span_mask(from: usize, to: usize) -> u64 {
     below(to) & !below(from)
 }
 
-/// Bit `i` set where `block[i] == byte`.
-#[cfg(target_arch = "x86_64")]
+/// For each needle, bit `i` set where `block[i]` is that byte: the masks of one window, from one pass over it.
 #[inline]
-pub fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
+pub fn byte_masks<const N: usize>(block: &[u8; 64], needles: [u8; N]) -> [u64; N] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, detected just above.
+            return unsafe { x86::byte_masks_avx2(block, needles) };
+        }
+        x86::byte_masks_sse2(block, needles)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    needles.map(|byte| byte_mask_portable(block, byte))
+}
+
+/// The masks with vector compares: 32 bytes at a time where the CPU has AVX2 (most since 2013), else 16 (SSE2 is
+/// part of every x86_64 CPU). Fewer, wider compares matter here: a window's masks are most of what reading costs.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        __m128i, __m256i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
     };
-    let mut mask = 0u64;
-    // SAFETY: SSE2 is part of every x86_64 CPU; each load reads 16 bytes inside `block` (offsets 0, 16, 32, 48
-    // of 64), unaligned loads being allowed.
-    unsafe {
-        let needle = _mm_set1_epi8(byte as i8);
-        for k in 0..4 {
-            let bytes = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
-            let equal = _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, needle)) as u16;
-            mask |= u64::from(equal) << (16 * k);
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn byte_masks_avx2<const N: usize>(block: &[u8; 64], needles: [u8; N]) -> [u64; N] {
+        // SAFETY: both loads read 32 bytes inside `block` (offsets 0 and 32 of 64); unaligned loads are allowed.
+        let (low, high) = unsafe {
+            (
+                _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()),
+                _mm256_loadu_si256(block.as_ptr().add(32).cast::<__m256i>()),
+            )
+        };
+        needles.map(|byte| {
+            let needle = _mm256_set1_epi8(byte as i8);
+            let low = _mm256_movemask_epi8(_mm256_cmpeq_epi8(low, needle)) as u32;
+            let high = _mm256_movemask_epi8(_mm256_cmpeq_epi8(high, needle)) as u32;
+            u64::from(low) | (u64::from(high) << 32)
+        })
+    }
+
+    pub(super) fn byte_masks_sse2<const N: usize>(block: &[u8; 64], needles: [u8; N]) -> [u64; N] {
+        // SAFETY: SSE2 is part of every x86_64 CPU; each load reads 16 bytes inside `block` (offsets 0, 16, 32, 48
+        // of 64), unaligned loads being allowed.
+        unsafe {
+            let parts: [__m128i; 4] = std::array::from_fn(|k| {
+                _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>())
+            });
+            needles.map(|byte| {
+                let needle = _mm_set1_epi8(byte as i8);
+                parts.iter().enumerate().fold(0u64, |mask, (k, part)| {
+                    let equal = _mm_movemask_epi8(_mm_cmpeq_epi8(*part, needle)) as u16;
+                    mask | (u64::from(equal) << (16 * k))
+                })
+            })
         }
     }
-    mask
 }
 
 /// Bit `i` set where `block[i] == byte` (32 bytes at a time, which compilers turn into vector compares).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-pub fn byte_mask(block: &[u8; 64], byte: u8) -> u64 {
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn byte_mask_portable(block: &[u8; 64], byte: u8) -> u64 {
     let mut mask = 0u64;
     for (k, half) in block.chunks_exact(32).enumerate() {
         let mut bits = 0u32;
@@ -194,9 +311,18 @@ mod tests {
         let expected = [0, 5, 15, 16, 31, 32, 47, 48, 63]
             .iter()
             .fold(0u64, |m, i| m | 1 << i);
-        assert_eq!(byte_mask(&block, b'"'), expected);
-        assert_eq!(byte_mask(&block, b'x'), !expected);
-        assert_eq!(byte_mask(&block, b','), 0);
+        let masks = [expected, !expected, 0];
+        assert_eq!(byte_masks(&block, [b'"', b'x', b',']), masks);
+        assert_eq!(byte_mask_portable(&block, b'"'), expected);
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(x86::byte_masks_sse2(&block, [b'"', b'x', b',']), masks);
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                let avx2 = unsafe { x86::byte_masks_avx2(&block, [b'"', b'x', b',']) };
+                assert_eq!(avx2, masks);
+            }
+        }
     }
 
     #[test]
@@ -232,17 +358,69 @@ mod tests {
     }
 
     #[test]
+    fn the_structural_shortcut_agrees_with_the_rules_quote_by_quote() {
+        // Random text heavy in quotes, with literal ones among them: the shortcut must decline those windows and
+        // agree exactly (window and state after it) wherever it takes one.
+        let mut next = super::super::seeded(3);
+        let pieces: [&[u8]; 9] = [
+            b"\"ab\"",
+            b"\"a,b\"",
+            b"\"x\"\"y\"",
+            b"plain",
+            b"27\" tv",
+            b"\"q\"tail",
+            b"\"\n\"",
+            b"\"\"",
+            b"12",
+        ];
+        let mut text = Vec::new();
+        for _ in 0..5_000 {
+            text.extend_from_slice(pieces[next(pieces.len())]);
+            text.push(if next(4) == 0 { b'\n' } else { b',' });
+        }
+        let (mut taken, mut declined) = (0, 0);
+        for piece in [64, 13] {
+            let mut scan = QuoteScan::new(b',');
+            for bytes in text.chunks(piece) {
+                let len = bytes.len();
+                let mut block = [0u8; 64];
+                block[..len].copy_from_slice(bytes);
+                let valid = if len == 64 { !0 } else { (1u64 << len) - 1 };
+                let [quotes, newlines, ends] =
+                    byte_masks(&block, [b'"', b'\n', b',']).map(|mask| mask & valid);
+                let masks = Masks {
+                    len,
+                    quotes,
+                    newlines,
+                    ends: ends | newlines | (byte_masks(&block, [b'\r'])[0] & valid),
+                };
+                let mut by_quote = scan.clone();
+                let expected = by_quote.classify_each_quote(&masks);
+                match scan.classify_structural(&masks) {
+                    Some(window) => {
+                        taken += 1;
+                        assert_eq!(window, expected, "{:?}", String::from_utf8_lossy(bytes));
+                        assert_eq!(scan.state, by_quote.state);
+                    }
+                    None => {
+                        declined += 1;
+                        scan = by_quote;
+                    }
+                }
+                scan.prev = bytes[len - 1];
+            }
+        }
+        assert!(
+            taken > 100 && declined > 100,
+            "{taken} taken, {declined} declined"
+        );
+    }
+
+    #[test]
     fn windows_of_any_length_agree() {
         // Pseudo-random text over the bytes that matter, long enough for many 64-byte windows.
-        let mut seed = 7u64;
-        let text: Vec<u8> = (0..20_000)
-            .map(|_| {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                b"ab,\"\n\"x,\r"[(seed >> 33) as usize % 9]
-            })
-            .collect();
+        let mut next = super::super::seeded(7);
+        let text: Vec<u8> = (0..20_000).map(|_| b"ab,\"\n\"x,\r"[next(9)]).collect();
         let whole = record_ends(&text, 64);
         assert!(
             whole.0.last().is_some_and(|&end| end > 10_000),
