@@ -75,14 +75,35 @@ fn compact_number(v: f64) -> String {
 }
 
 /// Short text for a KPI card, so no value overflows it: `12.3k`, `3.40M`, `$25.0B`, `12.3%`; counts under ten
-/// thousand keep their digits (`9,876`), amounts under a thousand their cents (`$999.50`).
+/// thousand keep their digits (`9,876`), amounts under a hundred their cents (`$99.50`), and other values below
+/// the suffixes about four significant digits (`$419.52` → `$420`, `4,321.56` → `4,322`, `419.52` → `419.5`).
 pub fn format_compact(value: &Value, format: Format) -> String {
     let Some(v) = value.as_f64() else {
         return format_value(value, format);
     };
+    let a = v.abs();
+    // Below the suffixes, the decimals beyond the fourth digit are what overflow a narrow card.
+    let decimals = if a >= 999.95 {
+        0
+    } else if a >= 99.995 {
+        1
+    } else {
+        2
+    };
+    match format {
+        Format::Currency if (99.995..999.5).contains(&a) => {
+            return format!("${}", number(v, 0)).replace("$-", "-$");
+        }
+        Format::Number if v.fract() != 0.0 && a < 10_000.0 => {
+            let text = number(v, decimals);
+            // `1,000.0` (a value that rounds to a whole) reads as `1,000`.
+            return text.strip_suffix(".0").map(str::to_string).unwrap_or(text);
+        }
+        _ => {}
+    }
     // Amounts of money lose their cents first: `$1,352.17` no longer fits a narrow card, `$1.35k` does.
     let threshold = if format == Format::Currency {
-        1_000.0
+        999.5
     } else {
         10_000.0
     };
@@ -154,16 +175,40 @@ mod tests {
     #[test]
     fn compact_values_fit_a_card() {
         let c = |v: Value, f| format_compact(&v, f);
-        assert_eq!(c(json!(24_991_751_330.31f64), Format::Currency), "$25.0B");
-        assert_eq!(c(json!(1234), Format::Integer), "1,234");
-        assert_eq!(c(json!(12_345), Format::Integer), "12.3k");
-        assert_eq!(c(json!(123_456), Format::Integer), "123k");
-        assert_eq!(c(json!(3_400_000), Format::Integer), "3.40M");
-        assert_eq!(c(json!(999_999), Format::Integer), "1.00M");
-        assert_eq!(c(json!(-45_600.0), Format::Currency), "-$45.6k");
-        assert_eq!(c(json!(0.1234), Format::Percent), "12.3%");
-        assert_eq!(c(json!(1234.5), Format::Currency), "$1.23k");
-        assert_eq!(c(json!(999.5), Format::Currency), "$999.50");
+        let cases = [
+            (json!(24_991_751_330.31f64), Format::Currency, "$25.0B"),
+            (json!(1234), Format::Integer, "1,234"),
+            (json!(12_345), Format::Integer, "12.3k"),
+            (json!(123_456), Format::Integer, "123k"),
+            (json!(3_400_000), Format::Integer, "3.40M"),
+            (json!(999_999), Format::Integer, "1.00M"),
+            (json!(-45_600.0), Format::Currency, "-$45.6k"),
+            (json!(0.1234), Format::Percent, "12.3%"),
+            (json!(1234.5), Format::Currency, "$1.23k"),
+            (json!(999.5), Format::Currency, "$1.00k"),
+            (json!(419.52), Format::Currency, "$420"),
+            (json!(-250.4), Format::Currency, "-$250"),
+            (json!(99.5), Format::Currency, "$99.50"),
+            (json!(4321.56), Format::Number, "4,322"),
+            (json!(419.52), Format::Number, "419.5"),
+            (json!(99.96), Format::Number, "99.96"),
+            (json!(7.12345), Format::Number, "7.12"),
+            (json!(250), Format::Number, "250"),
+        ];
+        for (v, f, text) in cases {
+            assert_eq!(c(v.clone(), f), text, "{v} as {f:?}");
+        }
+        // Below the suffixes no value is longer than seven characters (`-$99.50`, `-$999`, `-9,999`, `-99.99`).
+        for v in [
+            0.5, 12.345, 99.994, 99.996, 100.04, 419.52, 999.4, 999.96, 1234.5, 9999.4,
+        ] {
+            for f in [Format::Currency, Format::Number] {
+                for v in [v, -v] {
+                    let text = c(json!(v), f);
+                    assert!(text.chars().count() <= 7, "{v} as {f:?}: {text}");
+                }
+            }
+        }
         // However large, the text stays short.
         for v in [1e3, 1e6, 9.99e8, 1e9, 5.5e11, 1e14] {
             assert!(c(json!(v), Format::Currency).chars().count() <= 7, "{v}");

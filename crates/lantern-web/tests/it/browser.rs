@@ -187,6 +187,25 @@ async fn log_in_filter_and_see_the_dashboard_change() {
         .unwrap();
     assert_eq!(total["text"].as_str().unwrap(), after);
 
+    // Every KPI value fits its card whole (cost is a few hundred dollars for one team: `$419.52` was cut to
+    // `$419.…`), and the open list shows the teams as they are written, not in a label's small capitals.
+    let clipped = client
+        .execute(
+            "return [...document.querySelectorAll('.kpi-value')].filter(e => e.scrollWidth > e.clientWidth).map(e => e.id + ' ' + e.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(clipped, serde_json::json!([]), "KPI values cut off");
+    let option = client
+        .execute(
+            "const l = document.querySelector('.ms[data-name=team] input[value=Web]').closest('label'); return [getComputedStyle(l).textTransform, l.innerText.trim().split(/\\s+/)[0]];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(option, serde_json::json!(["none", "Web"]));
+
     let png = client.screenshot().await.unwrap();
     let dir = repo_root().join("test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();

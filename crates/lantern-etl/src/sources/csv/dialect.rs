@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use encoding_rs::Encoding;
 
 use super::CsvConfig;
+use super::quotes::QuoteScan;
 use super::rows::RowReader;
 use crate::error::{EtlError, Result};
 use crate::sources::clean_names;
@@ -86,17 +87,22 @@ pub fn sniff_delimiter(text: &str) -> u8 {
     best.0
 }
 
+/// How many times `d` separates fields in `line`, by the quoting rules the reader follows ([`QuoteScan`]): a
+/// `"` opens a quoted field only as a field's first byte, so `27" monitor` hides no delimiters.
 fn count_outside_quotes(line: &str, d: u8) -> usize {
-    let mut quoted = false;
-    let mut n = 0;
-    for b in line.bytes() {
-        if b == b'"' {
-            quoted = !quoted;
-        } else if b == d && !quoted {
-            n += 1;
-        }
-    }
-    n
+    let mut scan = QuoteScan::new(d);
+    line.as_bytes()
+        .chunks(64)
+        .map(|window| {
+            let mut ends = scan.classify(window).ends;
+            let mut n = 0;
+            while ends != 0 {
+                n += usize::from(window[ends.trailing_zeros() as usize] == d);
+                ends &= ends - 1;
+            }
+            n
+        })
+        .sum()
 }
 
 /// Opens `path` as decoded UTF-8 text, without its BOM and without Excel's `sep=` line.
@@ -184,6 +190,9 @@ mod tests {
         assert_eq!(sniff_delimiter("a\tb\n1\t2\n"), b'\t');
         assert_eq!(sniff_delimiter("a|b|c\n1|2|3\n"), b'|');
         assert_eq!(sniff_delimiter("a,b\n\"1;2\",3\n"), b',');
+        // A `"` inside a field is a literal (inches), not a quoted part that hides the commas after it.
+        let inches = "id;code,size,price\n1;27\" monitor,large,199\n2;32\" tv,small,299\n3;x,y,z\n";
+        assert_eq!(sniff_delimiter(inches), b',');
     }
 
     #[test]
