@@ -15,20 +15,35 @@ pub fn parse_spec<T: serde::de::DeserializeOwned>(
     let lines = LineIndex::new(text);
     let de = serde_yaml::Deserializer::from_str(text);
     let spec = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        let line = e
-            .inner()
-            .location()
-            .map(|l| l.line())
-            .unwrap_or_else(|| lines.line(&field));
+        let message = e.inner().to_string();
+        let mut field = e.path().to_string();
+        let mut line = e.inner().location().map(|l| l.line());
+        // A misspelt key stands on a line of its own, which the index knows. Serde's position for it is lost
+        // where the value was buffered first (an internally tagged enum such as a dataset's `source:`).
+        if let Some(key) = unknown_field(&message) {
+            let path = if field == "." {
+                key.to_string()
+            } else {
+                join(&field, key)
+            };
+            if let Some(&at) = lines.lines.get(&path) {
+                (field, line) = (path, Some(at));
+            }
+        }
         crate::Error::Spec {
             file: file.to_path_buf(),
-            line,
+            line: line.unwrap_or_else(|| lines.line(&field)),
             field,
-            message: e.inner().to_string(),
+            message,
         }
     })?;
     Ok((spec, lines))
+}
+
+/// The key serde names in its "unknown field `key`, expected …" message: serde gives it in no other way.
+pub fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.split_once("unknown field `")?.1;
+    rest.split_once('`').map(|(key, _)| key)
 }
 
 /// Line numbers (1-based) by field path. Paths use `.` between keys and `[i]` for sequence items.
@@ -152,5 +167,41 @@ mod tests {
         // Unknown leaves fall back to the nearest known ancestor.
         assert_eq!(idx.line("charts[0].missing"), 3);
         assert_eq!(idx.line("nothing"), 1);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Spec {
+        id: String,
+        source: Source,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+    #[allow(dead_code)]
+    enum Source {
+        Csv { path: String },
+    }
+
+    fn fault(text: &str) -> (usize, String) {
+        match parse_spec::<Spec>(std::path::Path::new("sales.yaml"), text) {
+            Err(crate::Error::Spec { line, field, .. }) => (line, field),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_misspelt_key_is_named_with_its_own_line() {
+        // Inside an internally tagged enum, which serde buffers before it reads it.
+        let text = "id: sales\nsource:\n  kind: csv\n  paht: data/sales.csv\n";
+        assert_eq!(fault(text), (4, "source.paht".to_string()));
+        // At the top and in a flow mapping.
+        assert_eq!(
+            fault("id: sales\n\nsoruce: {}\n"),
+            (3, "soruce".to_string())
+        );
+        let flow = "id: sales\nsource: {kind: csv,\n  path: a.csv, delim: x}\n";
+        assert_eq!(fault(flow), (3, "source.delim".to_string()));
     }
 }

@@ -218,12 +218,9 @@ impl Compiler<'_> {
             }
             let message = e.inner().to_string();
             // serde names an unknown or missing key only in its message; point at that key's line.
-            let key = message
-                .strip_prefix("unknown field `")
-                .and_then(|m| m.split_once('`'))
-                .map(|(k, _)| k.to_string());
+            let key = lantern_core::yaml_lines::unknown_field(&message);
             let field = match key {
-                Some(k) if path.is_empty() => k,
+                Some(k) if path.is_empty() => k.to_string(),
                 Some(k) if path != k && !path.ends_with(&format!(".{k}")) => format!("{path}.{k}"),
                 _ => path,
             };

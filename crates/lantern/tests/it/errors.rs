@@ -43,7 +43,7 @@ fn bad_configuration_is_a_message_and_status_2() {
     let (code, stderr) = lantern(dir.path(), &["etl", "list"], &[]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains("sales.yaml") && stderr.contains("paht"),
+        stderr.contains("sales.yaml:4: `source.paht`: unknown field `paht`"),
         "{stderr}"
     );
     assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
