@@ -307,6 +307,21 @@ async fn log_in_filter_and_see_the_dashboard_change() {
         .await
         .unwrap();
     assert_eq!(bars, 12, "a bar per month of dates");
+    // The profile fits its card: long text bounds (e-mail addresses) wrap instead of pushing the distributions
+    // out of view; a column with no bounds shows one dash; one file is not "1 files".
+    let overflow = client
+        .execute(
+            "const c = document.getElementById('profile').closest('.table-card'); return c.scrollWidth - c.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, 0, "the profile table is wider than its card");
+    assert_eq!(
+        text_of(&client, "tr[data-column=is_active] td.range-cell").await,
+        "—"
+    );
+    assert!(!head.contains(" 1 files"), "{head}");
     std::fs::write(
         dir.join("dataset-page.png"),
         client.screenshot().await.unwrap(),
