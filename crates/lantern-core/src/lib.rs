@@ -14,6 +14,7 @@ mod file_layout;
 pub mod filters;
 pub mod lease;
 pub mod query;
+pub mod redis_client;
 mod rollup;
 pub mod sandbox;
 pub mod semantic;

@@ -50,9 +50,9 @@ impl std::fmt::Debug for SharedCache {
 }
 
 impl SharedCache {
-    /// A level over the Redis at `url` (`redis://host:port/db`); it connects on first use.
+    /// A level over the Redis at `url` (`redis://host:port/db`, or `rediss://` over TLS); it connects on first use.
     pub fn open(url: &str, max_entry_bytes: usize) -> crate::Result<Self> {
-        let client = redis::Client::open(url).map_err(|e| {
+        let client = crate::redis_client::open(url).map_err(|e| {
             crate::Error::config("cache.redis_url", format!("not a Redis URL: {e}"))
         })?;
         Ok(Self {

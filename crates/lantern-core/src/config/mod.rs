@@ -648,18 +648,20 @@ impl Config {
         }
         self.query.engine_kind()?;
         if let Some(url) = &self.cache.redis_url
-            && let Err(e) = redis::Client::open(url.as_str())
+            && let Err(e) = crate::redis_client::open(url)
         {
             return Err(Error::config(
                 "cache.redis_url",
-                format!("expected a `redis://host:port/db` URL: {e}"),
+                format!("expected a `redis://host:port/db` or `rediss://` (TLS) URL: {e}"),
             ));
         }
         let store = self.sessions.store.trim();
         if store != "memory" && !store.starts_with("redis://") && !store.starts_with("rediss://") {
             return Err(Error::config(
                 "sessions.store",
-                format!("`{store}`: expected `memory` or a `redis://host:port/db` URL"),
+                format!(
+                    "`{store}`: expected `memory` or a `redis://host:port/db` or `rediss://` (TLS) URL"
+                ),
             ));
         }
         if let Some(o) = &self.auth.oidc {

@@ -8,6 +8,7 @@ mod errors;
 mod etl_kill;
 mod hints;
 mod operations;
+mod redis_tls;
 mod replicas;
 mod serve;
 mod users;
