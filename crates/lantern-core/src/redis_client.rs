@@ -12,6 +12,19 @@ pub fn open(url: &str) -> redis::RedisResult<redis::Client> {
     redis::Client::open(url)
 }
 
+/// `error` as text, with the way out when it is a certificate no root vouches for (over TLS, usually a private
+/// authority's): for the start-up error of the sessions and the cache's warning alike.
+pub fn explain(error: &dyn std::fmt::Display) -> String {
+    let text = error.to_string();
+    if text.contains("certificate") {
+        format!(
+            "{text} (for a certificate authority the system does not trust, set SSL_CERT_FILE to its PEM file)"
+        )
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -23,5 +36,12 @@ mod tests {
             assert!(super::open(url).is_ok(), "{url}");
         }
         assert!(super::open("http://127.0.0.1:6379").is_err());
+    }
+
+    #[test]
+    fn certificate_errors_say_how_to_trust_the_authority() {
+        let unknown = "invalid peer certificate: UnknownIssuer";
+        assert!(super::explain(&unknown).ends_with("set SSL_CERT_FILE to its PEM file)"));
+        assert_eq!(super::explain(&"connection refused"), "connection refused");
     }
 }

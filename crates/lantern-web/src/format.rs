@@ -82,35 +82,11 @@ pub fn format_compact(value: &Value, format: Format) -> String {
         return format_value(value, format);
     };
     let a = v.abs();
-    // Below the suffixes, the decimals beyond the fourth digit are what overflow a narrow card.
-    let decimals = if a >= 999.95 {
-        0
-    } else if a >= 99.995 {
-        1
-    } else {
-        2
-    };
     match format {
-        Format::Currency if (99.995..999.5).contains(&a) => {
-            return format!("${}", number(v, 0)).replace("$-", "-$");
-        }
-        Format::Number if v.fract() != 0.0 && a < 10_000.0 => {
-            let text = number(v, decimals);
-            // `1,000.0` (a value that rounds to a whole) reads as `1,000`.
-            return text.strip_suffix(".0").map(str::to_string).unwrap_or(text);
-        }
-        _ => {}
-    }
-    // Amounts of money lose their cents first: `$1,352.17` no longer fits a narrow card, `$1.35k` does.
-    let threshold = if format == Format::Currency {
-        999.5
-    } else {
-        10_000.0
-    };
-    if format == Format::Percent || v.abs() < threshold {
-        return format_value(value, format);
-    }
-    match format {
+        Format::Percent => format_value(value, format),
+        Format::Currency if a < 99.995 => format_value(value, format),
+        // Cents would overflow a narrow card: `$419.52` reads `$420`.
+        Format::Currency if a < 999.5 => format!("${}", number(v, 0)).replace("$-", "-$"),
         Format::Currency => {
             let t = compact_number(v);
             match t.strip_prefix('-') {
@@ -118,6 +94,19 @@ pub fn format_compact(value: &Value, format: Format) -> String {
                 None => format!("${t}"),
             }
         }
+        Format::Number if a < 10_000.0 && v.fract() != 0.0 => {
+            let decimals = if a >= 999.95 {
+                0
+            } else if a >= 99.995 {
+                1
+            } else {
+                2
+            };
+            let text = number(v, decimals);
+            // `100.0` (a value that rounds to a whole) reads as `100`.
+            text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
+        }
+        _ if a < 10_000.0 => format_value(value, format),
         _ => compact_number(v),
     }
 }

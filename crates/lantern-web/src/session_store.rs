@@ -195,14 +195,10 @@ impl RedisStore {
             _ => url.to_string(),
         };
         let at = |e: redis::RedisError| {
-            let text = e.to_string();
-            // The usual cause over TLS is a private authority: say how to trust it.
-            let hint = if text.contains("certificate") {
-                " (for a certificate authority the system does not trust, set SSL_CERT_FILE to its PEM file)"
-            } else {
-                ""
-            };
-            format!("sessions.store `{shown}`: {text}{hint}")
+            format!(
+                "sessions.store `{shown}`: {}",
+                lantern_core::redis_client::explain(&e)
+            )
         };
         let client = lantern_core::redis_client::open(url).map_err(at)?;
         let mut connection = ConnectionManager::new(client).await.map_err(at)?;

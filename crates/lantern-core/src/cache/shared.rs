@@ -89,6 +89,7 @@ impl SharedCache {
         let was_up = down.is_none_or(|until| Instant::now() >= until);
         *down = Some(Instant::now() + BACKOFF);
         if was_up {
+            let error = crate::redis_client::explain(error);
             tracing::warn!(%error, backoff_secs = BACKOFF.as_secs(), "shared result cache (Redis) {what} failed: serving from the local cache");
         }
     }

@@ -648,7 +648,7 @@ impl Config {
         }
         self.query.engine_kind()?;
         if let Some(url) = &self.cache.redis_url
-            && let Err(e) = crate::redis_client::open(url)
+            && let Err(e) = redis::Client::open(url.as_str())
         {
             return Err(Error::config(
                 "cache.redis_url",
